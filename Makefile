@@ -1,0 +1,43 @@
+# Every target makes its own virtualenv: a fresh clone needs nothing but Python 3.11+ and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install test unit integration lint typecheck check clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[train,batch,serve,dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv with runtime, training, serving and test tools
+
+test: $(STAMP) ## Run lint, type checks, unit and integration tests (starts and stops its own emulators)
+	$(BIN)/ruff check .
+	$(BIN)/mypy lambda_function training infra
+	$(PY) -m pytest
+
+unit: $(STAMP) ## Fast unit tests only
+	$(PY) -m pytest tests
+
+integration: $(STAMP) ## Integration tests against local AWS emulators
+	$(PY) -m pytest integration-tests
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP) ## mypy
+	$(BIN)/mypy lambda_function training infra
+
+clean: ## Remove the virtualenv and caches
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache build
+
+# Each area keeps its targets in make/*.mk.
+-include make/*.mk

@@ -1,0 +1,94 @@
+"""Lambda entry point: wires the Kinesis event to the scorer and reports partial batch failures.
+
+Thin on purpose: decoding, scoring and writing live in plain modules shared with batch and HTTP modes.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lambda_function.config import ScorerSettings
+from lambda_function.dead_letter import RecordOrigin
+from lambda_function.scoring import BatchResult, StreamRecord, StreamScorer
+from lambda_function.wiring import AwsClients, build_scorer
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "ride-scorer")
+logger = Logger(service=SERVICE)
+metrics = Metrics(service=SERVICE, namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "RideScorer"))
+
+_scorer: StreamScorer | None = None
+
+
+def get_scorer() -> StreamScorer:
+    """Settings and model are loaded once per container; a failure raises so Lambda retries the batch."""
+    global _scorer
+    if _scorer is None:
+        _scorer = build_scorer(ScorerSettings.from_env(), AwsClients.from_environment())
+        metrics.add_metric(name="ModelLoadTime", unit=MetricUnit.Seconds, value=_scorer.model.load_seconds)
+        logger.info(
+            "model loaded",
+            model_version=_scorer.model.version,
+            model_digest=_scorer.model.metadata.digest,
+            load_seconds=round(_scorer.model.load_seconds, 3),
+        )
+    return _scorer
+
+
+def reset() -> None:
+    """Forget the cached scorer (a new container, as far as the handler can tell)."""
+    global _scorer
+    _scorer = None
+
+
+def to_stream_records(event: KinesisStreamEvent) -> list[StreamRecord]:
+    return [
+        StreamRecord(
+            data=record.kinesis.data,
+            origin=RecordOrigin(
+                sequence_number=record.kinesis.sequence_number,
+                partition_key=record.kinesis.partition_key,
+                shard_id=record.event_id.split(":", 1)[0] if record.event_id else None,
+                event_source_arn=record.event_source_arn,
+                approximate_arrival_timestamp=record.kinesis.approximate_arrival_timestamp,
+            ),
+        )
+        for record in event.records
+    ]
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = get_scorer().score(to_stream_records(KinesisStreamEvent(event)))
+    _report(result)
+    return {"batchItemFailures": [{"itemIdentifier": number} for number in result.failed_sequence_numbers]}
+
+
+def _report(result: BatchResult) -> None:
+    for name, value in (
+        ("RecordsReceived", result.records),
+        ("RecordsScored", result.scored),
+        ("RecordsInvalid", result.invalid),
+        ("RecordsDeadLettered", result.dead_lettered),
+        ("PutRecordsRetried", result.retried),
+        ("BatchItemFailures", len(result.failed_sequence_numbers)),
+    ):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    metrics.add_metric(name="ScoringLatency", unit=MetricUnit.Milliseconds, value=result.scoring_seconds * 1000)
+    logger.info(
+        "batch scored",
+        batch_size=result.records,
+        scored=result.scored,
+        written=result.written,
+        invalid=result.invalid,
+        dead_lettered=result.dead_lettered,
+        retried=result.retried,
+        batch_item_failures=len(result.failed_sequence_numbers),
+        model_version=result.model_version,
+    )

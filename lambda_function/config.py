@@ -1,0 +1,100 @@
+"""Settings for the scorer, read and validated once per container from environment variables.
+
+A Lambda container that starts with a wrong setting should fail on its first event with an error naming
+the variable, not halfway through a batch; so everything is checked here, up front.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_MODEL_NAME = "ride_duration_prediction_model"
+DEFAULT_MAX_EVENT_BYTES = 16 * 1024
+_STREAM_NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,128}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the environment variable."""
+
+
+@dataclass(frozen=True)
+class ScorerSettings:
+    model_location: str
+    predictions_stream_name: str
+    dead_letter_queue_url: str
+    model_name: str = DEFAULT_MODEL_NAME
+    model_sha256: str | None = None
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ScorerSettings:
+        env = os.environ if environ is None else environ
+        return cls(
+            model_location=_model_location(env),
+            predictions_stream_name=_stream_name(env, "PREDICTIONS_STREAM_NAME"),
+            dead_letter_queue_url=_queue_url(env, "DEAD_LETTER_QUEUE_URL"),
+            model_name=_optional(env, "MODEL_NAME") or DEFAULT_MODEL_NAME,
+            model_sha256=_sha256(env, "MODEL_SHA256"),
+            max_event_bytes=_positive_int(env, "MAX_EVENT_BYTES", DEFAULT_MAX_EVENT_BYTES),
+        )
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = _optional(env, name)
+    if value is None:
+        raise ConfigError(f"{name} is not set; it is required")
+    return value
+
+
+def _model_location(env: Mapping[str, str]) -> str:
+    value = _required(env, "MODEL_LOCATION")
+    if value.startswith("s3://"):
+        bucket, _, prefix = value[len("s3://") :].partition("/")
+        if not bucket or not prefix.strip("/"):
+            raise ConfigError(f"MODEL_LOCATION={value!r} must be s3://bucket/prefix of an MLflow model directory")
+    elif "://" in value:
+        raise ConfigError(f"MODEL_LOCATION={value!r} must be an s3:// URI or a local path")
+    return value
+
+
+def _stream_name(env: Mapping[str, str], name: str) -> str:
+    value = _required(env, name)
+    if not _STREAM_NAME.match(value):
+        raise ConfigError(f"{name}={value!r} is not a Kinesis stream name (1-128 of a-z A-Z 0-9 _ . -)")
+    return value
+
+
+def _queue_url(env: Mapping[str, str], name: str) -> str:
+    value = _required(env, name)
+    if not value.startswith(("https://", "http://")):
+        raise ConfigError(f"{name}={value!r} must be an SQS queue URL (https://sqs.<region>.amazonaws.com/...)")
+    return value
+
+
+def _sha256(env: Mapping[str, str], name: str) -> str | None:
+    value = _optional(env, name)
+    if value is not None and not _SHA256.match(value.lower()):
+        raise ConfigError(f"{name}={value!r} must be 64 hexadecimal characters (a SHA-256 digest)")
+    return value.lower() if value else None
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _optional(env, name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} must be a positive integer") from None
+    if number <= 0:
+        raise ConfigError(f"{name}={value!r} must be a positive integer")
+    return number

@@ -1,0 +1,117 @@
+"""Load an MLflow sklearn-flavour model without MLflow, and score lists of feature dicts.
+
+The MLflow model format is the contract (the `MLmodel` file, the sklearn flavour's pickle, the run id);
+MLflow itself is not in the runtime because it would more than double the image and the cold start.
+Lifecycle as in MLServer's runtimes: `load()` once per container, then `predict()` per batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import cloudpickle
+import sklearn
+import yaml
+
+from lambda_function.features import RideFeatures
+from lambda_function.integrity import verify_directory
+
+logger = logging.getLogger(__name__)
+
+
+class ModelLoadError(RuntimeError):
+    """The model cannot be loaded: the invocation fails so Lambda's retry settings apply."""
+
+
+class Regressor(Protocol):
+    def predict(self, features: Sequence[RideFeatures]) -> Any: ...
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    version: str
+    sklearn_version: str | None
+    serialization_format: str
+    pickled_model: str
+    digest: str | None
+
+
+@dataclass(frozen=True)
+class RideDurationModel:
+    """A loaded model: what it is (version) and how to score."""
+
+    regressor: Regressor
+    metadata: ModelMetadata
+    load_seconds: float
+
+    @property
+    def version(self) -> str:
+        return self.metadata.version
+
+    def predict(self, features: Sequence[RideFeatures]) -> list[float]:
+        """One vectorized call for the whole batch; never call it per record."""
+        if not features:
+            return []
+        return [float(value) for value in self.regressor.predict(list(features))]
+
+
+def read_metadata(directory: Path) -> ModelMetadata:
+    mlmodel_path = directory / "MLmodel"
+    try:
+        document = yaml.safe_load(mlmodel_path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ModelLoadError(f"cannot read {mlmodel_path}: {error}") from error
+    if not isinstance(document, dict):
+        raise ModelLoadError(f"{mlmodel_path} is not an MLmodel document")
+    flavour = (document.get("flavors") or {}).get("sklearn")
+    if not isinstance(flavour, dict) or "pickled_model" not in flavour:
+        raise ModelLoadError(f"{mlmodel_path} has no sklearn flavour; ride-scorer serves sklearn models")
+    version = document.get("run_id") or document.get("model_uuid")
+    if not version:
+        raise ModelLoadError(f"{mlmodel_path} records neither run_id nor model_uuid: the model has no version")
+    if not document.get("run_id"):
+        logger.warning("model has no run_id (saved outside an MLflow run); using model_uuid %s as version", version)
+    return ModelMetadata(
+        version=str(version),
+        sklearn_version=flavour.get("sklearn_version"),
+        serialization_format=str(flavour.get("serialization_format", "cloudpickle")),
+        pickled_model=str(flavour["pickled_model"]),
+        digest=None,
+    )
+
+
+def load_model(directory: Path, expected_sha256: str | None = None) -> RideDurationModel:
+    """Verify, then unpickle. A digest mismatch is refused before any byte is unpickled."""
+    started = time.perf_counter()
+    digest = verify_directory(directory, expected_sha256)
+    if digest is None:
+        logger.warning("model at %s carries no digest; publish it with `python -m training publish`", directory)
+    metadata = read_metadata(directory)
+    if metadata.sklearn_version and metadata.sklearn_version != sklearn.__version__:
+        logger.warning(
+            "model was trained with scikit-learn %s, this runtime has %s: predictions may differ",
+            metadata.sklearn_version,
+            sklearn.__version__,
+        )
+    regressor = _unpickle(directory / metadata.pickled_model, metadata.serialization_format)
+    if not callable(getattr(regressor, "predict", None)):
+        raise ModelLoadError(f"{directory / metadata.pickled_model} holds a {type(regressor).__name__}, not a model")
+    metadata = ModelMetadata(**{**metadata.__dict__, "digest": digest})
+    return RideDurationModel(regressor, metadata, time.perf_counter() - started)
+
+
+def _unpickle(path: Path, serialization_format: str) -> Any:
+    loaders = {"cloudpickle": cloudpickle.load, "pickle": pickle.load}
+    if serialization_format not in loaders:
+        raise ModelLoadError(f"{path}: serialization format {serialization_format!r} is not supported")
+    try:
+        with path.open("rb") as handle:
+            return loaders[serialization_format](handle)
+    except Exception as error:  # a corrupt pickle can raise almost anything
+        raise ModelLoadError(f"cannot unpickle {path}: {type(error).__name__}: {error}") from error

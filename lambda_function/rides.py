@@ -1,0 +1,124 @@
+"""Ride events as upstream services publish them, and the one place that decides what is valid.
+
+Every way a record can be bad maps to a `RejectedRecord` with a machine-readable code and a human
+reason, so a bad record becomes a dead-letter message instead of a failed batch.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from lambda_function.features import RideFeatures, ride_features
+
+MAX_LOCATION_ID = 2**31 - 1
+# ride_id becomes the output partition key (at most 256 characters in Kinesis).
+MAX_RIDE_ID_CHARS = 128
+MIN_RIDE_ID = -(2**63)
+MAX_RIDE_ID = 2**63 - 1
+
+LocationId = Annotated[int, Field(strict=True, ge=0, le=MAX_LOCATION_ID)]
+LocationIdText = Annotated[str, StringConstraints(strict=True, pattern=r"^[0-9]{1,10}$")]
+RideIdInt = Annotated[int, Field(strict=True, ge=MIN_RIDE_ID, le=MAX_RIDE_ID)]
+RideIdText = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_RIDE_ID_CHARS)]
+Distance = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
+
+
+class RejectionCode(StrEnum):
+    INVALID_BASE64 = "invalid_base64"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    INVALID_JSON = "invalid_json"
+    INVALID_SCHEMA = "invalid_schema"
+
+
+class Ride(BaseModel):
+    """The ride's own fields; extra fields from upstream are ignored, not rejected."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    PULocationID: LocationId | LocationIdText
+    DOLocationID: LocationId | LocationIdText
+    trip_distance: Distance
+
+    def features(self) -> RideFeatures:
+        return ride_features(int(self.PULocationID), int(self.DOLocationID), self.trip_distance)
+
+
+class RideEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    ride: Ride
+    ride_id: RideIdInt | RideIdText
+
+
+@dataclass(frozen=True)
+class RejectedRecord:
+    code: RejectionCode
+    reason: str
+
+
+class InvalidRide(ValueError):
+    def __init__(self, rejection: RejectedRecord) -> None:
+        super().__init__(f"{rejection.code}: {rejection.reason}")
+        self.rejection = rejection
+
+
+def decode_base64(data: str | bytes) -> bytes:
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise InvalidRide(RejectedRecord(RejectionCode.INVALID_BASE64, f"data is not valid base64: {error}")) from None
+
+
+def parse_ride_event(payload: bytes | str, max_bytes: int) -> RideEvent:
+    """Parse one JSON ride event, bounded in size before any parsing so a huge record costs nothing."""
+    size = len(payload.encode("utf-8") if isinstance(payload, str) else payload)
+    if size > max_bytes:
+        raise InvalidRide(
+            RejectedRecord(RejectionCode.PAYLOAD_TOO_LARGE, f"payload is {size} bytes; the limit is {max_bytes}")
+        )
+    try:
+        return RideEvent.model_validate_json(payload)
+    except ValidationError as error:
+        raise InvalidRide(_rejection_from(error)) from None
+    except (ValueError, RecursionError) as error:  # pydantic surfaces some parser failures this way
+        raise InvalidRide(RejectedRecord(RejectionCode.INVALID_JSON, f"data is not JSON: {error}")) from None
+
+
+def validate_ride_event(document: object) -> RideEvent:
+    """Validate an already-parsed document (HTTP bodies, batch rows) with exactly the streaming rules."""
+    try:
+        return RideEvent.model_validate(document)
+    except ValidationError as error:
+        raise InvalidRide(_rejection_from(error)) from None
+
+
+def decode_kinesis_data(data: str | bytes, max_bytes: int) -> RideEvent:
+    return parse_ride_event(decode_base64(data), max_bytes)
+
+
+def _rejection_from(error: ValidationError) -> RejectedRecord:
+    problems = error.errors(include_url=False, include_input=False)
+    if any(problem["type"] == "json_invalid" for problem in problems):
+        detail = "; ".join(str(problem["msg"]) for problem in problems)
+        return RejectedRecord(RejectionCode.INVALID_JSON, f"data is not JSON: {detail}")
+    return RejectedRecord(RejectionCode.INVALID_SCHEMA, _describe(problems))
+
+
+def _describe(problems: list[Any]) -> str:
+    # A union reports one error per branch; keep one line per field so the reason stays readable.
+    seen: dict[str, str] = {}
+    for problem in problems:
+        location = [str(part) for part in problem["loc"] if not _is_union_branch(part)]
+        field = ".".join(location) or "(document)"
+        seen.setdefault(field, str(problem["msg"]))
+    return "; ".join(f"{field}: {message}" for field, message in seen.items())
+
+
+def _is_union_branch(part: object) -> bool:
+    return isinstance(part, str) and (part in {"int", "str", "float"} or part.startswith("constrained-"))

@@ -1,0 +1,45 @@
+"""Build a ready scorer from settings: the one place where adapters are chosen.
+
+Tests and the local runner pass their own clients; the Lambda gets clients from the environment.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lambda_function.aws_clients import client
+from lambda_function.config import ScorerSettings
+from lambda_function.dead_letter import SqsDeadLetterQueue
+from lambda_function.model import RideDurationModel, load_model
+from lambda_function.model_store import fetch_model_directory
+from lambda_function.scoring import StreamScorer
+from lambda_function.sink import KinesisPredictionSink
+
+
+@dataclass(frozen=True)
+class AwsClients:
+    s3: Any
+    kinesis: Any
+    sqs: Any
+
+    @classmethod
+    def from_environment(cls) -> AwsClients:
+        return cls(s3=client("s3"), kinesis=client("kinesis"), sqs=client("sqs"))
+
+
+def load_model_from(settings: ScorerSettings, s3_client: Any, cache_root: Path | None = None) -> RideDurationModel:
+    root = cache_root or Path(tempfile.gettempdir()) / "ride-scorer-model"
+    return load_model(fetch_model_directory(settings.model_location, s3_client, root), settings.model_sha256)
+
+
+def build_scorer(settings: ScorerSettings, clients: AwsClients) -> StreamScorer:
+    return StreamScorer(
+        model=load_model_from(settings, clients.s3),
+        model_name=settings.model_name,
+        sink=KinesisPredictionSink(clients.kinesis, settings.predictions_stream_name),
+        dead_letters=SqsDeadLetterQueue(clients.sqs, settings.dead_letter_queue_url),
+        max_event_bytes=settings.max_event_bytes,
+    )

@@ -1,0 +1,1 @@
+"""Training and publishing of the ride-duration model."""

@@ -1,0 +1,24 @@
+"""The model's shape: one sklearn pipeline from a list of feature dicts to minutes, the exact call the
+scorer makes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.linear_model import LinearRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+
+ModelKind = Literal["linear", "forest"]
+
+# The course's forest: deep enough to learn zone pairs, leaves large enough not to memorise rides.
+FOREST_PARAMS = {"max_depth": 20, "n_estimators": 100, "min_samples_leaf": 10, "random_state": 0, "n_jobs": -1}
+
+
+def build_pipeline(kind: ModelKind = "linear") -> Pipeline:
+    if kind == "linear":
+        return make_pipeline(DictVectorizer(), LinearRegression())
+    if kind == "forest":
+        return make_pipeline(DictVectorizer(), RandomForestRegressor(**FOREST_PARAMS))  # type: ignore[arg-type]
+    raise ValueError(f"unknown model kind {kind!r}: use 'linear' or 'forest'")
