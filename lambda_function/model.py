@@ -40,6 +40,7 @@ class ModelMetadata:
     serialization_format: str
     pickled_model: str
     digest: str | None
+    skops_trusted_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ def read_metadata(directory: Path) -> ModelMetadata:
         serialization_format=str(flavour.get("serialization_format", "cloudpickle")),
         pickled_model=str(flavour["pickled_model"]),
         digest=None,
+        skops_trusted_types=tuple(flavour.get("skops_trusted_types") or ()),
     )
 
 
@@ -99,19 +101,26 @@ def load_model(directory: Path, expected_sha256: str | None = None) -> RideDurat
             metadata.sklearn_version,
             sklearn.__version__,
         )
-    regressor = _unpickle(directory / metadata.pickled_model, metadata.serialization_format)
+    regressor = _deserialize(directory / metadata.pickled_model, metadata)
     if not callable(getattr(regressor, "predict", None)):
         raise ModelLoadError(f"{directory / metadata.pickled_model} holds a {type(regressor).__name__}, not a model")
     metadata = ModelMetadata(**{**metadata.__dict__, "digest": digest})
     return RideDurationModel(regressor, metadata, time.perf_counter() - started)
 
 
-def _unpickle(path: Path, serialization_format: str) -> Any:
-    loaders = {"cloudpickle": cloudpickle.load, "pickle": pickle.load}
-    if serialization_format not in loaders:
-        raise ModelLoadError(f"{path}: serialization format {serialization_format!r} is not supported")
+def _deserialize(path: Path, metadata: ModelMetadata) -> Any:
+    """skops (MLflow 3's default) loads only trusted types; pickle formats run code, hence the digest."""
     try:
+        if metadata.serialization_format == "skops":
+            import skops.io
+
+            return skops.io.load(path, trusted=list(metadata.skops_trusted_types) or None)
+        loaders = {"cloudpickle": cloudpickle.load, "pickle": pickle.load}
+        if metadata.serialization_format not in loaders:
+            raise ModelLoadError(f"{path}: serialization format {metadata.serialization_format!r} is not supported")
         with path.open("rb") as handle:
-            return loaders[serialization_format](handle)
-    except Exception as error:  # a corrupt pickle can raise almost anything
-        raise ModelLoadError(f"cannot unpickle {path}: {type(error).__name__}: {error}") from error
+            return loaders[metadata.serialization_format](handle)
+    except ModelLoadError:
+        raise
+    except Exception as error:  # a corrupt file can raise almost anything
+        raise ModelLoadError(f"cannot load {path}: {type(error).__name__}: {error}") from error

@@ -20,5 +20,5 @@ def build_pipeline(kind: ModelKind = "linear") -> Pipeline:
     if kind == "linear":
         return make_pipeline(DictVectorizer(), LinearRegression())
     if kind == "forest":
-        return make_pipeline(DictVectorizer(), RandomForestRegressor(**FOREST_PARAMS))  # type: ignore[arg-type]
+        return make_pipeline(DictVectorizer(), RandomForestRegressor(**FOREST_PARAMS))
     raise ValueError(f"unknown model kind {kind!r}: use 'linear' or 'forest'")

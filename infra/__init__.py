@@ -1,0 +1,1 @@
+"""The long-lived resources the scorer depends on, and their creation on local emulators."""
