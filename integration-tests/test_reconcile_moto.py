@@ -1,0 +1,178 @@
+"""The reconciliation tool against moto: real streams and queues, real handler, exact counts."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from reliability_harness import deliver, put_payloads
+
+from infra.provision import provision
+from lambda_function import app, reconcile
+from lambda_function.event_factory import ride_event_bytes
+from lambda_function.reconcile import Sources, reconcile_sources
+
+GOOD = [ride_event_bytes(f"r-{i}", 130 + i, 205, 1.5 + i) for i in range(6)]
+BAD = [b"not json at all", b'{"ride": {"PULocationID": "x", "DOLocationID": 1, "trip_distance": 1}, "ride_id": 1}']
+
+
+@pytest.fixture
+def stack(aws_env, unique_prefix, trained_model_dir, monkeypatch):
+    resources = provision(unique_prefix, shard_count=2)
+    monkeypatch.setenv("MODEL_LOCATION", str(trained_model_dir))
+    monkeypatch.setenv("PREDICTIONS_STREAM_NAME", resources.predictions_stream)
+    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", resources.dead_letter_queue_url)
+    app.reset()
+    yield resources
+    app.reset()
+
+
+def sources(resources) -> Sources:
+    return Sources(
+        resources.rides_stream,
+        resources.predictions_stream,
+        resources.dead_letter_queue_url,
+        resources.on_failure_queue_url,
+    )
+
+
+def started() -> datetime:
+    return datetime.now(UTC) - timedelta(seconds=1)
+
+
+def counts(report) -> dict[str, int]:
+    return report.to_json()["counts"]
+
+
+def test_every_ride_is_scored_or_dead_lettered(stack, aws_env):
+    since = started()
+    kinesis = aws_env.client("kinesis")
+    payloads = [(f"k{i}", data) for i, data in enumerate(GOOD + BAD)]
+    put_payloads(kinesis, stack.rides_stream, payloads)
+    deliver(kinesis, stack.rides_stream)
+
+    report = reconcile_sources(sources(stack), since)
+
+    assert counts(report) == {
+        "inputs": 8,
+        "predictions": 6,
+        "dead_lettered": 2,
+        "discarded": 0,
+        "scored": 6,
+        "missing": 0,
+        "duplicated": 0,
+        "duplicated_not_identical": 0,
+        "unexpected": 0,
+        "scored_and_dead_lettered": 0,
+    }
+    assert report.ok
+    # Reading left the dead letters in the queue for the next reader.
+    assert counts(reconcile_sources(sources(stack), since))["dead_lettered"] == 2
+
+
+def test_undelivered_rides_are_missing_and_foreign_predictions_unexpected(stack, aws_env):
+    since = started()
+    kinesis = aws_env.client("kinesis")
+    numbers = put_payloads(kinesis, stack.rides_stream, [("same-key", data) for data in GOOD[:3]])
+    foreign = {"model": "m", "version": "v", "prediction": {"ride_duration": 1.0, "ride_id": "zz"}}
+    kinesis.put_record(
+        StreamName=stack.predictions_stream,
+        PartitionKey="zz",
+        Data=json.dumps({**foreign, "source_sequence_number": "987654321"}).encode(),
+    )
+
+    document = reconcile_sources(sources(stack), since).to_json()
+
+    shard = document["missing"][0]["shard_id"]
+    assert document["missing"] == [{"shard_id": shard, "sequence_number": number} for number in numbers]
+    assert [(item["kind"], item["source_sequence_number"], item["ride_id"]) for item in document["unexpected"]] == [
+        ("prediction", "987654321", "zz")
+    ]
+    assert document["ok"] is False
+
+
+def test_identical_redelivery_is_a_harmless_duplicate_and_a_different_one_is_not(stack, aws_env):
+    since = started()
+    kinesis = aws_env.client("kinesis")
+    put_payloads(kinesis, stack.rides_stream, [("one-key", GOOD[0])])
+    deliver(kinesis, stack.rides_stream)
+    shards = kinesis.list_shards(StreamName=stack.predictions_stream)["Shards"]
+    written = [
+        record
+        for shard in shards
+        for record in kinesis.get_records(
+            ShardIterator=kinesis.get_shard_iterator(
+                StreamName=stack.predictions_stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+        )["Records"]
+    ]
+    assert len(written) == 1
+    kinesis.put_record(StreamName=stack.predictions_stream, PartitionKey="r-0", Data=written[0]["Data"])
+
+    report = reconcile_sources(sources(stack), since)
+    assert [(item["copies"], item["identical"]) for item in report.duplicated] == [(2, True)]
+    assert report.ok
+
+    changed = json.loads(written[0]["Data"])
+    changed["prediction"]["ride_duration"] += 1
+    kinesis.put_record(StreamName=stack.predictions_stream, PartitionKey="r-0", Data=json.dumps(changed).encode())
+    report = reconcile_sources(sources(stack), since)
+    assert [(item["copies"], item["identical"]) for item in report.duplicated] == [(3, False)]
+    assert not report.ok
+
+
+def test_batches_given_up_by_the_event_source_mapping_count_as_discarded(stack, aws_env):
+    since = started()
+    kinesis, sqs = aws_env.client("kinesis"), aws_env.client("sqs")
+    numbers = put_payloads(kinesis, stack.rides_stream, [("k", data) for data in GOOD[:3]])
+    shard = reconcile_sources(sources(stack), since).missing[0]["shard_id"]
+    failure = {
+        "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": 3},
+        "version": "1.0",
+        "KinesisBatchInfo": {
+            "shardId": shard,
+            "startSequenceNumber": numbers[0],
+            "endSequenceNumber": numbers[1],
+            "batchSize": 2,
+        },
+    }
+    sqs.send_message(QueueUrl=stack.on_failure_queue_url, MessageBody=json.dumps(failure))
+
+    report = reconcile_sources(sources(stack), since)
+
+    assert (report.discarded, report.missing) == (2, [{"shard_id": shard, "sequence_number": numbers[2]}])
+
+
+def test_only_inputs_inside_the_window_count(stack, aws_env):
+    kinesis = aws_env.client("kinesis")
+    put_payloads(kinesis, stack.rides_stream, [("k", GOOD[0])])
+    time.sleep(1.2)
+    since = datetime.now(UTC)
+    put_payloads(kinesis, stack.rides_stream, [("k", GOOD[1]), ("k", GOOD[2])])
+
+    assert reconcile_sources(sources(stack), since).inputs == 2
+
+
+def test_command_line_writes_json_and_fails_when_rides_are_missing(stack, aws_env, tmp_path, capsys):
+    kinesis, sqs = aws_env.client("kinesis"), aws_env.client("sqs")
+    put_payloads(kinesis, stack.rides_stream, [("k", data) for data in [*GOOD[:2], BAD[0]]])
+    deliver(kinesis, stack.rides_stream)
+    put_payloads(kinesis, stack.rides_stream, [("k", GOOD[2])])
+    prefix = stack.rides_stream.removesuffix("-rides")
+    output = tmp_path / "report.json"
+
+    status = reconcile.main(["--prefix", prefix, "--since", "5m", "--json", str(output), "--delete-messages"])
+
+    document = json.loads(output.read_text())
+    assert status == 1
+    assert (document["counts"]["inputs"], document["counts"]["scored"], document["counts"]["dead_lettered"]) == (
+        4,
+        2,
+        1,
+    )
+    assert len(document["missing"]) == 1
+    assert "missing       1" in capsys.readouterr().out
+    # --delete-messages removed the dead letter it read.
+    assert "Messages" not in sqs.receive_message(QueueUrl=stack.dead_letter_queue_url, WaitTimeSeconds=0)
