@@ -1,0 +1,15 @@
+# ride-scorer Lambda image: only the scorer package and its locked runtime dependencies (no MLflow).
+# The base tag is pinned: a rebuild gets the same OS and Python 3.12 until this line is changed on purpose.
+FROM public.ecr.aws/lambda/python:3.12.2025.04.01.18
+
+# Dependencies first, in their own layer: it is rebuilt only when the lock changes. Hashes are required
+# and nothing outside the lock is resolved, so the image holds exactly requirements/runtime.txt
+# (made by `make lock`; scikit-learn pinned to the version the models are trained with).
+COPY requirements/runtime.txt /tmp/runtime.txt
+RUN pip install --no-cache-dir --disable-pip-version-check --require-hashes --no-deps --only-binary :all: \
+        --target "${LAMBDA_TASK_ROOT}" -r /tmp/runtime.txt \
+    && rm /tmp/runtime.txt
+
+COPY lambda_function/ ${LAMBDA_TASK_ROOT}/lambda_function/
+
+CMD ["lambda_function.app.lambda_handler"]

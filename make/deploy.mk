@@ -1,0 +1,63 @@
+# Deployment: the Lambda image, the SAM stack, its long-lived resources and the sample events.
+# build/publish/deploy need Docker, the AWS CLI and credentials; lock/validate/events/sam-cli run anywhere.
+
+STACK ?= ride-scorer
+INFRA_STACK ?= $(STACK)-infra
+PREFIX ?= ride-scorer
+AWS_REGION ?= us-east-1
+IMAGE ?= ride-scorer
+IMAGE_TAG ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo dev)
+SAM_VENV := .cache/sam-cli
+SAM := $(SAM_VENV)/bin/sam
+RUNTIME_LOCK := requirements/runtime.txt
+# The image's Python and platform (public.ecr.aws/lambda/python:3.12 is x86_64, glibc 2.34).
+LOCK_PLATFORM := --python-version 3.12 --python-platform x86_64-manylinux_2_28
+
+.PHONY: lock build publish deploy deploy-infra validate events sam-cli
+
+lock: $(STAMP) ## Lock the image's runtime requirements (pyproject dependencies, at the dev venv's versions)
+	@mkdir -p .cache
+	$(PY) -m pip freeze --exclude-editable > .cache/dev-versions.txt
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_PLATFORM) --generate-hashes --no-header \
+		--constraint .cache/dev-versions.txt --output-file $(RUNTIME_LOCK)
+
+events: $(STAMP) ## Regenerate the sample events in events/ from real TLC rides (large.json is not committed)
+	$(PY) events/generate.py
+
+validate: $(STAMP) ## cfn-lint both templates, lint the SAM-translated template, assert the template settings
+	$(BIN)/cfn-lint template.yaml infra/resources.yaml
+	$(PY) -m infra.sam_translate template.yaml --output .cache/template.translated.json
+	$(BIN)/cfn-lint .cache/template.translated.json
+	@if [ -x $(SAM) ]; then $(SAM) validate --lint --region $(AWS_REGION) && $(SAM) validate --region $(AWS_REGION); \
+	else echo "SAM CLI not installed (make sam-cli): skipped sam validate"; fi
+	$(PY) -m pytest -q tests/test_deploy_template.py tests/test_deploy_image.py
+
+sam-cli: ## Install the AWS SAM CLI in its own venv (.cache/sam-cli): its pins conflict with ours
+	test -x $(SAM) || ($(PYTHON) -m venv $(SAM_VENV) && $(SAM_VENV)/bin/pip install --quiet aws-sam-cli)
+	$(SAM) --version
+
+build: ## Build the Lambda image with Docker (ride-scorer:<git sha>)
+	@command -v docker >/dev/null || (echo "make build needs Docker" && exit 1)
+	docker build --platform linux/amd64 --provenance=false -t $(IMAGE):$(IMAGE_TAG) .
+
+deploy-infra: ## Create or update the long-lived resources (infra/resources.yaml) as stack $(INFRA_STACK)
+	aws cloudformation deploy --region $(AWS_REGION) --stack-name $(INFRA_STACK) \
+		--template-file infra/resources.yaml --parameter-overrides Prefix=$(PREFIX) --no-fail-on-empty-changeset
+
+# The repository URI comes from the infra stack, so nothing account-specific lives in the repo.
+REPOSITORY_URI = $(shell aws cloudformation describe-stacks --region $(AWS_REGION) --stack-name $(INFRA_STACK) \
+	--query "Stacks[0].Outputs[?OutputKey=='ImageRepositoryUri'].OutputValue" --output text)
+MODEL_BUCKET = $(shell aws cloudformation describe-stacks --region $(AWS_REGION) --stack-name $(INFRA_STACK) \
+	--query "Stacks[0].Outputs[?OutputKey=='ModelBucketName'].OutputValue" --output text)
+
+publish: build ## Push the image to the infra stack's ECR repository (tags are immutable: one tag per commit)
+	aws ecr get-login-password --region $(AWS_REGION) | docker login --username AWS --password-stdin $(firstword $(subst /, ,$(REPOSITORY_URI)))
+	docker tag $(IMAGE):$(IMAGE_TAG) $(REPOSITORY_URI):$(IMAGE_TAG)
+	docker push $(REPOSITORY_URI):$(IMAGE_TAG)
+
+deploy: ## Deploy template.yaml with the published image (make publish first); settings in samconfig.toml
+	@test -x $(SAM) || (echo "make deploy needs the SAM CLI: run make sam-cli" && exit 1)
+	$(SAM) deploy --config-file samconfig.toml --region $(AWS_REGION) --stack-name $(STACK) \
+		--image-repository $(REPOSITORY_URI) \
+		--parameter-overrides ImageUri=$(REPOSITORY_URI):$(IMAGE_TAG) ModelBucketName=$(MODEL_BUCKET) \
+		InfraPrefix=$(PREFIX) $(if $(MODEL_SHA256),ModelSha256=$(MODEL_SHA256))
