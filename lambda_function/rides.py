@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from lambda_function.features import RideFeatures, ride_features
 
@@ -23,7 +23,18 @@ MIN_RIDE_ID = -(2**63)
 MAX_RIDE_ID = 2**63 - 1
 
 LocationId = Annotated[int, Field(strict=True, ge=0, le=MAX_LOCATION_ID)]
-LocationIdText = Annotated[str, StringConstraints(strict=True, pattern=r"^[0-9]{1,10}$")]
+
+
+def _location_text_in_range(text: str) -> str:
+    """Ten digits can exceed the integer bound; text and numbers must accept the same ids."""
+    if int(text) > MAX_LOCATION_ID:
+        raise ValueError(f"location id must be at most {MAX_LOCATION_ID}")
+    return text
+
+
+LocationIdText = Annotated[
+    str, StringConstraints(strict=True, pattern=r"^[0-9]{1,10}$"), AfterValidator(_location_text_in_range)
+]
 RideIdInt = Annotated[int, Field(strict=True, ge=MIN_RIDE_ID, le=MAX_RIDE_ID)]
 RideIdText = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_RIDE_ID_CHARS)]
 Distance = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
