@@ -6,6 +6,7 @@ loaded from a committed pickle.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ from training.pipeline import build_pipeline
 ROOT = Path(__file__).parent
 DATA = ROOT / "data"
 TRAIN_SLICE_ROWS = 10_000
+
+# moto's server logs every request; keep test output about the tests.
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)

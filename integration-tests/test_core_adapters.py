@@ -1,0 +1,113 @@
+"""The AWS adapters against moto's real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+
+import pytest
+from botocore_faults import PutRecordsThrottler
+from core_aws_io import drain_queue, read_stream, upload_model
+
+from infra.provision import provision
+from lambda_function.aws_clients import client
+from lambda_function.config import ScorerSettings
+from lambda_function.dead_letter import DeadLetter, RecordOrigin, SqsDeadLetterQueue
+from lambda_function.integrity import ModelIntegrityError
+from lambda_function.model import ModelLoadError, load_model
+from lambda_function.retrying import RetryPolicy
+from lambda_function.rides import RejectedRecord, RejectionCode
+from lambda_function.sink import KinesisPredictionSink, OutputRecord
+from lambda_function.wiring import load_model_from
+
+FAST = RetryPolicy(max_attempts=6, base_delay=0.001, max_delay=0.01)
+
+
+@pytest.fixture
+def resources(aws_env, unique_prefix):
+    return provision(prefix=unique_prefix, shard_count=2)
+
+
+def outputs(count: int) -> list[OutputRecord]:
+    return [OutputRecord(json.dumps({"n": i}).encode(), f"ride-{i}") for i in range(count)]
+
+
+def test_sink_writes_every_record_once_across_chunks(resources):
+    kinesis = client("kinesis")
+    result = KinesisPredictionSink(kinesis, resources.predictions_stream, FAST).write(outputs(1_234))
+    assert result.first_unwritten is None
+    written = read_stream(kinesis, resources.predictions_stream)
+    assert sorted(json.loads(r["Data"])["n"] for r in written) == list(range(1_234))
+    assert {r["PartitionKey"] for r in written} == {f"ride-{i}" for i in range(1_234)}
+
+
+def test_throttled_entries_are_retried_alone_and_written_exactly_once(resources):
+    kinesis = client("kinesis")
+    rng = random.Random(7)
+    throttler = PutRecordsThrottler(lambda call, record: call < 3 and rng.random() < 0.3)
+    throttler.install(kinesis)
+    result = KinesisPredictionSink(kinesis, resources.predictions_stream, FAST).write(outputs(800))
+    assert result.first_unwritten is None
+    assert throttler.throttled > 100 and result.retried == throttler.throttled
+    counts = Counter(json.loads(r["Data"])["n"] for r in read_stream(kinesis, resources.predictions_stream))
+    assert counts == Counter(range(800))
+
+
+def test_throttling_that_never_ends_is_reported_from_the_earliest_unwritten(resources):
+    kinesis = client("kinesis")
+    PutRecordsThrottler(lambda call, record: json.loads(record["Data"])["n"] >= 640).install(kinesis)
+    result = KinesisPredictionSink(kinesis, resources.predictions_stream, FAST).write(outputs(800))
+    assert result.first_unwritten == 640
+    written = sorted(json.loads(r["Data"])["n"] for r in read_stream(kinesis, resources.predictions_stream))
+    assert written[:640] == list(range(640)) and all(n < 800 for n in written)
+
+
+def test_dead_letters_reach_sqs_with_reason_and_origin(resources):
+    sqs = client("sqs")
+    letters = [
+        DeadLetter(
+            f"raw-{i}", RejectedRecord(RejectionCode.INVALID_JSON, "data is not JSON"), RecordOrigin(str(i), f"k{i}")
+        )
+        for i in range(23)
+    ]
+    assert SqsDeadLetterQueue(sqs, resources.dead_letter_queue_url, FAST).send(letters) == []
+    received = drain_queue(sqs, resources.dead_letter_queue_url)
+    assert sorted((m["data"], m["source"]["sequence_number"]) for m in received) == sorted(
+        (f"raw-{i}", str(i)) for i in range(23)
+    )
+    assert {m["reason_code"] for m in received} == {"invalid_json"}
+
+
+def test_unreachable_queue_returns_every_letter_as_unsent(resources):
+    letters = [DeadLetter("x", RejectedRecord(RejectionCode.INVALID_JSON, "no"), RecordOrigin("1", "k"))]
+    missing = resources.dead_letter_queue_url + "-gone"
+    assert SqsDeadLetterQueue(client("sqs"), missing, FAST).send(letters) == [0]
+
+
+def test_model_is_fetched_from_s3_and_its_digest_verified(resources, trained_model_dir, tmp_path, aws_env):
+    s3 = client("s3")
+    location = upload_model(s3, trained_model_dir, resources.model_bucket, "models/ride-duration/abc", tmp_path)
+    settings = ScorerSettings.from_env(
+        {"MODEL_LOCATION": location, "PREDICTIONS_STREAM_NAME": "x", "DEAD_LETTER_QUEUE_URL": "http://q"}
+    )
+    model = load_model_from(settings, s3, tmp_path / "cache")
+    ride = [{"PU_DO": "74_75", "trip_distance": 1.2}]
+    assert model.predict(ride) == load_model(trained_model_dir).predict(ride)
+    assert model.metadata.digest is not None
+
+    s3.put_object(Bucket=resources.model_bucket, Key="models/ride-duration/abc/conda.yaml", Body=b"tampered")
+    with pytest.raises(ModelIntegrityError):
+        load_model_from(settings, s3, tmp_path / "cache2")
+
+
+def test_missing_model_prefix_is_a_clear_load_error(resources, tmp_path):
+    settings = ScorerSettings.from_env(
+        {
+            "MODEL_LOCATION": f"s3://{resources.model_bucket}/nothing/here",
+            "PREDICTIONS_STREAM_NAME": "x",
+            "DEAD_LETTER_QUEUE_URL": "http://q",
+        }
+    )
+    with pytest.raises(ModelLoadError, match="no MLmodel object under that prefix"):
+        load_model_from(settings, client("s3"), tmp_path)
