@@ -1,0 +1,252 @@
+"""The SAM template and the infra template: lint-clean, and the settings the deployment promises.
+
+Assertions read the parsed templates, so removing a setting (bisect, a finite retry count, the on-failure
+destination, an alarm) or widening a permission fails here, not in production.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cfnlint.api import ManualArgs, lint, lint_file
+
+from infra.sam_translate import load_sam_template, translate
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+INFRA = ROOT / "infra" / "resources.yaml"
+LINT_CONFIG = ManualArgs(regions=["us-east-1"])
+ARN = "arn:${AWS::Partition}"
+RIDES_ARN = f"{ARN}:kinesis:${{AWS::Region}}:${{AWS::AccountId}}:stream/${{RidesStreamName}}"
+PREDICTIONS_ARN = f"{ARN}:kinesis:${{AWS::Region}}:${{AWS::AccountId}}:stream/${{PredictionsStreamName}}"
+DEAD_LETTER_ARN = f"{ARN}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:${{DeadLetterQueueName}}"
+ON_FAILURE_ARN = f"{ARN}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:${{OnFailureQueueName}}"
+
+
+@pytest.fixture(scope="module")
+def sam() -> dict[str, Any]:
+    return load_sam_template(TEMPLATE)
+
+
+@pytest.fixture(scope="module")
+def function(sam: dict[str, Any]) -> dict[str, Any]:
+    return sam["Resources"]["ScorerFunction"]["Properties"]
+
+
+@pytest.fixture(scope="module")
+def kinesis_event(function: dict[str, Any]) -> dict[str, Any]:
+    return function["Events"]["Rides"]["Properties"]
+
+
+@pytest.fixture(scope="module")
+def statements(sam: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    role = sam["Resources"]["ScorerRole"]["Properties"]
+    return {policy["PolicyName"]: policy["PolicyDocument"]["Statement"] for policy in role["Policies"]}
+
+
+def errors(matches: list[Any]) -> list[str]:
+    return [f"{match.rule.id} {match.message}" for match in matches if match.rule.id.startswith("E")]
+
+
+@pytest.mark.parametrize("path", [TEMPLATE, INFRA], ids=["template.yaml", "infra/resources.yaml"])
+def test_cfn_lint_reports_nothing(path: Path) -> None:
+    assert [f"{m.rule.id} {m.message}" for m in lint_file(path, config=LINT_CONFIG)] == []
+
+
+def test_translated_template_is_lint_clean(sam: dict[str, Any]) -> None:
+    translated = translate(copy.deepcopy(sam))
+    assert [f"{m.rule.id} {m.message}" for m in lint(json.dumps(translated), config=LINT_CONFIG)] == []
+
+
+@pytest.mark.parametrize(
+    ("field", "bad_value", "expected_rule"),
+    [
+        ("StartingPosition", "NEWEST", "E3031"),
+        ("BatchSize", 20000, "E3034"),
+        ("FunctionResponseTypes", ["ReportBatchItemFailure"], "E3030"),
+    ],
+)
+def test_translation_then_lint_catches_bad_kinesis_values(
+    sam: dict[str, Any], field: str, bad_value: Any, expected_rule: str
+) -> None:
+    """The reason the translator runs in `make test`: these slip past linting the SAM template itself."""
+    broken = copy.deepcopy(sam)
+    broken["Resources"]["ScorerFunction"]["Properties"]["Events"]["Rides"]["Properties"][field] = bad_value
+    found = errors(lint(json.dumps(translate(broken)), config=LINT_CONFIG))
+    assert any(line.startswith(expected_rule) for line in found), found
+
+
+def test_function_is_an_image_with_tracing_and_the_scorer_environment(function: dict[str, Any]) -> None:
+    assert function["PackageType"] == "Image"
+    assert function["ImageUri"] == {"Ref": "ImageUri"}
+    assert function["Tracing"] == "Active"
+    assert function["MemorySize"] == 1024
+    assert function["Timeout"] == 60
+    assert function["Environment"]["Variables"] == {
+        "MODEL_LOCATION": {"Fn::Sub": "s3://${ModelBucketName}/${ModelPrefix}"},
+        "MODEL_NAME": {"Ref": "ModelName"},
+        "MODEL_SHA256": {"Fn::If": ["HasModelSha256", {"Ref": "ModelSha256"}, {"Ref": "AWS::NoValue"}]},
+        "PREDICTIONS_STREAM_NAME": {"Ref": "PredictionsStreamName"},
+        "DEAD_LETTER_QUEUE_URL": {
+            "Fn::Sub": "https://sqs.${AWS::Region}.${AWS::URLSuffix}/${AWS::AccountId}/${DeadLetterQueueName}"
+        },
+        "POWERTOOLS_SERVICE_NAME": "ride-scorer",
+        "POWERTOOLS_METRICS_NAMESPACE": "RideScorer",
+    }
+
+
+def test_kinesis_event_reports_partial_failures_and_gives_up_finitely(
+    sam: dict[str, Any], kinesis_event: dict[str, Any]
+) -> None:
+    assert kinesis_event == {
+        "Stream": {"Fn::Sub": RIDES_ARN},
+        "StartingPosition": {"Ref": "StartingPosition"},
+        "BatchSize": {"Ref": "BatchSize"},
+        "MaximumBatchingWindowInSeconds": {"Ref": "MaximumBatchingWindowInSeconds"},
+        "ParallelizationFactor": {"Ref": "ParallelizationFactor"},
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "BisectBatchOnFunctionError": True,
+        "MaximumRetryAttempts": {"Ref": "MaximumRetryAttempts"},
+        "MaximumRecordAgeInSeconds": {"Ref": "MaximumRecordAgeInSeconds"},
+        "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": {"Fn::Sub": ON_FAILURE_ARN}}},
+    }
+    parameters = sam["Parameters"]
+    # Finite: -1 (forever) is outside the allowed range of both.
+    assert parameters["MaximumRetryAttempts"]["MinValue"] == 0
+    assert parameters["MaximumRetryAttempts"]["MaxValue"] == 10000
+    assert parameters["MaximumRecordAgeInSeconds"]["MinValue"] == 60
+    assert parameters["MaximumRecordAgeInSeconds"]["MaxValue"] == 604800
+    assert parameters["StartingPosition"]["AllowedValues"] == ["LATEST", "TRIM_HORIZON"]
+    assert (parameters["BatchSize"]["MinValue"], parameters["BatchSize"]["MaxValue"]) == (1, 10000)
+    assert (parameters["ParallelizationFactor"]["MinValue"], parameters["ParallelizationFactor"]["MaxValue"]) == (1, 10)
+
+
+def test_role_grants_each_action_only_on_its_resource(sam: dict[str, Any], statements: dict[str, Any]) -> None:
+    role = sam["Resources"]["ScorerRole"]["Properties"]
+    assert "ManagedPolicyArns" not in role, "a managed policy would grant far more than the scorer uses"
+    assert sam["Resources"]["ScorerFunction"]["Properties"]["Role"] == {"Fn::GetAtt": ["ScorerRole", "Arn"]}
+    grants = {
+        name: [(statement["Action"], statement["Resource"]) for statement in policy]
+        for name, policy in statements.items()
+    }
+    assert grants == {
+        "read-rides-stream": [
+            (
+                [
+                    "kinesis:DescribeStream",
+                    "kinesis:DescribeStreamSummary",
+                    "kinesis:GetRecords",
+                    "kinesis:GetShardIterator",
+                    "kinesis:ListShards",
+                ],
+                {"Fn::Sub": RIDES_ARN},
+            )
+        ],
+        "write-predictions-stream": [("kinesis:PutRecords", {"Fn::Sub": PREDICTIONS_ARN})],
+        "read-model": [
+            ("s3:GetObject", {"Fn::Sub": f"{ARN}:s3:::${{ModelBucketName}}/${{ModelPrefix}}/*"}),
+            ("s3:ListBucket", {"Fn::Sub": f"{ARN}:s3:::${{ModelBucketName}}"}),
+        ],
+        "send-dead-letters": [("sqs:SendMessage", {"Fn::Sub": DEAD_LETTER_ARN})],
+        "send-on-failure": [("sqs:SendMessage", {"Fn::Sub": ON_FAILURE_ARN})],
+        "write-logs": [(["logs:CreateLogStream", "logs:PutLogEvents"], {"Fn::GetAtt": ["ScorerLogGroup", "Arn"]})],
+        "write-traces": [(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*")],
+    }
+    list_bucket = statements["read-model"][1]
+    assert list_bucket["Condition"] == {"StringLike": {"s3:prefix": {"Fn::Sub": "${ModelPrefix}/*"}}}
+    assert all(statement["Effect"] == "Allow" for policy in statements.values() for statement in policy)
+
+
+def test_no_wildcard_action_anywhere(statements: dict[str, Any]) -> None:
+    actions = [
+        action
+        for policy in statements.values()
+        for statement in policy
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    ]
+    assert [action for action in actions if "*" in action] == []
+
+
+def test_translation_adds_no_role_or_policy_of_its_own(sam: dict[str, Any]) -> None:
+    """SAM attaches AWSLambdaKinesisExecutionRole to roles it generates; with our own role it must not."""
+    resources = translate(copy.deepcopy(sam))["Resources"]
+    iam = {name: resource["Type"] for name, resource in resources.items() if resource["Type"].startswith("AWS::IAM")}
+    assert iam == {"ScorerRole": "AWS::IAM::Role"}
+    assert resources["ScorerRole"] == sam["Resources"]["ScorerRole"]
+
+
+def test_alarms_watch_lag_errors_throttles_and_both_queues(sam: dict[str, Any]) -> None:
+    alarms = {
+        name: resource["Properties"]
+        for name, resource in sam["Resources"].items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    watched = {
+        (alarm["Namespace"], alarm["MetricName"], json.dumps(alarm["Dimensions"], sort_keys=True))
+        for alarm in alarms.values()
+    }
+    function_dimension = json.dumps([{"Name": "FunctionName", "Value": {"Ref": "ScorerFunction"}}], sort_keys=True)
+    assert watched == {
+        ("AWS/Lambda", "IteratorAge", function_dimension),
+        ("AWS/Lambda", "Errors", function_dimension),
+        ("AWS/Lambda", "Throttles", function_dimension),
+        (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            json.dumps([{"Name": "QueueName", "Value": {"Ref": "DeadLetterQueueName"}}], sort_keys=True),
+        ),
+        (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            json.dumps([{"Name": "QueueName", "Value": {"Ref": "OnFailureQueueName"}}], sort_keys=True),
+        ),
+    }
+    assert all(alarm["ComparisonOperator"] == "GreaterThanThreshold" for alarm in alarms.values())
+
+
+def test_outputs_name_the_function_and_every_arn(sam: dict[str, Any]) -> None:
+    assert set(sam["Outputs"]) == {
+        "ScorerFunctionName",
+        "ScorerFunctionArn",
+        "ScorerRoleArn",
+        "RidesStreamArn",
+        "PredictionsStreamArn",
+        "DeadLetterQueueArn",
+        "OnFailureQueueArn",
+        "LogGroupName",
+    }
+    assert sam["Outputs"]["ScorerFunctionName"]["Value"] == {"Ref": "ScorerFunction"}
+
+
+def test_infra_resources_are_encrypted_versioned_and_private() -> None:
+    resources = yaml.safe_load(INFRA.read_text(encoding="utf-8"))["Resources"]
+    for stream in ("RidesStream", "PredictionsStream"):
+        assert resources[stream]["Properties"]["StreamEncryption"] == {
+            "EncryptionType": "KMS",
+            "KeyId": "alias/aws/kinesis",
+        }
+    bucket = resources["ModelBucket"]["Properties"]
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert bucket["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"], True
+    )
+    assert "BucketEncryption" in bucket
+    for queue in ("DeadLetterQueue", "OnFailureQueue"):
+        assert resources[queue]["Properties"]["SqsManagedSseEnabled"] is True
+    assert resources["ImageRepository"]["Properties"]["ImageTagMutability"] == "IMMUTABLE"
+
+
+def test_samconfig_deploys_this_template_with_iam_capability() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    deploy = config["default"]["deploy"]["parameters"]
+    assert deploy["capabilities"] == "CAPABILITY_IAM"
+    parameters = load_sam_template(TEMPLATE)["Parameters"]
+    overridden = {entry.split("=", 1)[0] for entry in deploy["parameter_overrides"]}
+    assert overridden <= set(parameters), overridden - set(parameters)
