@@ -11,7 +11,6 @@ this changes no committed file unless the data or the factory changed.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -80,8 +79,13 @@ def poison_event() -> dict[str, Any]:
         (ride_event_bytes("negative-distance", pu, do, -1.5), "negative-distance", "invalid_schema", arrival),
         (ride_event_bytes(text_id, text_pu, text_do, text_distance), text_id, "valid", text_arrival),
         (
-            json.dumps({"ride": {"PULocationID": pu, "DOLocationID": do, "trip_distance": 1.0},
-                        "ride_id": "too-large", "note": "x" * 20_000}).encode(),
+            json.dumps(
+                {
+                    "ride": {"PULocationID": pu, "DOLocationID": do, "trip_distance": 1.0},
+                    "ride_id": "too-large",
+                    "note": "x" * 20_000,
+                }
+            ).encode(),
             "too-large",
             "payload_too_large",
             arrival,

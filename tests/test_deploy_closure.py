@@ -1,0 +1,181 @@
+"""The image's dependency set is complete: with only the locked requirements and a copy of
+lambda_function/ on the path (no .venv), the handler imports, loads a real model from S3 and scores the
+sample events against a real moto server.
+
+This is what `docker build` + `sam local invoke` would prove, without a Docker engine.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.provision import Resources, provision
+from infra.runtime_closure import install_runtime_closure
+from lambda_function.integrity import write_digest
+from lambda_function.model import load_model
+from lambda_function.rides import InvalidRide, decode_kinesis_data
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+MODEL_PREFIX = "models/ride-duration/production"
+MODEL_NAME = "ride_duration_prediction_model"
+
+# Runs in a fresh interpreter: -I ignores PYTHON* variables and the user site, -S skips site-packages, so
+# the only third-party code it can import is what the lock installed.
+CHILD = """
+import json, sys
+closure, code, output, *events = sys.argv[1:]
+sys.path[:0] = [closure, code]
+from lambda_function.app import lambda_handler
+
+class Context:
+    function_name = "ride-scorer-scorer"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ride-scorer-scorer"
+    aws_request_id = "closure-test"
+
+results = [lambda_handler(json.load(open(path)), Context()) for path in events]
+files = [getattr(module, "__file__", None) or "" for module in list(sys.modules.values())]
+json.dump({
+    "results": results,
+    "site_packages": sorted({f for f in files if "site-packages" in f}),
+    "outside": sorted({f for f in files if f and not f.startswith((closure, code, sys.base_prefix))}),
+    "mlflow": sorted(name for name in sys.modules if name.startswith("mlflow")),
+}, open(output, "w"))
+"""
+
+
+@pytest.fixture(scope="module")
+def closure() -> Path:
+    return install_runtime_closure()
+
+
+@pytest.fixture
+def published_model(aws_env: Any, trained_model_dir: Path, tmp_path: Path) -> tuple[Resources, str]:
+    """Infra from infra/resources.yaml on moto, and the model uploaded with its digest as publishing does."""
+    resources = provision(f"closure-{os.urandom(3).hex()}", session=aws_env.session())
+    model = shutil.copytree(trained_model_dir, tmp_path / "model")
+    digest = write_digest(model)
+    s3 = aws_env.client("s3")
+    for path in sorted(p for p in model.rglob("*") if p.is_file()):
+        s3.upload_file(str(path), resources.model_bucket, f"{MODEL_PREFIX}/{path.relative_to(model).as_posix()}")
+    return resources, digest
+
+
+def read_stream(kinesis: Any, stream: str) -> list[dict[str, Any]]:
+    (shard,) = kinesis.list_shards(StreamName=stream)["Shards"]
+    iterator = kinesis.get_shard_iterator(
+        StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    records: list[dict[str, Any]] = []
+    while True:
+        response = kinesis.get_records(ShardIterator=iterator, Limit=1000)
+        records.extend(response["Records"])
+        if not response["Records"]:
+            return records
+        iterator = response["NextShardIterator"]
+
+
+def expected_predictions(event_path: Path, model_dir: Path, version: str) -> list[tuple[str, dict[str, Any]]]:
+    """(partition key, record) the scorer must write for the valid rides of an event, in order."""
+    model = load_model(model_dir)
+    rides = []
+    for item in json.loads(event_path.read_text(encoding="utf-8"))["Records"]:
+        try:
+            rides.append((decode_kinesis_data(item["kinesis"]["data"], 16 * 1024), item["kinesis"]["sequenceNumber"]))
+        except InvalidRide:
+            continue
+    durations = model.predict([ride.ride.features() for ride, _ in rides])
+    return [
+        (
+            str(ride.ride_id),
+            {
+                "model": MODEL_NAME,
+                "version": version,
+                "prediction": {"ride_duration": duration, "ride_id": ride.ride_id},
+                "source_sequence_number": sequence_number,
+            },
+        )
+        for (ride, sequence_number), duration in zip(rides, durations, strict=True)
+    ]
+
+
+@pytest.mark.slow
+def test_locked_runtime_alone_scores_the_sample_events(
+    closure: Path, published_model: tuple[Resources, str], aws_env: Any, trained_model_dir: Path, tmp_path: Path
+) -> None:
+    resources, digest = published_model
+    code = tmp_path / "code"
+    shutil.copytree(ROOT / "lambda_function", code / "lambda_function", ignore=shutil.ignore_patterns("__pycache__"))
+    output = tmp_path / "child.json"
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "TMPDIR": str(tmp_path),
+        "AWS_ENDPOINT_URL": aws_env.url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": aws_env.region,
+        "MODEL_LOCATION": f"s3://{resources.model_bucket}/{MODEL_PREFIX}",
+        "MODEL_SHA256": digest,
+        "MODEL_NAME": MODEL_NAME,
+        "PREDICTIONS_STREAM_NAME": resources.predictions_stream,
+        "DEAD_LETTER_QUEUE_URL": resources.dead_letter_queue_url,
+        "POWERTOOLS_SERVICE_NAME": "ride-scorer",
+        "POWERTOOLS_METRICS_NAMESPACE": "RideScorer",
+    }
+    events = [EVENTS / "small.json", EVENTS / "poison.json"]
+    subprocess.run(
+        [sys.executable, "-I", "-S", "-c", CHILD, str(closure), str(code), str(output), *map(str, events)],
+        env=environment,
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    child = json.loads(output.read_text(encoding="utf-8"))
+
+    assert child["results"] == [{"batchItemFailures": []}, {"batchItemFailures": []}]
+    assert child["site_packages"] == [], "the handler imported something from outside the locked closure"
+    assert child["outside"] == []
+    assert child["mlflow"] == []
+
+    version = load_model(trained_model_dir).version
+    expected = [item for event in events for item in expected_predictions(event, trained_model_dir, version)]
+    written = [
+        (record["PartitionKey"], json.loads(record["Data"]))
+        for record in read_stream(aws_env.client("kinesis"), resources.predictions_stream)
+    ]
+    assert [key for key, _ in written] == [key for key, _ in expected]
+    assert len(written) == 10 + 3
+    for (_, got), (_, want) in zip(written, expected, strict=True):
+        assert got["prediction"]["ride_duration"] == pytest.approx(want["prediction"]["ride_duration"], rel=1e-9)
+        got["prediction"]["ride_duration"] = want["prediction"]["ride_duration"]
+        assert got == want
+
+    sqs = aws_env.client("sqs")
+    messages = sqs.receive_message(QueueUrl=resources.dead_letter_queue_url, MaxNumberOfMessages=10)["Messages"]
+    letters = sorted((json.loads(message["Body"]) for message in messages), key=lambda b: b["source"]["partition_key"])
+    poison = {
+        item["kinesis"]["partitionKey"]: item for item in json.loads((EVENTS / "poison.json").read_text())["Records"]
+    }
+    assert [(letter["source"]["partition_key"], letter["reason_code"]) for letter in letters] == [
+        ("bad-base64", "invalid_base64"),
+        ("missing-distance", "invalid_schema"),
+        ("negative-distance", "invalid_schema"),
+        ("not-json", "invalid_json"),
+        ("too-large", "payload_too_large"),
+    ]
+    for letter in letters:
+        record = poison[letter["source"]["partition_key"]]
+        assert letter["data"] == record["kinesis"]["data"]
+        assert letter["source"]["sequence_number"] == record["kinesis"]["sequenceNumber"]
+    assert base64.b64decode(poison["not-json"]["kinesis"]["data"]) == b"ride 43 -> 151, 1.01 miles"
