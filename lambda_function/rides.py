@@ -45,6 +45,8 @@ class RejectionCode(StrEnum):
     PAYLOAD_TOO_LARGE = "payload_too_large"
     INVALID_JSON = "invalid_json"
     INVALID_SCHEMA = "invalid_schema"
+    # Valid input the model cannot score (an absurd distance overflowing to infinity): not publishable JSON.
+    NON_FINITE_PREDICTION = "non_finite_prediction"
 
 
 class Ride(BaseModel):

@@ -6,6 +6,7 @@ plain `StreamRecord`s and get back which records must be re-delivered.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from lambda_function.dead_letter import DeadLetter, DeadLetterSink, RecordOrigin
 from lambda_function.model import RideDurationModel
 from lambda_function.predictions import encode_record, prediction_record
-from lambda_function.rides import InvalidRide, RideEvent, decode_kinesis_data
+from lambda_function.rides import InvalidRide, RejectedRecord, RejectionCode, RideEvent, decode_kinesis_data
 from lambda_function.sink import OutputRecord, PredictionSink
 
 
@@ -60,6 +61,7 @@ class StreamScorer:
         started = time.perf_counter()
         durations = self.model.predict([event.ride.features() for _, event in valid])
         scoring_seconds = time.perf_counter() - started
+        valid, durations = self._publishable(records, valid, durations, rejected)
 
         outputs = [
             OutputRecord(
@@ -96,3 +98,23 @@ class StreamScorer:
             scoring_seconds=scoring_seconds,
             model_version=self.model.version,
         )
+
+    @staticmethod
+    def _publishable(
+        records: Sequence[StreamRecord],
+        valid: list[tuple[int, RideEvent]],
+        durations: list[float],
+        rejected: list[tuple[int, DeadLetter]],
+    ) -> tuple[list[tuple[int, RideEvent]], list[float]]:
+        """A non-finite duration would be written as `Infinity`/`NaN`, which is not JSON: dead-letter it.
+        `rejected` stays in batch order, which the cutoff logic relies on."""
+        kept = [(item, duration) for item, duration in zip(valid, durations, strict=True) if math.isfinite(duration)]
+        if len(kept) == len(valid):
+            return valid, durations
+        for (position, _), duration in zip(valid, durations, strict=True):
+            if not math.isfinite(duration):
+                reason = f"the model predicted {duration} minutes; only finite durations can be published"
+                rejection = RejectedRecord(RejectionCode.NON_FINITE_PREDICTION, reason)
+                rejected.append((position, DeadLetter(records[position].data, rejection, records[position].origin)))
+        rejected.sort(key=lambda item: item[0])
+        return [item for item, _ in kept], [duration for _, duration in kept]
