@@ -1,0 +1,187 @@
+"""The HTTP service as users run it: gunicorn with the project's config, called over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import requests
+
+from conftest import DATA, ROOT
+from lambda_function.model import load_model
+from lambda_function.predictions import prediction_record
+
+MAX_REQUEST_BYTES = 256 * 1024
+MODEL_NAME = "ride-duration-http"
+RIDE = {"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 256}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def service(trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """gunicorn on a free loopback port, one worker; stopped (TERM, then KILL) when the module is done."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    env = {
+        **os.environ,
+        "MODEL_LOCATION": str(trained_model_dir),
+        "MODEL_NAME": MODEL_NAME,
+        "MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES),
+        "WEB_CONCURRENCY": "1",
+    }
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        *("-c", "python:lambda_function.gunicorn_conf", "--bind", f"127.0.0.1:{port}"),
+        "lambda_function.http_app:create_app()",
+    ]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
+            try:
+                if requests.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"gunicorn did not answer /health:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def model(trained_model_dir):
+    return load_model(trained_model_dir)
+
+
+def expected(model, ride_id, pickup, dropoff, distance) -> dict:
+    duration = float(model.regressor.predict([{"PU_DO": f"{pickup}_{dropoff}", "trip_distance": float(distance)}])[0])
+    return prediction_record(MODEL_NAME, model.version, ride_id, duration)
+
+
+def test_health_names_the_model(service, model):
+    response = requests.get(f"{service}/health", timeout=10)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "model": MODEL_NAME, "version": model.version, "digest": None}
+
+
+def test_one_ride_gets_the_stream_record(service, model):
+    response = requests.post(f"{service}/predict", json=RIDE, timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json() == expected(model, 256, 130, 205, 3.66)
+    assert list(response.json()) == ["model", "version", "prediction"]  # the stream's key order
+
+
+def test_a_thousand_real_rides_in_one_request(service, model):
+    rides = pq.read_table(DATA / "green_tripdata_2023-01.parquet").slice(0, 1000).to_pylist()
+    body = [
+        {"ride": {k: ride[k] for k in ("PULocationID", "DOLocationID", "trip_distance")}, "ride_id": f"2023-01/{i}"}
+        for i, ride in enumerate(rides)
+    ]
+    response = requests.post(f"{service}/predict", json=body, timeout=60)
+    assert response.status_code == 200
+    assert response.json() == [
+        expected(model, f"2023-01/{i}", r["PULocationID"], r["DOLocationID"], r["trip_distance"])
+        for i, r in enumerate(rides)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (
+            b'{"ride": ',
+            {"code": "invalid_json", "message": "the body is not JSON: Expecting value: line 1 column 10 (char 9)"},
+        ),
+        (
+            b"42",
+            {
+                "code": "invalid_schema",
+                "message": "the body is a JSON number; send one ride event (an object) or a list of them",
+            },
+        ),
+        (
+            json.dumps({**RIDE, "ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": "far"}}).encode(),
+            {"code": "invalid_schema", "message": "ride.trip_distance: Input should be a valid number"},
+        ),
+        (
+            json.dumps([RIDE, {"ride": RIDE["ride"]}]).encode(),
+            {
+                "code": "invalid_schema",
+                "message": "1 of 2 rides are invalid; none was scored",
+                "rides": [{"index": 1, "code": "invalid_schema", "message": "ride_id: Field required"}],
+            },
+        ),
+    ],
+)
+def test_malformed_input_is_a_400_that_says_what_is_wrong(service, body, error):
+    response = requests.post(f"{service}/predict", data=body, headers={"Content-Type": "application/json"}, timeout=10)
+    assert response.status_code == 400
+    assert response.json() == {"error": error}
+
+
+def test_a_body_at_the_limit_is_read_and_one_byte_more_is_a_413(service):
+    at_limit = b"[" + b" " * (MAX_REQUEST_BYTES - 2) + b"]"
+    assert requests.post(f"{service}/predict", data=at_limit, timeout=10).json() == []
+    response = requests.post(f"{service}/predict", data=at_limit + b" ", timeout=10)
+    assert response.status_code == 413
+    assert response.json() == {
+        "error": {
+            "code": "request_entity_too_large",
+            "message": f"the body is larger than {MAX_REQUEST_BYTES} bytes (MAX_REQUEST_BYTES)",
+        }
+    }
+
+
+def test_a_chunked_body_without_content_length_is_bounded_too(service):
+    """werkzeug would cut a chunked body at the limit silently; the service must refuse it instead."""
+
+    def chunks():
+        yield b"["
+        for _ in range(MAX_REQUEST_BYTES // 1024 + 1):
+            yield b" " * 1024
+        yield b"]"
+
+    response = requests.post(f"{service}/predict", data=chunks(), timeout=10)
+    assert response.request.headers["Transfer-Encoding"] == "chunked"
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_entity_too_large"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/predict", 405, "method_not_allowed"),
+        ("POST", "/health", 405, "method_not_allowed"),
+        ("GET", "/x", 404, "not_found"),
+    ],
+)
+def test_other_routes_and_methods_answer_in_json(service, method, path, status, code):
+    response = requests.request(method, f"{service}{path}", timeout=10)
+    assert (response.status_code, response.json()["error"]["code"]) == (status, code)
