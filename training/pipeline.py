@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 ModelKind = Literal["linear", "forest"]
 
 # The course's forest: deep enough to learn zone pairs, leaves large enough not to memorise rides.
-FOREST_PARAMS = {"max_depth": 20, "n_estimators": 100, "min_samples_leaf": 10, "random_state": 0, "n_jobs": -1}
+FOREST_PARAMS = {"max_depth": 20, "n_estimators": 100, "min_samples_leaf": 10, "random_state": 0}
 
 
 def build_pipeline(kind: ModelKind = "linear") -> Pipeline:
