@@ -8,10 +8,18 @@ record, and the checkpoint only moves past what the handler accepted.
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from lambda_function import app
 from lambda_function.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record
@@ -68,7 +76,7 @@ def deliver(
     for shard in [item["ShardId"] for item in kinesis.list_shards(StreamName=stream)["Shards"]]:
         after: str | None = None
         while log.invocations < max_invocations:
-            batch = _read_batch(kinesis, stream, shard, after, batch_size)
+            batch = _read_batch_patiently(kinesis, stream, shard, after, batch_size)
             if not batch:
                 break
             event = kinesis_event(kinesis_record(spec, arn) for spec in _specs(batch, shard))
@@ -93,6 +101,20 @@ def deliver(
         else:
             raise AssertionError(f"shard {shard} not drained after {max_invocations} invocations: {log}")
     return log
+
+
+def _read_batch_patiently(
+    kinesis: Any, stream: str, shard: str, after: str | None, limit: int, patience: float = 60.0
+) -> list[dict[str, Any]]:
+    """The event source mapping keeps polling through an outage; so does this."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return _read_batch(kinesis, stream, shard, after, limit)
+        except (BotoCoreError, ClientError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def _read_batch(kinesis: Any, stream: str, shard: str, after: str | None, limit: int) -> list[dict[str, Any]]:
@@ -124,3 +146,29 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 30.0, step: float
         if time.monotonic() > deadline:
             raise TimeoutError("condition not reached")
         time.sleep(step)
+
+
+def handler_in_process_killed_after_first_put(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Run one invocation in a child process that SIGKILLs itself right after its first PutRecords call
+    succeeded: part of the batch's predictions are on the stream, the rest never will be from this run."""
+    child = subprocess.run(
+        [sys.executable, str(Path(__file__)), "die-after-first-put"],
+        input=json.dumps(event).encode(),
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    if child.returncode != 0:
+        raise RuntimeError(f"handler process ended with {child.returncode}: {child.stderr.decode()[-500:]}")
+    return dict(json.loads(child.stdout.decode().strip().splitlines()[-1]))
+
+
+def _die_after_first_put() -> None:
+    event = json.loads(sys.stdin.read())
+    sink_client = app.get_scorer().sink.client  # type: ignore[attr-defined]
+    sink_client.meta.events.register("after-call.kinesis.PutRecords", lambda **_: os.kill(os.getpid(), signal.SIGKILL))
+    print(json.dumps(app.lambda_handler(event, LambdaContextStub())))
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["die-after-first-put"]:
+    _die_after_first_put()
