@@ -15,6 +15,10 @@ ModelKind = Literal["linear", "forest"]
 # The course's forest: deep enough to learn zone pairs, leaves large enough not to memorise rides.
 FOREST_PARAMS = {"max_depth": 20, "n_estimators": 100, "min_samples_leaf": 10, "random_state": 0}
 
+# Types skops refuses by default that each shape needs, recorded in MLmodel so the scorer trusts exactly
+# these and no more (the published digest pins MLmodel). The trees' node arrays are ours, trained here.
+SKOPS_TRUSTED_TYPES: dict[str, list[str]] = {"linear": [], "forest": ["sklearn.tree._tree.Tree"]}
+
 
 def build_pipeline(kind: ModelKind = "linear") -> Pipeline:
     if kind == "linear":

@@ -23,7 +23,7 @@ from sklearn.metrics import root_mean_squared_error
 
 from training import tracking
 from training.data import TARGET, read_trips, trip_features
-from training.pipeline import FOREST_PARAMS, ModelKind, build_pipeline
+from training.pipeline import FOREST_PARAMS, SKOPS_TRUSTED_TYPES, ModelKind, build_pipeline
 
 logger = logging.getLogger(__name__)
 INPUT_EXAMPLE_ROWS = 5
@@ -69,7 +69,7 @@ def train(
                 "train_rows": len(train_trips),
                 "validate_rows": len(validate_trips),
                 "features": "PU_DO,trip_distance",
-                **(_without_parallelism(FOREST_PARAMS) if model_kind == "forest" else {}),
+                **(FOREST_PARAMS if model_kind == "forest" else {}),
             }
         )
         mlflow.log_metric("rmse", rmse)
@@ -81,6 +81,7 @@ def train(
                 input_example=example,
                 registered_model_name=tracking.REGISTERED_MODEL if register else None,
                 # Pinned instead of inferred: inference re-imports the model in a subprocess, slow and no more exact.
+                skops_trusted_types=SKOPS_TRUSTED_TYPES[model_kind] or None,
                 pip_requirements=[f"scikit-learn=={sklearn.__version__}", f"skops=={skops.__version__}"],
             )
     version = info.registered_model_version
@@ -121,8 +122,3 @@ def _model_kind(kind: str) -> ModelKind:
     if kind == "forest":
         return "forest"
     raise ValueError(f"unknown model kind {kind!r}: use 'linear' or 'forest'")
-
-
-def _without_parallelism(params: dict[str, Any]) -> dict[str, Any]:
-    """n_jobs changes speed, not the model; leaving it out keeps runs on different machines comparable."""
-    return {key: value for key, value in params.items() if key != "n_jobs"}

@@ -1,0 +1,102 @@
+"""Training against the known figure, and what lands in the MLflow tracking store and registry.
+
+Each test uses its own SQLite tracking store under tmp_path, so the project's mlflow.db is never touched.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from conftest import DATA
+from lambda_function.model import load_model
+from training import tracking
+from training.data import TARGET, read_trips, trip_features
+from training.pipeline import build_pipeline
+from training.train import train
+
+TRAIN_MONTH = str(DATA / "green_tripdata_2021-01.parquet")
+VALIDATE_MONTH = str(DATA / "green_tripdata_2021-02.parquet")
+
+
+def store_in(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+def head_of(month: str, rows: int, tmp_path: Path) -> str:
+    path = tmp_path / f"{month}-head-{rows}.parquet"
+    pq.write_table(pq.read_table(DATA / f"green_tripdata_{month}.parquet").slice(0, rows), path)
+    return str(path)
+
+
+@pytest.mark.slow
+def test_default_linear_model_reproduces_the_known_rmse_and_is_tracked(tmp_path):
+    result = train(TRAIN_MONTH, VALIDATE_MONTH, tracking_uri=store_in(tmp_path))
+
+    assert result.rmse == pytest.approx(7.7587, abs=0.01)
+    client = MlflowClient(store_in(tmp_path))
+    run = client.get_run(result.run_id)
+    assert run.data.metrics["rmse"] == pytest.approx(result.rmse)
+    assert run.data.params["model"] == "linear"
+    assert (run.data.params["train_rows"], run.data.params["validate_rows"]) == ("73908", "61921")
+    (version,) = client.search_model_versions("name='ride-duration'")
+    assert (str(version.version), version.run_id) == ("1", result.run_id)
+    assert result.registered_version == "1"
+    # Artifacts beside the temporary store, not in the project's mlartifacts.
+    assert result.model_dir.is_relative_to(tmp_path / "mlartifacts")
+
+    mlmodel = yaml.safe_load((result.model_dir / "MLmodel").read_text())
+    assert mlmodel["run_id"] == result.run_id
+    assert [field["name"] for field in yaml.safe_load(mlmodel["signature"]["inputs"])] == ["PU_DO", "trip_distance"]
+    assert (result.model_dir / "input_example.json").is_file()
+
+    # The scorer's loader, without MLflow, predicts what the training pipeline predicts.
+    validation = read_trips(VALIDATE_MONTH).head(500)
+    features = trip_features(validation)
+    training_pipeline = build_pipeline("linear").fit(
+        trip_features(read_trips(TRAIN_MONTH)), read_trips(TRAIN_MONTH)[TARGET]
+    )
+    scorer_model = load_model(result.model_dir)
+    assert scorer_model.version == result.run_id
+    np.testing.assert_allclose(scorer_model.predict(features), training_pipeline.predict(features), rtol=1e-9)
+
+
+def test_forest_logs_the_courses_hyper_parameters(tmp_path):
+    result = train(
+        head_of("2021-01", 2_000, tmp_path),
+        head_of("2021-02", 500, tmp_path),
+        kind="forest",
+        tracking_uri=store_in(tmp_path),
+        register=False,
+    )
+    params = MlflowClient(store_in(tmp_path)).get_run(result.run_id).data.params
+    assert {key: params[key] for key in ("model", "max_depth", "n_estimators", "min_samples_leaf", "random_state")} == {
+        "model": "forest",
+        "max_depth": "20",
+        "n_estimators": "100",
+        "min_samples_leaf": "10",
+        "random_state": "0",
+    }
+    assert result.registered_version is None
+    assert MlflowClient(store_in(tmp_path)).search_registered_models() == []
+    assert load_model(result.model_dir).predict([{"PU_DO": "43_151", "trip_distance": 1.01}])[0] > 0
+
+
+def test_unknown_model_kind_is_refused_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match="unknown model kind 'boosted'"):
+        train(TRAIN_MONTH, VALIDATE_MONTH, kind="boosted", tracking_uri=store_in(tmp_path))
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_tracking_defaults_to_the_projects_sqlite_file_unless_mlflow_tracking_uri_is_set(monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    project = Path(__file__).resolve().parent.parent
+    assert tracking.tracking_uri() == f"sqlite:///{project / 'mlflow.db'}"
+    assert tracking.artifact_root(tracking.tracking_uri()) == (project / "mlartifacts").as_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    assert tracking.tracking_uri() == "http://127.0.0.1:5000"
+    assert tracking.artifact_root("http://127.0.0.1:5000") is None
+    assert tracking.tracking_uri("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
