@@ -19,3 +19,20 @@ serve: $(STAMP) ## HTTP service on 127.0.0.1:8080 (SERVE_BIND): POST /predict, G
 batch: $(STAMP) ## Score a parquet file: make batch BATCH_INPUT=path|s3://... BATCH_OUTPUT=path|s3://...
 	@mkdir -p .cache/batch
 	@$(WITH_MODEL) $(PY) -m lambda_function.batch --input "$(BATCH_INPUT)" --output "$(BATCH_OUTPUT)"
+
+# The batch/HTTP image (Dockerfile.batch): runtime + batch + serve extras, locked with hashes for its
+# Python 3.12 at the dev venv's versions (the versions the tests ran with), like the Lambda image's lock.
+BATCH_LOCK := requirements/batch-http.txt
+BATCH_IMAGE ?= ride-scorer-batch
+
+.PHONY: lock-batch build-batch
+
+lock-batch: $(STAMP) ## Lock the batch/HTTP image's requirements (requirements/batch-http.txt)
+	@mkdir -p .cache
+	$(PY) -m pip freeze --exclude-editable > .cache/dev-versions.txt
+	$(BIN)/uv pip compile pyproject.toml --extra batch --extra serve $(LOCK_PLATFORM) --generate-hashes \
+		--no-header --constraint .cache/dev-versions.txt --output-file $(BATCH_LOCK)
+
+build-batch: ## Build the batch/HTTP image with Docker (one image: HTTP by default, batch with another command)
+	@command -v docker >/dev/null || (echo "make build-batch needs Docker" && exit 1)
+	docker build --platform linux/amd64 -f Dockerfile.batch -t $(BATCH_IMAGE):$(IMAGE_TAG) .

@@ -1,0 +1,159 @@
+"""Batch rows/s on real TLC months, and the HTTP service's latency (one ride) and throughput (1,000 rides).
+
+The batch job runs in this process on the raw published 2023-01 and 2023-02 months (local files, default
+chunk size). The HTTP service runs as users run it: gunicorn with the project's config (2 sync workers),
+called over loopback by this process. Figures depend on the machine and its load; run on a quiet one.
+Model: MODEL_LOCATION if set, else a linear model trained here on 2021-01.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lambda_function.batch import BatchJob, score_file  # noqa: E402
+from lambda_function.features import features_from_columns  # noqa: E402
+from lambda_function.model import load_model  # noqa: E402
+from training.pipeline import build_pipeline  # noqa: E402
+
+MONTHS = ("green_tripdata_2023-01.parquet", "green_tripdata_2023-02.parquet")
+
+
+def model_directory(work: Path) -> Path:
+    if os.environ.get("MODEL_LOCATION", "").strip() and not os.environ["MODEL_LOCATION"].startswith("s3://"):
+        return Path(os.environ["MODEL_LOCATION"])
+    import mlflow.sklearn
+    from mlflow.models import Model
+
+    frame = pd.read_parquet(ROOT / "data" / "green_tripdata_2021-01.parquet")
+    pipeline = build_pipeline("linear").fit(
+        features_from_columns(frame.PULocationID, frame.DOLocationID, frame.trip_distance), frame.duration
+    )
+    directory = work / "model"
+    mlflow.sklearn.save_model(pipeline, str(directory), mlflow_model=Model(run_id=f"bench-{uuid.uuid4().hex[:8]}"))
+    return directory
+
+
+def bench_batch(model_dir: Path, work: Path, repeats: int) -> None:
+    model = load_model(model_dir)
+    print(f"batch: {repeats} runs per month, default chunk size, local parquet in and out")
+    for month in MONTHS:
+        path = ROOT / "data" / month
+        rates = []
+        for _ in range(repeats):
+            job = BatchJob(str(path), str(work / "out.parquet"), str(work / "rej.parquet"), progress=False)
+            summary = score_file(job, model, "bench")
+            rates.append(summary.rows_per_second)
+        print(
+            f"  {month}: {summary.rows:,} rows, {summary.scored:,} scored, {summary.rejected:,} rejected; "
+            f"median {statistics.median(rates):,.0f} rows/s (best {max(rates):,.0f})"
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_service(model_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "MODEL_LOCATION": str(model_dir), "WEB_CONCURRENCY": "2"}
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        *("-c", "python:lambda_function.gunicorn_conf", "--bind", f"127.0.0.1:{port}", "--access-logfile", "/dev/null"),
+        "lambda_function.http_app:create_app()",
+    ]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        if process.poll() is not None:
+            raise SystemExit(f"gunicorn exited:\n{log.read_text()}")
+        try:
+            requests.get(f"{url}/health", timeout=2).raise_for_status()
+            return process, url
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def timed_post(session: requests.Session, url: str, body: object) -> float:
+    started = time.perf_counter()
+    response = session.post(url, json=body, timeout=60)
+    elapsed = time.perf_counter() - started
+    response.raise_for_status()
+    return elapsed
+
+
+def bench_http(model_dir: Path, work: Path, singles: int, batches: int) -> None:
+    rides = pq.read_table(ROOT / "data" / MONTHS[0], columns=["PULocationID", "DOLocationID", "trip_distance"])
+    events = [{"ride": ride, "ride_id": i} for i, ride in enumerate(rides.slice(0, 1_000).to_pylist())]
+    process, url = start_service(model_dir, work / "gunicorn.log")
+    try:
+        with requests.Session() as session:
+            for event in events[:50]:  # warm-up: imports, first predictions, connection setup
+                timed_post(session, f"{url}/predict", event)
+            one = [timed_post(session, f"{url}/predict", events[i % len(events)]) for i in range(singles)]
+            thousand = [timed_post(session, f"{url}/predict", events) for _ in range(batches)]
+        print(f"http: gunicorn, 2 sync workers, loopback, client in this process ({singles} single-ride requests)")
+        print(
+            f"  one ride per request: p50 {percentile(one, 0.5) * 1000:.1f} ms, "
+            f"p99 {percentile(one, 0.99) * 1000:.1f} ms ({len(one) / sum(one):,.0f} requests/s, one client)"
+        )
+        print(
+            f"  1,000 rides per request: p50 {percentile(thousand, 0.5) * 1000:.0f} ms, "
+            f"{len(thousand) * 1000 / sum(thousand):,.0f} rides/s with one client"
+        )
+        with ThreadPoolExecutor(2) as pool, requests.Session() as a, requests.Session() as b:
+            started = time.perf_counter()
+            list(pool.map(lambda s: [timed_post(s, f"{url}/predict", events) for _ in range(batches)], (a, b)))
+            elapsed = time.perf_counter() - started
+        print(f"  1,000 rides per request, two clients: {2 * batches * 1000 / elapsed:,.0f} rides/s")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="batch runs per month")
+    parser.add_argument("--singles", type=int, default=1_000, help="single-ride requests")
+    parser.add_argument("--batches", type=int, default=20, help="1,000-ride requests (per client)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ride-scorer-bench-") as folder:
+        work = Path(folder)
+        model_dir = model_directory(work)
+        bench_batch(model_dir, work, args.repeats)
+        bench_http(model_dir, work, args.singles, args.batches)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""The batch/HTTP image without Docker: what it copies is in its build context, its lock covers what the
+code imports at the versions the tests ran with, and its commands point at code that exists."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+import sklearn
+
+from conftest import ROOT
+
+DOCKERFILE = ROOT / "Dockerfile.batch"
+IGNORE = ROOT / "Dockerfile.batch.dockerignore"
+LOCK = ROOT / "requirements" / "batch-http.txt"
+
+
+def instructions() -> list[tuple[str, str]]:
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text(encoding="utf-8"))
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines]
+
+
+def locked() -> dict[str, str]:
+    return dict(re.findall(r"^([a-z0-9_.-]+)==(\S+) \\$", LOCK.read_text(encoding="utf-8"), flags=re.M))
+
+
+def test_everything_copied_is_in_the_build_context():
+    copies = [argument.split()[0] for keyword, argument in instructions() if keyword == "COPY"]
+    allowed = {line[1:] for line in IGNORE.read_text(encoding="utf-8").splitlines() if line.startswith("!")}
+    assert copies == ["requirements/batch-http.txt", "lambda_function/"]
+    assert set(copies) == allowed
+
+
+@pytest.mark.parametrize(
+    "name", ["flask", "gunicorn", "pyarrow", "tqdm", "scikit-learn", "numpy", "pydantic", "boto3", "skops"]
+)
+def test_lock_pins_what_the_code_imports_at_the_tested_versions(name):
+    assert locked()[name] == version(name)
+
+
+def test_lock_has_hashes_for_every_pin_and_no_mlflow():
+    blocks = re.split(r"\n(?=[a-z0-9])", LOCK.read_text(encoding="utf-8"))
+    assert [block.split()[0] for block in blocks if "==" in block and "--hash=sha256:" not in block] == []
+    assert not [name for name in locked() if name.startswith("mlflow")]
+    assert locked()["scikit-learn"] == sklearn.__version__
+
+
+def test_default_command_serves_the_app_factory():
+    (cmd,) = [json.loads(argument) for keyword, argument in instructions() if keyword == "CMD"]
+    assert cmd == ["gunicorn", "-c", "python:lambda_function.gunicorn_conf", "lambda_function.http_app:create_app()"]
+    module, _, factory = cmd[-1].partition(":")
+    assert callable(getattr(importlib.import_module(module), factory.removesuffix("()")))
+    assert importlib.import_module("lambda_function.gunicorn_conf").bind == ["127.0.0.1:8080"]
+    assert ("ENV", "BIND=0.0.0.0:8080") in instructions()
+
+
+def test_the_batch_command_is_documented_with_the_image():
+    docs = (ROOT / "docs" / "batch_and_http.md").read_text(encoding="utf-8")
+    assert "python -m lambda_function.batch --input s3://" in DOCKERFILE.read_text(encoding="utf-8")
+    assert "python -m lambda_function.batch" in docs and "Dockerfile.batch" in docs
+    assert Path(importlib.import_module("lambda_function.batch").__file__ or "").name == "batch.py"
