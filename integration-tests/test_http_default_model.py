@@ -1,0 +1,20 @@
+"""The model `make serve` uses without MODEL_LOCATION: trained once by training.train, published, reused."""
+
+from __future__ import annotations
+
+from lambda_function.default_model import ensure_default_model
+from lambda_function.integrity import DIGEST_FILE, directory_digest
+from lambda_function.model import load_model
+
+
+def test_default_model_is_trained_once_with_a_digest_and_loads(tmp_path):
+    model_dir = ensure_default_model(tmp_path / "cache")
+    digest = (model_dir / DIGEST_FILE).read_text(encoding="ascii").strip()
+    model = load_model(model_dir, expected_sha256=digest)
+    assert model.metadata.digest == digest == directory_digest(model_dir)
+    assert model.predict([{"PU_DO": "130_205", "trip_distance": 3.66}])[0] > 0
+
+    stamp = (model_dir / "MLmodel").stat().st_mtime_ns
+    assert ensure_default_model(tmp_path / "cache") == model_dir
+    assert (model_dir / "MLmodel").stat().st_mtime_ns == stamp
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["mlartifacts", "mlflow.db", "model"]
