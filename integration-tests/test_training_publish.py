@@ -1,0 +1,168 @@
+"""Train on a real slice, publish to S3 (moto's server on 127.0.0.1), load it back the way the Lambda does.
+
+The Lambda reads MODEL_LOCATION (and MODEL_SHA256 when pinned) with `ScorerSettings.from_env()` and loads
+through `wiring.load_model_from`; these tests do exactly that, with a tracking store under tmp_path.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import DATA, ROOT
+from lambda_function.aws_clients import client
+from lambda_function.config import ScorerSettings
+from lambda_function.integrity import DIGEST_FILE, ModelIntegrityError
+from lambda_function.wiring import load_model_from
+from training.cli import main
+from training.data import TARGET, read_trips, trip_features
+from training.pipeline import build_pipeline
+from training.publish import PublishError, publish_model
+from training.train import TrainResult, train
+
+TRAIN_ROWS, VALIDATE_ROWS = 3_000, 1_000
+
+
+@pytest.fixture(scope="module")
+def slices(tmp_path_factory) -> tuple[str, str]:
+    folder = tmp_path_factory.mktemp("tlc")
+    paths = []
+    for month, rows in (("2021-01", TRAIN_ROWS), ("2021-02", VALIDATE_ROWS)):
+        path = folder / f"green_tripdata_{month}-head.parquet"
+        pq.write_table(pq.read_table(DATA / f"green_tripdata_{month}.parquet").slice(0, rows), path)
+        paths.append(str(path))
+    return paths[0], paths[1]
+
+
+@pytest.fixture(scope="module")
+def tracking_store(tmp_path_factory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+
+
+@pytest.fixture(scope="module")
+def trained(slices, tracking_store) -> TrainResult:
+    return train(*slices, tracking_uri=tracking_store)
+
+
+def lambda_settings(monkeypatch, model_location: str, sha256: str | None = None) -> ScorerSettings:
+    """The Lambda's own environment, with only the model settings varying."""
+    monkeypatch.setenv("MODEL_LOCATION", model_location)
+    monkeypatch.setenv("PREDICTIONS_STREAM_NAME", "ride-predictions")
+    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", "http://127.0.0.1/000000000000/ride-dlq")
+    if sha256:
+        monkeypatch.setenv("MODEL_SHA256", sha256)
+    else:
+        monkeypatch.delenv("MODEL_SHA256", raising=False)
+    return ScorerSettings.from_env()
+
+
+def training_pipeline_predictions(slices: tuple[str, str]) -> tuple[list, np.ndarray]:
+    """The same pipeline fitted on the same rides: what training predicted, independent of any file."""
+    train_trips, validate_trips = read_trips(slices[0]), read_trips(slices[1])
+    pipeline = build_pipeline("linear").fit(trip_features(train_trips), train_trips[TARGET])
+    features = trip_features(validate_trips)
+    return features, pipeline.predict(features)
+
+
+def test_published_model_loads_through_model_location_with_training_predictions(
+    aws_env, unique_prefix, trained, slices, monkeypatch, tmp_path
+):
+    client("s3").create_bucket(Bucket=unique_prefix)
+
+    published = publish_model(trained.model_dir, unique_prefix)
+
+    assert published.model_location == f"s3://{unique_prefix}/models/ride-duration/{trained.run_id}"
+    stored = client("s3").list_objects_v2(Bucket=unique_prefix)["Contents"]
+    assert {item["Key"].rsplit("/", 1)[-1] for item in stored} == {
+        path.name for path in trained.model_dir.iterdir()
+    } | {DIGEST_FILE}
+    for pinned in (None, published.sha256):
+        settings = lambda_settings(monkeypatch, published.model_location, pinned)
+        model = load_model_from(settings, client("s3"), cache_root=tmp_path / f"cache-{pinned is None}")
+        assert model.version == trained.run_id
+        assert model.metadata.digest == published.sha256
+        features, expected = training_pipeline_predictions(slices)
+        np.testing.assert_allclose(model.predict(features), expected, rtol=1e-9)
+
+
+def test_tampered_published_object_is_refused(aws_env, unique_prefix, trained, monkeypatch, tmp_path):
+    client("s3").create_bucket(Bucket=unique_prefix)
+    published = publish_model(trained.model_dir, unique_prefix, prefix="prod")
+    key = f"prod/{trained.run_id}/requirements.txt"
+    client("s3").put_object(Bucket=unique_prefix, Key=key, Body=b"scikit-learn==1.9.1\nevil-package==6.6.6\n")
+
+    settings = lambda_settings(monkeypatch, published.model_location)
+    with pytest.raises(ModelIntegrityError, match=DIGEST_FILE):
+        load_model_from(settings, client("s3"), cache_root=tmp_path / "recorded")
+    settings = lambda_settings(monkeypatch, published.model_location, published.sha256)
+    with pytest.raises(ModelIntegrityError, match="MODEL_SHA256"):
+        load_model_from(settings, client("s3"), cache_root=tmp_path / "pinned")
+
+
+def test_republishing_a_run_removes_files_an_earlier_publish_left(aws_env, unique_prefix, trained):
+    s3 = client("s3")
+    s3.create_bucket(Bucket=unique_prefix)
+    s3.put_object(Bucket=unique_prefix, Key=f"models/ride-duration/{trained.run_id}/old-model.pkl", Body=b"old")
+    s3.put_object(Bucket=unique_prefix, Key="models/ride-duration/other-run/MLmodel", Body=b"untouched")
+
+    published = publish_model(trained.model_dir, unique_prefix)
+
+    keys = sorted(item["Key"] for item in s3.list_objects_v2(Bucket=unique_prefix)["Contents"])
+    assert keys == sorted([*published.keys, "models/ride-duration/other-run/MLmodel"])
+
+
+def test_publishing_to_a_missing_bucket_names_it(aws_env, unique_prefix, trained):
+    with pytest.raises(PublishError, match=f"s3://{unique_prefix}-missing/models/ride-duration/{trained.run_id}/"):
+        publish_model(trained.model_dir, f"{unique_prefix}-missing")
+
+
+def run_cli(*args: str, tracking_store: str) -> dict[str, str]:
+    """The CLI as a user runs it; its KEY=VALUE stdout lines as a dict."""
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_store}
+    done = subprocess.run(
+        [sys.executable, "-m", "training", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    return dict(line.split("=", 1) for line in done.stdout.splitlines())
+
+
+def test_cli_train_publish_then_publish_by_run_id(aws_env, unique_prefix, slices, tmp_path, monkeypatch):
+    client("s3").create_bucket(Bucket=unique_prefix)
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+    trained = run_cli(
+        "train", "--train", slices[0], "--validate", slices[1], "--publish", "--bucket", unique_prefix,
+        tracking_store=store,
+    )  # fmt: skip
+    run_id = trained["RUN_ID"]
+    assert trained["MODEL_LOCATION"] == f"s3://{unique_prefix}/models/ride-duration/{run_id}"
+    assert trained["REGISTERED_MODEL"] == "ride-duration/1"
+    assert 0 < float(trained["RMSE"]) < 60
+    assert Path(trained["MODEL_DIR"]).is_relative_to(tmp_path / "mlartifacts")
+
+    again = run_cli(
+        "publish", "--run-id", run_id, "--bucket", unique_prefix, "--prefix", "canary", tracking_store=store
+    )
+    assert again == {
+        "RUN_ID": run_id,
+        "MODEL_DIR": trained["MODEL_DIR"],
+        "MODEL_LOCATION": f"s3://{unique_prefix}/canary/{run_id}",
+        "MODEL_SHA256": trained["MODEL_SHA256"],
+    }
+    settings = lambda_settings(monkeypatch, again["MODEL_LOCATION"], again["MODEL_SHA256"])
+    assert load_model_from(settings, client("s3"), cache_root=tmp_path / "cache").version == run_id
+
+
+def test_cli_publish_of_an_unknown_run_says_so(aws_env, unique_prefix, tmp_path, monkeypatch, capsys):
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+
+    assert main(["publish", "--run-id", "0" * 32, "--bucket", unique_prefix]) == 2
+
+    output = capsys.readouterr()
+    assert f"error: run '{'0' * 32}' is not in the tracking store {store}" in output.err
+    assert output.out == ""
