@@ -45,19 +45,22 @@ deploy-infra: ## Create or update the long-lived resources (infra/resources.yaml
 		--template-file infra/resources.yaml --parameter-overrides Prefix=$(PREFIX) --no-fail-on-empty-changeset
 
 # The repository URI comes from the infra stack, so nothing account-specific lives in the repo.
-REPOSITORY_URI = $(shell aws cloudformation describe-stacks --region $(AWS_REGION) --stack-name $(INFRA_STACK) \
+INFRA_REPOSITORY_URI = $(shell aws cloudformation describe-stacks --region $(AWS_REGION) --stack-name $(INFRA_STACK) \
 	--query "Stacks[0].Outputs[?OutputKey=='ImageRepositoryUri'].OutputValue" --output text)
-MODEL_BUCKET = $(shell aws cloudformation describe-stacks --region $(AWS_REGION) --stack-name $(INFRA_STACK) \
+INFRA_MODEL_BUCKET = $(shell aws cloudformation describe-stacks --region $(AWS_REGION) --stack-name $(INFRA_STACK) \
 	--query "Stacks[0].Outputs[?OutputKey=='ModelBucketName'].OutputValue" --output text)
 
 publish: build ## Push the image to the infra stack's ECR repository (tags are immutable: one tag per commit)
-	aws ecr get-login-password --region $(AWS_REGION) | docker login --username AWS --password-stdin $(firstword $(subst /, ,$(REPOSITORY_URI)))
-	docker tag $(IMAGE):$(IMAGE_TAG) $(REPOSITORY_URI):$(IMAGE_TAG)
-	docker push $(REPOSITORY_URI):$(IMAGE_TAG)
+	aws ecr get-login-password --region $(AWS_REGION) | docker login --username AWS --password-stdin $(firstword $(subst /, ,$(INFRA_REPOSITORY_URI)))
+	docker tag $(IMAGE):$(IMAGE_TAG) $(INFRA_REPOSITORY_URI):$(IMAGE_TAG)
+	docker push $(INFRA_REPOSITORY_URI):$(IMAGE_TAG)
 
-deploy: ## Deploy template.yaml with the published image (make publish first); settings in samconfig.toml
+deploy: ## Deploy the function stack: make deploy MODEL_RUN_ID=<published run> [MODEL_SHA256=<digest>] (after make publish)
 	@test -x $(SAM) || (echo "make deploy needs the SAM CLI: run make sam-cli" && exit 1)
+	@test -n "$(MODEL_RUN_ID)" || (echo "MODEL_RUN_ID is not set: the run id make publish-model printed" && exit 2)
 	$(SAM) deploy --config-file samconfig.toml --region $(AWS_REGION) --stack-name $(STACK) \
-		--image-repository $(REPOSITORY_URI) \
-		--parameter-overrides ImageUri=$(REPOSITORY_URI):$(IMAGE_TAG) ModelBucketName=$(MODEL_BUCKET) \
-		InfraPrefix=$(PREFIX) $(if $(MODEL_SHA256),ModelSha256=$(MODEL_SHA256))
+		--image-repository $(INFRA_REPOSITORY_URI) \
+		--parameter-overrides ImageUri=$(INFRA_REPOSITORY_URI):$(IMAGE_TAG) ModelBucketName=$(INFRA_MODEL_BUCKET) \
+		RidesStreamName=$(PREFIX)-rides PredictionsStreamName=$(PREFIX)-predictions \
+		DeadLetterQueueName=$(PREFIX)-dead-letters OnFailureQueueName=$(PREFIX)-on-failure \
+		ModelPrefix=$(or $(MODEL_PREFIX),models/ride-duration)/$(MODEL_RUN_ID) $(if $(MODEL_SHA256),ModelSha256=$(MODEL_SHA256))
