@@ -242,8 +242,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(
-        f"scored {summary.scored} of {summary.rows} rows, rejected {summary.rejected} "
-        f"{summary.rejected_by_code or ''} in {summary.seconds:.1f}s ({summary.rows_per_second:,.0f} rows/s) "
+        f"scored {summary.scored} of {summary.rows} rows, rejected {summary.rejected}"
+        f"{f' {summary.rejected_by_code}' if summary.rejected_by_code else ''} "
+        f"in {summary.seconds:.1f}s ({summary.rows_per_second:,.0f} rows/s) "
         f"with model {summary.model_version}",
         file=sys.stderr,
     )
