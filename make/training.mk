@@ -1,0 +1,22 @@
+# Training and model publishing (training/): train on the bundled TLC months, track in MLflow, publish to S3.
+# Tracking defaults to sqlite:///<project>/mlflow.db with artifacts in mlartifacts/ (MLFLOW_TRACKING_URI overrides).
+
+TRAIN_DATA ?= data/green_tripdata_2021-01.parquet
+VALIDATE_DATA ?= data/green_tripdata_2021-02.parquet
+MODEL_KIND ?= linear
+MODEL_PREFIX ?= models/ride-duration
+MLFLOW_UI_PORT ?= 5000
+
+.PHONY: train publish-model mlflow-ui
+
+train: $(STAMP) ## Train (MODEL_KIND=linear|forest) on TRAIN_DATA, validate on VALIDATE_DATA; prints run id, RMSE, model location
+	$(PY) -m training train --train "$(TRAIN_DATA)" --validate "$(VALIDATE_DATA)" --model "$(MODEL_KIND)"
+
+publish-model: $(STAMP) ## Upload a run's model to S3: make publish-model RUN_ID=... MODEL_BUCKET=... [MODEL_PREFIX=...]
+	@test -n "$(RUN_ID)" || { echo "RUN_ID is not set: the run id printed by make train" >&2; exit 2; }
+	@test -n "$(MODEL_BUCKET)" || { echo "MODEL_BUCKET is not set: the bucket the scorer reads models from" >&2; exit 2; }
+	$(PY) -m training publish --run-id "$(RUN_ID)" --bucket "$(MODEL_BUCKET)" --prefix "$(MODEL_PREFIX)"
+
+mlflow-ui: $(STAMP) ## MLflow UI on 127.0.0.1:5000 (MLFLOW_UI_PORT) over the project's tracking store
+	MLFLOW_DISABLE_TELEMETRY=$${MLFLOW_DISABLE_TELEMETRY:-true} $(BIN)/mlflow ui --host 127.0.0.1 --port $(MLFLOW_UI_PORT) \
+		--backend-store-uri "sqlite:///$(CURDIR)/mlflow.db" --default-artifact-root "$(CURDIR)/mlartifacts"
