@@ -1,0 +1,12 @@
+# Reliability (issue 7): the soak is long, so it is not part of `make test`.
+SOAK_RIDES ?= 200000
+SOAK_SHARDS ?= 4
+SOAK_MAX_SECONDS ?= 1500
+
+.PHONY: soak reliability
+
+soak: $(STAMP) ## 200,000 real TLC rides through the local runner on moto (bounded by SOAK_MAX_SECONDS); prints throughput, iterator age, reconciliation
+	$(PY) bench/soak.py --rides $(SOAK_RIDES) --shards $(SOAK_SHARDS) --max-seconds $(SOAK_MAX_SECONDS) --json .cache/soak.json
+
+reliability: $(STAMP) ## Hostile-input, fault and reconciliation suites only
+	$(PY) -m pytest tests/test_hostile_decoding.py tests/test_hostile_handler.py integration-tests/test_reconcile_moto.py integration-tests/test_faults_moto.py
