@@ -54,7 +54,7 @@ COLD_START_TARGET = 0.50
 
 # The real handler: the image's CMD, exactly. Later events show warm-batch time and peak memory.
 RUNTIME_CHILD = """
-import json, resource, sys, time
+import json, sys, time
 closure, code, output, *events = sys.argv[1:]
 sys.path[:0] = [closure, code]
 from lambda_function.app import lambda_handler
@@ -72,13 +72,14 @@ for path in events:
     result = lambda_handler(event, Context())
     seconds.append(time.perf_counter() - started)
     assert result == {"batchItemFailures": []}, result
-maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: the latter keeps the forking parent's peak across exec.
+maxrss_mb = int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) / 1024
 json.dump({"event_seconds": seconds, "maxrss_mb": maxrss_mb}, open(output, "w"))
 """
 
 # The usual MLflow handler: mlflow.pyfunc.load_model from S3, decode, predict, PutRecords.
 MLFLOW_CHILD = """
-import base64, json, os, resource, sys
+import base64, json, os, sys
 closure, output, event_path = sys.argv[1:]
 sys.path[:0] = [closure]
 import boto3
@@ -101,7 +102,8 @@ records = [
 ]
 response = kinesis.put_records(StreamName=os.environ["PREDICTIONS_STREAM_NAME"], Records=records)
 assert response["FailedRecordCount"] == 0
-json.dump({"maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}, open(output, "w"))
+hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))
+json.dump({"maxrss_mb": int(hwm.split()[1]) / 1024}, open(output, "w"))
 """
 
 
