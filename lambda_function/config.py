@@ -34,29 +34,29 @@ class ScorerSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ScorerSettings:
         env = os.environ if environ is None else environ
         return cls(
-            model_location=_model_location(env),
-            predictions_stream_name=_stream_name(env, "PREDICTIONS_STREAM_NAME"),
-            dead_letter_queue_url=_queue_url(env, "DEAD_LETTER_QUEUE_URL"),
-            model_name=_optional(env, "MODEL_NAME") or DEFAULT_MODEL_NAME,
-            model_sha256=_sha256(env, "MODEL_SHA256"),
-            max_event_bytes=_positive_int(env, "MAX_EVENT_BYTES", DEFAULT_MAX_EVENT_BYTES),
+            model_location=model_location(env),
+            predictions_stream_name=stream_name(env, "PREDICTIONS_STREAM_NAME"),
+            dead_letter_queue_url=queue_url(env, "DEAD_LETTER_QUEUE_URL"),
+            model_name=optional(env, "MODEL_NAME") or DEFAULT_MODEL_NAME,
+            model_sha256=sha256(env, "MODEL_SHA256"),
+            max_event_bytes=positive_int(env, "MAX_EVENT_BYTES", DEFAULT_MAX_EVENT_BYTES),
         )
 
 
-def _optional(env: Mapping[str, str], name: str) -> str | None:
+def optional(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
     return value or None
 
 
-def _required(env: Mapping[str, str], name: str) -> str:
-    value = _optional(env, name)
+def required(env: Mapping[str, str], name: str) -> str:
+    value = optional(env, name)
     if value is None:
         raise ConfigError(f"{name} is not set; it is required")
     return value
 
 
-def _model_location(env: Mapping[str, str]) -> str:
-    value = _required(env, "MODEL_LOCATION")
+def model_location(env: Mapping[str, str]) -> str:
+    value = required(env, "MODEL_LOCATION")
     if value.startswith("s3://"):
         bucket, _, prefix = value[len("s3://") :].partition("/")
         if not bucket or not prefix.strip("/"):
@@ -66,29 +66,29 @@ def _model_location(env: Mapping[str, str]) -> str:
     return value
 
 
-def _stream_name(env: Mapping[str, str], name: str) -> str:
-    value = _required(env, name)
+def stream_name(env: Mapping[str, str], name: str) -> str:
+    value = required(env, name)
     if not _STREAM_NAME.match(value):
         raise ConfigError(f"{name}={value!r} is not a Kinesis stream name (1-128 of a-z A-Z 0-9 _ . -)")
     return value
 
 
-def _queue_url(env: Mapping[str, str], name: str) -> str:
-    value = _required(env, name)
+def queue_url(env: Mapping[str, str], name: str) -> str:
+    value = required(env, name)
     if not value.startswith(("https://", "http://")):
         raise ConfigError(f"{name}={value!r} must be an SQS queue URL (https://sqs.<region>.amazonaws.com/...)")
     return value
 
 
-def _sha256(env: Mapping[str, str], name: str) -> str | None:
-    value = _optional(env, name)
+def sha256(env: Mapping[str, str], name: str) -> str | None:
+    value = optional(env, name)
     if value is not None and not _SHA256.match(value.lower()):
         raise ConfigError(f"{name}={value!r} must be 64 hexadecimal characters (a SHA-256 digest)")
     return value.lower() if value else None
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
-    value = _optional(env, name)
+def positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = optional(env, name)
     if value is None:
         return default
     try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lambda_function.aws_clients import client
-from lambda_function.config import DEFAULT_MODEL_NAME, _model_location, _optional, _positive_int, _sha256
+from lambda_function.config import DEFAULT_MODEL_NAME, model_location, optional, positive_int, sha256
 from lambda_function.model import RideDurationModel, load_model
 from lambda_function.model_store import fetch_model_directory
 
@@ -31,9 +31,9 @@ class ModelSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ModelSettings:
         env = os.environ if environ is None else environ
         return cls(
-            model_location=_model_location(env),
-            model_name=_optional(env, "MODEL_NAME") or DEFAULT_MODEL_NAME,
-            model_sha256=_sha256(env, "MODEL_SHA256"),
+            model_location=model_location(env),
+            model_name=optional(env, "MODEL_NAME") or DEFAULT_MODEL_NAME,
+            model_sha256=sha256(env, "MODEL_SHA256"),
         )
 
 
@@ -47,7 +47,7 @@ class ServiceSettings:
         env = os.environ if environ is None else environ
         return cls(
             model=ModelSettings.from_env(env),
-            max_request_bytes=_positive_int(env, "MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES),
+            max_request_bytes=positive_int(env, "MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES),
         )
 
 
