@@ -56,9 +56,8 @@ def test_default_linear_model_reproduces_the_known_rmse_and_is_tracked(tmp_path)
     # The scorer's loader, without MLflow, predicts what the training pipeline predicts.
     validation = read_trips(VALIDATE_MONTH).head(500)
     features = trip_features(validation)
-    training_pipeline = build_pipeline("linear").fit(
-        trip_features(read_trips(TRAIN_MONTH)), read_trips(TRAIN_MONTH)[TARGET]
-    )
+    train_trips = read_trips(TRAIN_MONTH)
+    training_pipeline = build_pipeline("linear").fit(trip_features(train_trips), train_trips[TARGET])
     scorer_model = load_model(result.model_dir)
     assert scorer_model.version == result.run_id
     np.testing.assert_allclose(scorer_model.predict(features), training_pipeline.predict(features), rtol=1e-9)

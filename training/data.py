@@ -29,8 +29,9 @@ class TripDataError(ValueError):
     """A file cannot be used for training; the message names the file and what is wrong."""
 
 
-def read_trips(path: str, s3_client: Any = None) -> pd.DataFrame:
+def read_trips(path: str | Path, s3_client: Any = None) -> pd.DataFrame:
     """One month as PULocationID, DOLocationID (str), trip_distance (float), duration (float minutes, 1-60)."""
+    path = str(path)
     table = _read_table(path, s3_client)
     columns = set(table.column_names)
     has_duration = DURATION in columns
