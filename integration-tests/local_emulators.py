@@ -2,7 +2,8 @@
 
 LocalStack is installed into .cache/localstack (once) and started on 127.0.0.1 for the session, then
 stopped (SIGTERM, SIGKILL after a timeout). Where no Python >= 3.13 exists its tests are skipped with
-the reason; the moto half still runs. Test files import the fixtures they use from here.
+the reason; the moto half still runs. RIDE_SCORER_EXTERNAL_LOCALSTACK=<url> uses a running LocalStack
+(the docker-compose one) instead. Test files import the fixtures they use from here.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ class Emulator:
 
 @pytest.fixture(scope="session")
 def localstack_emulator() -> Iterator[Emulator]:
+    external = os.environ.get("RIDE_SCORER_EXTERNAL_LOCALSTACK")
+    if external:  # `make compose-test`: a LocalStack container someone else started and stops
+        yield Emulator("localstack", external)
+        return
     layout = Layout(Path(os.environ.get("RIDE_SCORER_LOCALSTACK_CACHE", str(DEFAULT_CACHE))))
     try:
         install(layout)
