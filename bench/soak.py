@@ -10,6 +10,8 @@ is what Lambda's IteratorAge metric measures). Bounded in time: it stops at --ma
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import logging
 import os
@@ -57,6 +59,19 @@ def train_model(directory: Path) -> Path:
 
     features, target = read_training_slice(ROOT / "data" / "green_tripdata_2021-01.parquet", 10_000)
     return save_mlflow_model(build_pipeline("linear").fit(features, target), directory / "model", "soak-model")
+
+
+def patient_kinesis() -> Any:
+    """moto's Kinesis is not thread-safe: a GetRecords racing a PutRecords on the same shard can get a 500.
+    Lambda's poller retries GetRecords indefinitely; give the runner's and producer's clients enough
+    retries to ride it out."""
+    import boto3
+    from botocore.config import Config
+
+    from lambda_function.aws_clients import CLIENT_CONFIG
+
+    config = CLIENT_CONFIG.merge(Config(retries={"mode": "standard", "max_attempts": 30}))
+    return boto3.session.Session().client("kinesis", config=config)
 
 
 def percentile(values: list[float], percent: float) -> float:
@@ -108,16 +123,15 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
     def handler(event: dict[str, Any], context: Any) -> Any:
         newest = max(record["kinesis"]["approximateArrivalTimestamp"] for record in event["Records"])
         ages.append(time.time() - newest)
-        return lambda_handler(event, context)
-
-    from boto3 import client as boto_client
+        with contextlib.redirect_stdout(io.StringIO()):  # EMF metrics and logs: CloudWatch's, not ours
+            return lambda_handler(event, context)
 
     producer_errors: list[BaseException] = []
     published: dict[str, float] = {}
 
     def produce() -> None:
         try:
-            report = publish(boto_client("kinesis"), resources.rides_stream, records, rate=args.rate)
+            report = publish(patient_kinesis(), resources.rides_stream, records, rate=args.rate)
             published.update(records=report.records, seconds=report.seconds)
         except BaseException as error:  # reported below; the consumer must not wait forever for it
             producer_errors.append(error)
@@ -130,6 +144,7 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
             resources.rides_stream, batch_size=args.batch_size, on_failure_queue_url=resources.on_failure_queue_url
         ),
         handler=handler,
+        kinesis=patient_kinesis(),
         poll_interval=0.05,
     )
     stats = runner.run(
