@@ -121,12 +121,17 @@ def train_model(directory: Path) -> Path:
     from mlflow.models import Model
 
     from lambda_function.features import features_from_columns
-    from training.pipeline import build_pipeline
+    from training.pipeline import DEFAULT_SERIALIZATION, build_pipeline
 
     frame = pd.read_parquet(ROOT / "data" / "green_tripdata_2021-01.parquet").head(TRAIN_ROWS)
     features = features_from_columns(frame["PULocationID"], frame["DOLocationID"], frame["trip_distance"])
     pipeline = build_pipeline("linear").fit(features, frame["duration"].astype(float).tolist())
-    mlflow.sklearn.save_model(pipeline, str(directory), mlflow_model=Model(run_id=uuid.uuid4().hex))
+    mlflow.sklearn.save_model(
+        pipeline,
+        str(directory),
+        mlflow_model=Model(run_id=uuid.uuid4().hex),
+        serialization_format=DEFAULT_SERIALIZATION,  # the format training publishes
+    )
     write_digest(directory)
     return directory
 

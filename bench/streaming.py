@@ -37,7 +37,7 @@ from lambda_function.event_factory import KinesisRecordSpec, kinesis_event, kine
 from lambda_function.features import features_from_columns  # noqa: E402
 from lambda_function.model import load_model  # noqa: E402
 from lambda_function.rides import decode_kinesis_data  # noqa: E402
-from training.pipeline import build_pipeline  # noqa: E402
+from training.pipeline import DEFAULT_SERIALIZATION, build_pipeline  # noqa: E402
 
 SIZES = (1, 100, 1_000, 10_000)
 # The baseline's rate does not depend on the batch size (it is one record at a time), so it is measured
@@ -52,9 +52,8 @@ def train_model(kind: str, rows: int, directory: Path) -> Path:
     frame = pd.read_parquet(ROOT / "data" / "green_tripdata_2021-01.parquet").head(rows)
     features = features_from_columns(frame.PULocationID, frame.DOLocationID, frame.trip_distance)
     pipeline = build_pipeline(kind).fit(features, frame.duration)  # type: ignore[arg-type]
-    trusted = ["sklearn.tree._tree.Tree"] if kind == "forest" else None
     mlflow.sklearn.save_model(
-        pipeline, str(directory), mlflow_model=Model(run_id=f"bench-{kind}"), skops_trusted_types=trusted
+        pipeline, str(directory), mlflow_model=Model(run_id=f"bench-{kind}"), serialization_format=DEFAULT_SERIALIZATION
     )
     return directory
 

@@ -30,10 +30,19 @@ def fetch_model_directory(location: str, s3_client: Any, cache_root: Path) -> Pa
         destination = target / key[len(prefix) + 1 :]
         destination.parent.mkdir(parents=True, exist_ok=True)
         try:
-            s3_client.download_file(bucket, key, str(destination))
+            _download(s3_client, bucket, key, destination)
         except Exception as error:
             raise ModelLoadError(f"MODEL_LOCATION={location!r}: cannot download {key}: {error}") from error
     return target
+
+
+def _download(s3_client: Any, bucket: str, key: str, destination: Path) -> None:
+    """A plain streamed GetObject: for a model's handful of files, download_file's HEAD request and
+    transfer thread pool cost more cold-start time than they save."""
+    body = s3_client.get_object(Bucket=bucket, Key=key)["Body"]
+    with destination.open("wb") as handle:
+        for chunk in body.iter_chunks(chunk_size=1 << 20):
+            handle.write(chunk)
 
 
 def _list_keys(s3_client: Any, bucket: str, prefix: str, location: str) -> list[str]:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 from lambda_function.aws_clients import client
 from lambda_function.config import ScorerSettings
 from lambda_function.dead_letter import SqsDeadLetterQueue
@@ -27,7 +29,10 @@ class AwsClients:
 
     @classmethod
     def from_environment(cls) -> AwsClients:
-        return cls(s3=client("s3"), kinesis=client("kinesis"), sqs=client("sqs"))
+        # One session: its loader caches the endpoint and partition data the three clients share,
+        # about 0.1 s of cold start per extra session.
+        session = boto3.session.Session()
+        return cls(s3=client("s3", session), kinesis=client("kinesis", session), sqs=client("sqs", session))
 
 
 def load_model_from(settings: ScorerSettings, s3_client: Any, cache_root: Path | None = None) -> RideDurationModel:

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from training.data import TripDataError
-from training.pipeline import ModelKind
+from training.pipeline import DEFAULT_SERIALIZATION, SERIALIZATION_FORMATS, ModelKind
 from training.publish import DEFAULT_PREFIX, PublishError, PublishResult, publish_model
 from training.tracking import TrackingError, model_directory
 from training.train import train
@@ -37,7 +37,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     result = train(
-        args.train, args.validate, kind=args.model, tracking_uri=args.tracking_uri, register=not args.no_register
+        args.train,
+        args.validate,
+        kind=args.model,
+        tracking_uri=args.tracking_uri,
+        register=not args.no_register,
+        serialization=args.serialization,
     )
     _print(RUN_ID=result.run_id, RMSE=f"{result.rmse:.4f}", MODEL_URI=result.model_uri, MODEL_DIR=result.model_dir)
     if result.registered_version:
@@ -74,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
     train_command.add_argument("--train", required=True, help="training month: local parquet file or s3://bucket/key")
     train_command.add_argument("--validate", required=True, help="validation month: local parquet or s3://bucket/key")
     train_command.add_argument("--model", choices=MODEL_KINDS, default="linear")
+    train_command.add_argument(
+        "--serialization",
+        choices=SERIALIZATION_FORMATS,
+        default=DEFAULT_SERIALIZATION,
+        help="model file format (cloudpickle loads faster; skops loads only trusted types)",
+    )
     train_command.add_argument("--no-register", action="store_true", help="log the run but do not register the model")
     train_command.add_argument("--publish", action="store_true", help="also upload the model to S3 (needs --bucket)")
     _add_s3_options(train_command, bucket_required=False)

@@ -15,6 +15,14 @@ ModelKind = Literal["linear", "forest"]
 # The course's forest: deep enough to learn zone pairs, leaves large enough not to memorise rides.
 FOREST_PARAMS = {"max_depth": 20, "n_estimators": 100, "min_samples_leaf": 10, "random_state": 0}
 
+# The format models are logged in. cloudpickle rather than MLflow 3's default skops: loading skops
+# imports every scikit-learn estimator, which cost the Lambda about 0.5 s of cold start (bench/cold_start.py
+# put the runtime at 0.53 of the mlflow.pyfunc path with skops, over its 0.50 target). Unpickling runs
+# code, so publishing records a SHA-256 that the scorer verifies before it reads a byte of the model.
+# `--serialization skops` still trains a skops model, and the scorer loads both.
+SERIALIZATION_FORMATS = ("cloudpickle", "skops")
+DEFAULT_SERIALIZATION = "cloudpickle"
+
 # Types skops refuses by default that each shape needs, recorded in MLmodel so the scorer trusts exactly
 # these and no more (the published digest pins MLmodel). The trees' node arrays are ours, trained here.
 SKOPS_TRUSTED_TYPES: dict[str, list[str]] = {"linear": [], "forest": ["sklearn.tree._tree.Tree"]}

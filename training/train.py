@@ -6,6 +6,7 @@ and the model in MLflow's sklearn format, which is what the scorer loads.
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,13 +18,19 @@ import mlflow
 import mlflow.sklearn
 import numpy as np
 import sklearn
-import skops
 from mlflow.models import infer_signature
 from sklearn.metrics import root_mean_squared_error
 
 from training import tracking
 from training.data import TARGET, read_trips, trip_features
-from training.pipeline import FOREST_PARAMS, SKOPS_TRUSTED_TYPES, ModelKind, build_pipeline
+from training.pipeline import (
+    DEFAULT_SERIALIZATION,
+    FOREST_PARAMS,
+    SERIALIZATION_FORMATS,
+    SKOPS_TRUSTED_TYPES,
+    ModelKind,
+    build_pipeline,
+)
 
 logger = logging.getLogger(__name__)
 INPUT_EXAMPLE_ROWS = 5
@@ -47,9 +54,12 @@ def train(
     tracking_uri: str | None = None,
     register: bool = True,
     s3_client: Any = None,
+    serialization: str = DEFAULT_SERIALIZATION,
 ) -> TrainResult:
     """Fit on `train_path`, score `validate_path`, log the run and (by default) register `ride-duration`."""
     model_kind = _model_kind(kind)
+    if serialization not in SERIALIZATION_FORMATS:
+        raise ValueError(f"unknown serialization {serialization!r}: use one of {', '.join(SERIALIZATION_FORMATS)}")
     train_trips = read_trips(train_path, s3_client)
     validate_trips = read_trips(validate_path, s3_client)
     train_features, validate_features = trip_features(train_trips), trip_features(validate_trips)
@@ -69,6 +79,7 @@ def train(
                 "train_rows": len(train_trips),
                 "validate_rows": len(validate_trips),
                 "features": "PU_DO,trip_distance",
+                "serialization": serialization,
                 **(FOREST_PARAMS if model_kind == "forest" else {}),
             }
         )
@@ -81,8 +92,9 @@ def train(
                 input_example=example,
                 registered_model_name=tracking.REGISTERED_MODEL if register else None,
                 # Pinned instead of inferred: inference re-imports the model in a subprocess, slow and no more exact.
-                skops_trusted_types=SKOPS_TRUSTED_TYPES[model_kind] or None,
-                pip_requirements=[f"scikit-learn=={sklearn.__version__}", f"skops=={skops.__version__}"],
+                serialization_format=serialization,
+                skops_trusted_types=(SKOPS_TRUSTED_TYPES[model_kind] or None) if serialization == "skops" else None,
+                pip_requirements=[f"scikit-learn=={sklearn.__version__}", _serializer_requirement(serialization)],
             )
     version = info.registered_model_version
     logged = mlflow.get_logged_model(info.model_id)
@@ -95,6 +107,11 @@ def train(
         registered_version=None if version is None else str(version),
         tracking_uri=store,
     )
+
+
+def _serializer_requirement(serialization: str) -> str:
+    name = "skops" if serialization == "skops" else "cloudpickle"
+    return f"{name}=={importlib.metadata.version(name)}"
 
 
 class _DropServingCheckWarning(logging.Filter):
