@@ -70,7 +70,8 @@ def patient_kinesis() -> Any:
 
     from lambda_function.aws_clients import CLIENT_CONFIG
 
-    config = CLIENT_CONFIG.merge(Config(retries={"mode": "standard", "max_attempts": 30}))
+    # Legacy mode: standard mode's retry quota runs dry after a burst of these 500s and stops retrying.
+    config = CLIENT_CONFIG.merge(Config(retries={"mode": "legacy", "max_attempts": 30}))
     return boto3.session.Session().client("kinesis", config=config)
 
 
