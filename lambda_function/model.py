@@ -7,6 +7,8 @@ Lifecycle as in MLServer's runtimes: `load()` once per container, then `predict(
 
 from __future__ import annotations
 
+import importlib
+import importlib.metadata
 import logging
 import pickle
 import time
@@ -15,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import cloudpickle
-import sklearn
 import yaml
 
 from lambda_function.features import RideFeatures
@@ -95,17 +95,24 @@ def load_model(directory: Path, expected_sha256: str | None = None) -> RideDurat
     if digest is None:
         logger.warning("model at %s carries no digest; publish it with `python -m training publish`", directory)
     metadata = read_metadata(directory)
-    if metadata.sklearn_version and metadata.sklearn_version != sklearn.__version__:
+    installed = importlib.metadata.version("scikit-learn")
+    if metadata.sklearn_version and metadata.sklearn_version != installed:
         logger.warning(
             "model was trained with scikit-learn %s, this runtime has %s: predictions may differ",
             metadata.sklearn_version,
-            sklearn.__version__,
+            installed,
         )
     regressor = _deserialize(directory / metadata.pickled_model, metadata)
     if not callable(getattr(regressor, "predict", None)):
         raise ModelLoadError(f"{directory / metadata.pickled_model} holds a {type(regressor).__name__}, not a model")
     metadata = ModelMetadata(**{**metadata.__dict__, "digest": digest})
     return RideDurationModel(regressor, metadata, time.perf_counter() - started)
+
+
+def import_model_libraries() -> None:
+    """Import scikit-learn, most of a cold start's CPU time (~1 s); callers overlap it with the download.
+    Kept out of this module's imports so the handler module itself imports fast."""
+    importlib.import_module("sklearn.pipeline")
 
 
 def _deserialize(path: Path, metadata: ModelMetadata) -> Any:
@@ -115,7 +122,7 @@ def _deserialize(path: Path, metadata: ModelMetadata) -> Any:
             import skops.io
 
             return skops.io.load(path, trusted=list(metadata.skops_trusted_types) or None)
-        loaders = {"cloudpickle": cloudpickle.load, "pickle": pickle.load}
+        loaders = {"cloudpickle": pickle.load, "pickle": pickle.load}  # cloudpickle's output is a pickle
         if metadata.serialization_format not in loaders:
             raise ModelLoadError(f"{path}: serialization format {metadata.serialization_format!r} is not supported")
         with path.open("rb") as handle:

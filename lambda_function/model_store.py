@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from lambda_function.model import ModelLoadError
+
+DOWNLOAD_WORKERS = 8
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -26,14 +29,22 @@ def fetch_model_directory(location: str, s3_client: Any, cache_root: Path) -> Pa
     keys = _list_keys(s3_client, bucket, prefix + "/", location)
     if prefix + "/MLmodel" not in keys:
         raise ModelLoadError(f"MODEL_LOCATION={location!r}: no MLmodel object under that prefix")
-    for key in keys:
-        destination = target / key[len(prefix) + 1 :]
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            _download(s3_client, bucket, key, destination)
-        except Exception as error:
-            raise ModelLoadError(f"MODEL_LOCATION={location!r}: cannot download {key}: {error}") from error
+    # Files download in parallel: each GetObject waits on its own round trip (boto3 clients are thread-safe).
+    with ThreadPoolExecutor(max_workers=DOWNLOAD_WORKERS) as pool:
+        downloads = [
+            pool.submit(_fetch, s3_client, bucket, key, target / key[len(prefix) + 1 :], location) for key in keys
+        ]
+        for download in downloads:
+            download.result()
     return target
+
+
+def _fetch(s3_client: Any, bucket: str, key: str, destination: Path, location: str) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _download(s3_client, bucket, key, destination)
+    except Exception as error:
+        raise ModelLoadError(f"MODEL_LOCATION={location!r}: cannot download {key}: {error}") from error
 
 
 def _download(s3_client: Any, bucket: str, key: str, destination: Path) -> None:

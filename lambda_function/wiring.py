@@ -6,16 +6,17 @@ Tests and the local runner pass their own clients; the Lambda gets clients from 
 from __future__ import annotations
 
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
 
-from lambda_function.aws_clients import client
+from lambda_function.aws_clients import LazyClient, client
 from lambda_function.config import ScorerSettings
 from lambda_function.dead_letter import SqsDeadLetterQueue
-from lambda_function.model import RideDurationModel, load_model
+from lambda_function.model import RideDurationModel, import_model_libraries, load_model
 from lambda_function.model_store import fetch_model_directory
 from lambda_function.scoring import StreamScorer
 from lambda_function.sink import KinesisPredictionSink
@@ -32,12 +33,16 @@ class AwsClients:
         # One session: its loader caches the endpoint and partition data the three clients share,
         # about 0.1 s of cold start per extra session.
         session = boto3.session.Session()
-        return cls(s3=client("s3", session), kinesis=client("kinesis", session), sqs=client("sqs", session))
+        return cls(s3=client("s3", session), kinesis=client("kinesis", session), sqs=LazyClient("sqs", session))
 
 
 def load_model_from(settings: ScorerSettings, s3_client: Any, cache_root: Path | None = None) -> RideDurationModel:
+    """Download the model while scikit-learn imports: the two largest parts of a cold start, overlapped."""
     root = cache_root or Path(tempfile.gettempdir()) / "ride-scorer-model"
-    return load_model(fetch_model_directory(settings.model_location, s3_client, root), settings.model_sha256)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        directory = pool.submit(fetch_model_directory, settings.model_location, s3_client, root)
+        import_model_libraries()
+        return load_model(directory.result(), settings.model_sha256)
 
 
 def build_scorer(settings: ScorerSettings, clients: AwsClients) -> StreamScorer:
