@@ -11,6 +11,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent
+from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambda_function.config import ScorerSettings
@@ -47,19 +48,21 @@ def reset() -> None:
 
 
 def to_stream_records(event: KinesisStreamEvent) -> list[StreamRecord]:
-    return [
-        StreamRecord(
-            data=record.kinesis.data,
-            origin=RecordOrigin(
-                sequence_number=record.kinesis.sequence_number,
-                partition_key=record.kinesis.partition_key,
-                shard_id=record.event_id.split(":", 1)[0] if record.event_id else None,
-                event_source_arn=record.event_source_arn,
-                approximate_arrival_timestamp=record.kinesis.approximate_arrival_timestamp,
-            ),
-        )
-        for record in event.records
-    ]
+    return [_stream_record(record) for record in event.records]
+
+
+def _stream_record(record: KinesisStreamRecord) -> StreamRecord:
+    kinesis = record.kinesis  # a new wrapper object on every access: read it once
+    return StreamRecord(
+        data=kinesis.data,
+        origin=RecordOrigin(
+            sequence_number=kinesis.sequence_number,
+            partition_key=kinesis.partition_key,
+            shard_id=record.event_id.split(":", 1)[0] if record.event_id else None,
+            event_source_arn=record.event_source_arn,
+            approximate_arrival_timestamp=kinesis.approximate_arrival_timestamp,
+        ),
+    )
 
 
 @metrics.log_metrics
