@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import io
 import json
-import logging
 import os
 import sys
 import tempfile
@@ -21,9 +20,6 @@ from pathlib import Path
 
 import boto3
 import pandas as pd
-from moto.server import ThreadedMotoServer
-
-logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -35,6 +31,7 @@ from infra.provision import provision  # noqa: E402
 from lambda_function import app  # noqa: E402
 from lambda_function.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes  # noqa: E402
 from lambda_function.features import features_from_columns  # noqa: E402
+from lambda_function.local.embedded_moto import embedded_moto  # noqa: E402
 from lambda_function.model import load_model  # noqa: E402
 from lambda_function.rides import decode_kinesis_data  # noqa: E402
 from training.pipeline import DEFAULT_SERIALIZATION, build_pipeline  # noqa: E402
@@ -107,17 +104,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
     args = parser.parse_args()
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    os.environ.update(
-        AWS_ENDPOINT_URL=f"http://{host}:{port}",
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="us-east-1",
-        POWERTOOLS_METRICS_NAMESPACE="RideScorerBench",
-    )
-    try:
+    with embedded_moto() as endpoint:
+        os.environ["POWERTOOLS_METRICS_NAMESPACE"] = "RideScorerBench"
         work = Path(tempfile.mkdtemp(prefix="ride-bench-"))
         print(f"training a {args.model} model on {args.train_rows} rides of 2021-01 ...", flush=True)
         model_dir = train_model(args.model, args.train_rows, work / "model")
@@ -134,7 +122,7 @@ def main() -> None:
         model = load_model(model_dir)
         kinesis = boto3.client("kinesis")
 
-        print(f"\nstreaming bench ({args.model}, moto server on {host}:{port})")
+        print(f"\nstreaming bench ({args.model}, moto server at {endpoint})")
         print(f"{'records':>8} {'handler rec/s':>14} {'per-record rec/s':>17} {'ratio':>7}")
         for size in args.sizes:
             event = make_event(size)
@@ -159,9 +147,7 @@ def main() -> None:
             f"\nscoring alone, 1,000 rides: vectorized {1000 / vectorized:,.0f} rec/s, "
             f"per record {1000 / one_by_one:,.0f} rec/s, ratio {one_by_one / vectorized:.0f}x"
         )
-    finally:
         app.reset()
-        server.stop()
 
 
 if __name__ == "__main__":

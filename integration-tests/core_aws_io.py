@@ -1,43 +1,13 @@
-"""Read back what the scorer wrote to a real (emulated) endpoint, the way a consumer would."""
+"""Test helpers for the core's integration tests: publish a model as training does, a Lambda context."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lambda_function.integrity import write_digest
-
-
-def read_stream(kinesis: Any, stream: str) -> list[dict[str, Any]]:
-    """Every record on every shard, from the start, in shard order."""
-    records: list[dict[str, Any]] = []
-    for shard in kinesis.list_shards(StreamName=stream)["Shards"]:
-        iterator = kinesis.get_shard_iterator(
-            StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while iterator:
-            page = kinesis.get_records(ShardIterator=iterator, Limit=10_000)
-            records.extend(page["Records"])
-            if not page["Records"] and page.get("MillisBehindLatest", 0) == 0:
-                break
-            iterator = page.get("NextShardIterator")
-    return records
-
-
-def drain_queue(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
-    bodies: list[dict[str, Any]] = []
-    while True:
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
-            "Messages", []
-        )
-        if not messages:
-            return bodies
-        for message in messages:
-            bodies.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
 def upload_model(s3: Any, model_dir: Path, bucket: str, prefix: str, work: Path) -> str:

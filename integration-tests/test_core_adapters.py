@@ -8,11 +8,12 @@ from collections import Counter
 
 import pytest
 from botocore_faults import PutRecordsThrottler
-from core_aws_io import drain_queue, read_stream, upload_model
+from core_aws_io import upload_model
 
 from infra.provision import provision
 from lambda_function.aws_clients import client
 from lambda_function.config import ScorerSettings
+from lambda_function.consumer import read_dead_letters, read_stream
 from lambda_function.dead_letter import DeadLetter, RecordOrigin, SqsDeadLetterQueue
 from lambda_function.integrity import ModelIntegrityError
 from lambda_function.model import ModelLoadError, load_model
@@ -38,8 +39,8 @@ def test_sink_writes_every_record_once_across_chunks(resources):
     result = KinesisPredictionSink(kinesis, resources.predictions_stream, FAST).write(outputs(1_234))
     assert result.first_unwritten is None
     written = read_stream(kinesis, resources.predictions_stream)
-    assert sorted(json.loads(r["Data"])["n"] for r in written) == list(range(1_234))
-    assert {r["PartitionKey"] for r in written} == {f"ride-{i}" for i in range(1_234)}
+    assert sorted(json.loads(r.data)["n"] for r in written) == list(range(1_234))
+    assert {r.partition_key for r in written} == {f"ride-{i}" for i in range(1_234)}
 
 
 def test_throttled_entries_are_retried_alone_and_written_exactly_once(resources):
@@ -50,7 +51,7 @@ def test_throttled_entries_are_retried_alone_and_written_exactly_once(resources)
     result = KinesisPredictionSink(kinesis, resources.predictions_stream, FAST).write(outputs(800))
     assert result.first_unwritten is None
     assert throttler.throttled > 100 and result.retried == throttler.throttled
-    counts = Counter(json.loads(r["Data"])["n"] for r in read_stream(kinesis, resources.predictions_stream))
+    counts = Counter(json.loads(r.data)["n"] for r in read_stream(kinesis, resources.predictions_stream))
     assert counts == Counter(range(800))
 
 
@@ -59,7 +60,7 @@ def test_throttling_that_never_ends_is_reported_from_the_earliest_unwritten(reso
     PutRecordsThrottler(lambda call, record: json.loads(record["Data"])["n"] >= 640).install(kinesis)
     result = KinesisPredictionSink(kinesis, resources.predictions_stream, FAST).write(outputs(800))
     assert result.first_unwritten == 640
-    written = sorted(json.loads(r["Data"])["n"] for r in read_stream(kinesis, resources.predictions_stream))
+    written = sorted(json.loads(r.data)["n"] for r in read_stream(kinesis, resources.predictions_stream))
     assert written[:640] == list(range(640)) and all(n < 800 for n in written)
 
 
@@ -72,7 +73,7 @@ def test_dead_letters_reach_sqs_with_reason_and_origin(resources):
         for i in range(23)
     ]
     assert SqsDeadLetterQueue(sqs, resources.dead_letter_queue_url, FAST).send(letters) == []
-    received = drain_queue(sqs, resources.dead_letter_queue_url)
+    received = read_dead_letters(sqs, resources.dead_letter_queue_url, delete=True)
     assert sorted((m["data"], m["source"]["sequence_number"]) for m in received) == sorted(
         (f"raw-{i}", str(i)) for i in range(23)
     )

@@ -8,11 +8,12 @@ from collections import Counter
 
 import pandas as pd
 import pytest
-from core_aws_io import LambdaContextStub, drain_queue, read_stream, upload_model
+from core_aws_io import LambdaContextStub, upload_model
 
 from conftest import DATA
 from infra.provision import provision
 from lambda_function import app
+from lambda_function.consumer import read_dead_letters, read_stream
 from lambda_function.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
 from lambda_function.features import ride_features
 from lambda_function.model import load_model
@@ -94,10 +95,10 @@ def test_ten_thousand_rides_one_prediction_each_and_every_bad_record_dead_letter
 
     assert response == {"batchItemFailures": []}
     outputs = read_stream(aws_env.client("kinesis"), deployed.predictions_stream)
-    predictions = [json.loads(record["Data"]) for record in outputs]
+    predictions = [json.loads(record.data) for record in outputs]
     valid_ids = [i for i in range(len(rides)) if f"4960{i:020d}" not in bad]
     assert sorted(p["prediction"]["ride_id"] for p in predictions) == valid_ids
-    assert all(record["PartitionKey"] == str(json.loads(record["Data"])["prediction"]["ride_id"]) for record in outputs)
+    assert all(record.partition_key == str(json.loads(record.data)["prediction"]["ride_id"]) for record in outputs)
 
     model = load_model(trained_model_dir)
     expected = model.predict(
@@ -115,7 +116,7 @@ def test_ten_thousand_rides_one_prediction_each_and_every_bad_record_dead_letter
             "source_sequence_number": f"4960{ride_id:020d}",
         }
 
-    letters = drain_queue(aws_env.client("sqs"), deployed.dead_letter_queue_url)
+    letters = read_dead_letters(aws_env.client("sqs"), deployed.dead_letter_queue_url, delete=True)
     assert Counter(letter["source"]["sequence_number"] for letter in letters) == Counter(bad.keys())
     for letter in letters:
         kind = bad[letter["source"]["sequence_number"]]

@@ -26,6 +26,7 @@ from infra.provision import provision  # noqa: E402
 from lambda_function.aws_clients import client  # noqa: E402
 from lambda_function.consumer import read_dead_letters, read_stream  # noqa: E402
 from lambda_function.local.context import lambda_environment  # noqa: E402
+from lambda_function.local.embedded_moto import embedded_moto  # noqa: E402
 from lambda_function.local.mapping import MappingSettings  # noqa: E402
 from lambda_function.local.ride_source import mixed_records, poison_records, read_rides  # noqa: E402
 from lambda_function.producer import publish  # noqa: E402
@@ -38,21 +39,8 @@ def aws_endpoint() -> Iterator[str]:
     if os.environ.get("AWS_ENDPOINT_URL"):
         yield os.environ["AWS_ENDPOINT_URL"]
         return
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    os.environ.update(
-        AWS_ENDPOINT_URL=f"http://{host}:{port}",
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-    )
-    try:
-        yield os.environ["AWS_ENDPOINT_URL"] + " (moto, in-process)"
-    finally:
-        server.stop()
+    with embedded_moto(os.environ.get("AWS_DEFAULT_REGION", "us-east-1")) as endpoint:
+        yield endpoint + " (moto, in-process)"
 
 
 def train_model(work: Path) -> Path:
