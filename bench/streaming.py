@@ -31,6 +31,7 @@ from infra.provision import provision  # noqa: E402
 from lambda_function import app  # noqa: E402
 from lambda_function.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes  # noqa: E402
 from lambda_function.features import features_from_columns  # noqa: E402
+from lambda_function.local.context import LocalLambdaContext  # noqa: E402
 from lambda_function.local.embedded_moto import embedded_moto  # noqa: E402
 from lambda_function.model import load_model  # noqa: E402
 from lambda_function.rides import decode_kinesis_data  # noqa: E402
@@ -83,13 +84,6 @@ def course_baseline(event: dict, model, kinesis, stream: str) -> None:
         kinesis.put_record(StreamName=stream, Data=json.dumps(output), PartitionKey=str(ride_event.ride_id))
 
 
-class Context:
-    function_name = "bench"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    aws_request_id = "bench"
-
-
 def timed(action) -> float:
     with contextlib.redirect_stdout(io.StringIO()):  # powertools' JSON logs and EMF metrics
         started = time.perf_counter()
@@ -118,7 +112,9 @@ def main() -> None:
         app.reset()
         app.get_scorer()  # cold start outside the timings: both paths score with a loaded model
         warm_up = make_event(5)
-        timed(lambda: app.lambda_handler(warm_up, Context()))  # first connections to the endpoint
+        timed(
+            lambda: app.lambda_handler(warm_up, LocalLambdaContext("bench", "us-east-1", "123456789012"))
+        )  # first connections to the endpoint
         model = load_model(model_dir)
         kinesis = boto3.client("kinesis")
 
@@ -126,7 +122,9 @@ def main() -> None:
         print(f"{'records':>8} {'handler rec/s':>14} {'per-record rec/s':>17} {'ratio':>7}")
         for size in args.sizes:
             event = make_event(size)
-            handler_seconds = timed(lambda event=event: app.lambda_handler(event, Context()))
+            handler_seconds = timed(
+                lambda event=event: app.lambda_handler(event, LocalLambdaContext("bench", "us-east-1", "123456789012"))
+            )
             sample = {"Records": event["Records"][:BASELINE_MAX_RECORDS]}
             baseline_seconds = timed(
                 lambda sample=sample: course_baseline(sample, model, kinesis, resources.predictions_stream)

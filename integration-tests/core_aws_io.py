@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lambda_function.integrity import write_digest
+from lambda_function.local.context import LocalLambdaContext
 
 
 def upload_model(s3: Any, model_dir: Path, bucket: str, prefix: str, work: Path) -> str:
@@ -19,17 +19,6 @@ def upload_model(s3: Any, model_dir: Path, bucket: str, prefix: str, work: Path)
     return f"s3://{bucket}/{prefix}"
 
 
-@dataclass
-class LambdaContextStub:
-    """The context object Lambda passes; powertools reads these attributes for its log keys."""
-
-    function_name: str = "ride-scorer"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:ride-scorer"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
-    log_group_name: str = "/aws/lambda/ride-scorer"
-    log_stream_name: str = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
+def lambda_context() -> LocalLambdaContext:
+    """The context object Lambda passes, as the local runner builds it."""
+    return LocalLambdaContext(function_name="ride-scorer", region="us-east-1", account="123456789012")

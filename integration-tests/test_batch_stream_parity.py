@@ -13,12 +13,13 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from core_aws_io import LambdaContextStub, drain_queue, read_stream, upload_model
+from core_aws_io import lambda_context, upload_model
 
 from conftest import DATA
 from infra.provision import provision
 from lambda_function import app
 from lambda_function.batch import main as batch_main
+from lambda_function.consumer import read_dead_letters, read_stream
 from lambda_function.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
 from lambda_function.integrity import directory_digest
 
@@ -79,7 +80,7 @@ def stream_the_rides(rows: list[dict]) -> None:
             )
             for row_number in range(start, min(start + LAMBDA_BATCH, len(rows)))
         ]
-        assert app.lambda_handler(kinesis_event(records), LambdaContextStub()) == {"batchItemFailures": []}
+        assert app.lambda_handler(kinesis_event(records), lambda_context()) == {"batchItemFailures": []}
 
 
 def read_parquet(s3, bucket: str, key: str) -> pa.Table:
@@ -106,7 +107,7 @@ def test_batch_predictions_equal_streaming_predictions_exactly(deployed, aws_env
     stream_the_rides(rows)
 
     batch = read_parquet(s3, bucket, "predictions/2023-01.parquet").to_pylist()
-    streamed = [json.loads(record["Data"]) for record in read_stream(kinesis, deployed.predictions_stream)]
+    streamed = [json.loads(record.data) for record in read_stream(kinesis, deployed.predictions_stream)]
     assert len(streamed) == len(batch) == REAL_ROWS
     assert {r["ride_id"]: r["ride_duration"] for r in batch} == {
         r["prediction"]["ride_id"]: r["prediction"]["ride_duration"] for r in streamed
@@ -115,7 +116,7 @@ def test_batch_predictions_equal_streaming_predictions_exactly(deployed, aws_env
     assert summary["model_version"] == streamed[0]["version"]
 
     rejects = read_parquet(s3, bucket, "predictions/2023-01.rejects.parquet").to_pylist()
-    letters = drain_queue(sqs, deployed.dead_letter_queue_url)
+    letters = read_dead_letters(sqs, deployed.dead_letter_queue_url, delete=True)
     assert (summary["scored"], summary["rejected"]) == (REAL_ROWS, len(DIRTY))
     assert sorted((r["row"], r["reason_code"], r["reason"]) for r in rejects) == sorted(
         (int(letter["source"]["partition_key"]), letter["reason_code"], letter["reason"]) for letter in letters

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pandas as pd
 import pytest
-from core_aws_io import LambdaContextStub, upload_model
+from core_aws_io import lambda_context, upload_model
 
 from conftest import DATA
 from infra.provision import provision
@@ -91,7 +91,7 @@ def test_ten_thousand_rides_one_prediction_each_and_every_bad_record_dead_letter
     event, bad = build_event(rides, bad_every=100)
     assert len(bad) == 100 and set(bad.values()) == set(BAD_KINDS)
 
-    response = app.lambda_handler(event, LambdaContextStub())
+    response = app.lambda_handler(event, lambda_context())
 
     assert response == {"batchItemFailures": []}
     outputs = read_stream(aws_env.client("kinesis"), deployed.predictions_stream)
@@ -134,7 +134,7 @@ def test_missing_output_stream_reports_every_valid_record_for_redelivery(deploye
     monkeypatch.setenv("PREDICTIONS_STREAM_NAME", "no-such-stream")
     app.reset()
     event, _ = build_event(real_rides(20), bad_every=1000)
-    response = app.lambda_handler(event, LambdaContextStub())
+    response = app.lambda_handler(event, lambda_context())
     assert [item["itemIdentifier"] for item in response["batchItemFailures"]] == [f"4960{i:020d}" for i in range(20)]
 
 
@@ -143,4 +143,4 @@ def test_model_that_cannot_load_fails_the_invocation(deployed, monkeypatch):
     app.reset()
     event, _ = build_event(real_rides(3), bad_every=1000)
     with pytest.raises(Exception, match="no MLmodel object"):
-        app.lambda_handler(event, LambdaContextStub())
+        app.lambda_handler(event, lambda_context())

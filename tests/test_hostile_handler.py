@@ -21,6 +21,7 @@ from conftest import DATA, read_training_slice, save_mlflow_model
 from infra.provision import Resources, provision
 from lambda_function import app
 from lambda_function.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record
+from lambda_function.local.context import LocalLambdaContext
 from lambda_function.reconcile import receive_all
 from lambda_function.rides import InvalidRide, decode_kinesis_data
 from training.pipeline import build_pipeline
@@ -28,14 +29,6 @@ from training.pipeline import build_pipeline
 CORPUS = [json.loads(line) for line in (Path(__file__).parent / "corpus" / "hostile_records.jsonl").open()]
 LIMIT = 16 * 1024
 _numbers = itertools.count(49_600_000_000_000_000_000)
-
-
-@dataclass
-class Context:
-    function_name: str = "ride-scorer"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:ride-scorer"
-    aws_request_id: str = "hostile"
 
 
 @dataclass
@@ -93,7 +86,9 @@ def invoke(stack: Stack, kinesis_data: list[str]) -> tuple[dict[str, Any], dict[
         record = kinesis_record(KinesisRecordSpec(b"", f"pk-{number}", number, 1_700_000_000.0))
         record["kinesis"]["data"] = data  # exactly what arrived, even when it is not base64
         records.append(record)
-    response = app.lambda_handler(kinesis_event(records), Context())
+    response = app.lambda_handler(
+        kinesis_event(records), LocalLambdaContext("ride-scorer", "us-east-1", "123456789012")
+    )
 
     out = stack.kinesis.get_records(ShardIterator=stack.iterator)
     stack.iterator = out["NextShardIterator"]
