@@ -8,6 +8,8 @@ AWS_REGION ?= us-east-1
 IMAGE ?= ride-scorer
 IMAGE_TAG ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo dev)
 SAM_VENV := .cache/sam-cli
+# The SAM CLI sends usage data unless told not to; ride-scorer's make targets never do.
+export SAM_CLI_TELEMETRY := 0
 SAM := $(SAM_VENV)/bin/sam
 RUNTIME_LOCK := requirements/runtime.txt
 # The image's Python and platform (public.ecr.aws/lambda/python:3.12 is x86_64, glibc 2.34).
@@ -31,6 +33,9 @@ validate: $(STAMP) ## cfn-lint both templates, lint the SAM-translated template,
 	@if [ -x $(SAM) ]; then $(SAM) validate --lint --region $(AWS_REGION) && $(SAM) validate --region $(AWS_REGION); \
 	else echo "SAM CLI not installed (make sam-cli): skipped sam validate"; fi
 	$(PY) -m pytest -q tests/test_deploy_template.py tests/test_deploy_image.py
+
+# make test runs the SAM CLI's own checks (tests/test_deploy_sam_cli.py), so it installs it first.
+test: sam-cli
 
 sam-cli: ## Install the AWS SAM CLI in its own venv (.cache/sam-cli): its pins conflict with ours
 	test -x $(SAM) || ($(PYTHON) -m venv $(SAM_VENV) && $(SAM_VENV)/bin/pip install --quiet aws-sam-cli)
