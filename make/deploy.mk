@@ -8,6 +8,7 @@ AWS_REGION ?= us-east-1
 IMAGE ?= ride-scorer
 IMAGE_TAG ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo dev)
 SAM_VENV := .cache/sam-cli
+SAM_CLI_VERSION ?= 1.170.0
 # The SAM CLI sends usage data unless told not to; ride-scorer's make targets never do.
 export SAM_CLI_TELEMETRY := 0
 SAM := $(SAM_VENV)/bin/sam
@@ -38,7 +39,7 @@ validate: $(STAMP) ## cfn-lint both templates, lint the SAM-translated template,
 test: sam-cli
 
 sam-cli: ## Install the AWS SAM CLI in its own venv (.cache/sam-cli): its pins conflict with ours
-	test -x $(SAM) || ($(PYTHON) -m venv $(SAM_VENV) && $(SAM_VENV)/bin/pip install --quiet aws-sam-cli)
+	test -x $(SAM) || ($(PYTHON) -m venv $(SAM_VENV) && $(SAM_VENV)/bin/pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION))
 	$(SAM) --version
 
 build: ## Build the Lambda image with Docker (ride-scorer:<git sha>)
