@@ -17,8 +17,11 @@ import pandas as pd
 import pytest
 from moto.server import ThreadedMotoServer
 
+from infra.provision import Resources, provision
+from lambda_function import app
 from lambda_function.features import features_from_columns
 from training.pipeline import build_pipeline
+from training.publish import PublishResult, publish_model
 
 ROOT = Path(__file__).parent
 DATA = ROOT / "data"
@@ -92,3 +95,30 @@ def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     features, target = read_training_slice(DATA / "green_tripdata_2021-01.parquet", TRAIN_SLICE_ROWS)
     pipeline = build_pipeline("linear").fit(features, target)
     return save_mlflow_model(pipeline, tmp_path_factory.mktemp("model") / "model", uuid.uuid4().hex)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    resources: Resources
+    model: PublishResult
+
+
+@pytest.fixture
+def deploy_scorer(aws_env: Endpoint, unique_prefix: str, trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch):
+    """A scorer as deployed: the resources of infra/resources.yaml on moto, the test model published by
+    training's own publish step, and the handler's environment pointing at them (a fresh container)."""
+
+    def deploy(shard_count: int = 1, pin_digest: bool = False) -> Deployment:
+        resources = provision(prefix=unique_prefix, shard_count=shard_count)
+        published = publish_model(trained_model_dir, resources.model_bucket, s3_client=aws_env.client("s3"))
+        monkeypatch.setenv("MODEL_LOCATION", published.model_location)
+        if pin_digest:
+            monkeypatch.setenv("MODEL_SHA256", published.sha256)
+        monkeypatch.setenv("PREDICTIONS_STREAM_NAME", resources.predictions_stream)
+        monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", resources.dead_letter_queue_url)
+        monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "RideScorerTest")
+        app.reset()
+        return Deployment(resources, published)
+
+    yield deploy
+    app.reset()

@@ -13,15 +13,13 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from core_aws_io import lambda_context, upload_model
+from core_aws_io import lambda_context
 
 from conftest import DATA
-from infra.provision import provision
 from lambda_function import app
 from lambda_function.batch import main as batch_main
 from lambda_function.consumer import read_dead_letters, read_stream
 from lambda_function.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
-from lambda_function.integrity import directory_digest
 
 REAL_ROWS = 1_000
 LAMBDA_BATCH = 100
@@ -38,19 +36,8 @@ DIRTY = [
 
 
 @pytest.fixture
-def deployed(aws_env, unique_prefix, trained_model_dir, tmp_path, monkeypatch):
-    resources = provision(prefix=unique_prefix, shard_count=1)
-    s3 = aws_env.client("s3")
-    location = upload_model(s3, trained_model_dir, resources.model_bucket, "models/ride-duration/run1", tmp_path)
-    monkeypatch.setenv("MODEL_LOCATION", location)
-    monkeypatch.setenv("MODEL_SHA256", directory_digest(tmp_path / "staged-model"))
-    monkeypatch.setenv("PREDICTIONS_STREAM_NAME", resources.predictions_stream)
-    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", resources.dead_letter_queue_url)
-    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "RideScorerTest")
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
-    app.reset()
-    yield resources
-    app.reset()
+def deployed(deploy_scorer):
+    return deploy_scorer(pin_digest=True).resources
 
 
 def rides_with_dirt() -> list[dict]:

@@ -8,7 +8,6 @@ from collections import Counter
 
 import pytest
 from botocore_faults import PutRecordsThrottler
-from core_aws_io import upload_model
 
 from infra.provision import provision
 from lambda_function.aws_clients import client
@@ -21,6 +20,7 @@ from lambda_function.retrying import RetryPolicy
 from lambda_function.rides import RejectedRecord, RejectionCode
 from lambda_function.sink import KinesisPredictionSink, OutputRecord
 from lambda_function.wiring import load_model_from
+from training.publish import publish_model
 
 FAST = RetryPolicy(max_attempts=6, base_delay=0.001, max_delay=0.01)
 
@@ -88,7 +88,8 @@ def test_unreachable_queue_returns_every_letter_as_unsent(resources):
 
 def test_model_is_fetched_from_s3_and_its_digest_verified(resources, trained_model_dir, tmp_path, aws_env):
     s3 = client("s3")
-    location = upload_model(s3, trained_model_dir, resources.model_bucket, "models/ride-duration/abc", tmp_path)
+    published = publish_model(trained_model_dir, resources.model_bucket, "models/ride-duration", "abc", s3)
+    location = published.model_location
     settings = ScorerSettings.from_env(
         {"MODEL_LOCATION": location, "PREDICTIONS_STREAM_NAME": "x", "DEAD_LETTER_QUEUE_URL": "http://q"}
     )

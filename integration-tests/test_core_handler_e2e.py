@@ -8,10 +8,9 @@ from collections import Counter
 
 import pandas as pd
 import pytest
-from core_aws_io import lambda_context, upload_model
+from core_aws_io import lambda_context
 
 from conftest import DATA
-from infra.provision import provision
 from lambda_function import app
 from lambda_function.consumer import read_dead_letters, read_stream
 from lambda_function.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
@@ -41,18 +40,8 @@ EXPECTED_CODE = {
 
 
 @pytest.fixture
-def deployed(aws_env, unique_prefix, trained_model_dir, tmp_path, monkeypatch):
-    resources = provision(prefix=unique_prefix, shard_count=2)
-    s3 = aws_env.client("s3")
-    location = upload_model(s3, trained_model_dir, resources.model_bucket, "models/ride-duration/run1", tmp_path)
-    monkeypatch.setenv("MODEL_LOCATION", location)
-    monkeypatch.setenv("PREDICTIONS_STREAM_NAME", resources.predictions_stream)
-    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", resources.dead_letter_queue_url)
-    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "RideScorerTest")
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
-    app.reset()
-    yield resources
-    app.reset()
+def deployed(deploy_scorer):
+    return deploy_scorer(shard_count=2).resources
 
 
 def real_rides(count: int) -> pd.DataFrame:
