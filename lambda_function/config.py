@@ -22,6 +22,24 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class ModelSettings:
+    """Which model to serve: what the Lambda, the batch job and the HTTP service all need."""
+
+    model_location: str
+    model_name: str = DEFAULT_MODEL_NAME
+    model_sha256: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ModelSettings:
+        env = os.environ if environ is None else environ
+        return cls(
+            model_location=model_location(env),
+            model_name=optional(env, "MODEL_NAME") or DEFAULT_MODEL_NAME,
+            model_sha256=sha256(env, "MODEL_SHA256"),
+        )
+
+
+@dataclass(frozen=True)
 class ScorerSettings:
     model_location: str
     predictions_stream_name: str
@@ -33,12 +51,13 @@ class ScorerSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ScorerSettings:
         env = os.environ if environ is None else environ
+        model = ModelSettings.from_env(env)
         return cls(
-            model_location=model_location(env),
+            model_location=model.model_location,
             predictions_stream_name=stream_name(env, "PREDICTIONS_STREAM_NAME"),
             dead_letter_queue_url=queue_url(env, "DEAD_LETTER_QUEUE_URL"),
-            model_name=optional(env, "MODEL_NAME") or DEFAULT_MODEL_NAME,
-            model_sha256=sha256(env, "MODEL_SHA256"),
+            model_name=model.model_name,
+            model_sha256=model.model_sha256,
             max_event_bytes=positive_int(env, "MAX_EVENT_BYTES", DEFAULT_MAX_EVENT_BYTES),
         )
 

@@ -9,7 +9,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 
@@ -36,7 +36,17 @@ class AwsClients:
         return cls(s3=client("s3", session), kinesis=client("kinesis", session), sqs=LazyClient("sqs", session))
 
 
-def load_model_from(settings: ScorerSettings, s3_client: Any, cache_root: Path | None = None) -> RideDurationModel:
+class ModelSource(Protocol):
+    """Where the model is and its pinned digest: ScorerSettings and ModelSettings both say so."""
+
+    @property
+    def model_location(self) -> str: ...
+
+    @property
+    def model_sha256(self) -> str | None: ...
+
+
+def load_model_from(settings: ModelSource, s3_client: Any, cache_root: Path | None = None) -> RideDurationModel:
     """Download the model while scikit-learn imports: the two largest parts of a cold start, overlapped."""
     root = cache_root or Path(tempfile.gettempdir()) / "ride-scorer-model"
     with ThreadPoolExecutor(max_workers=1) as pool:
