@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
 from botocore.exceptions import EndpointConnectionError
 
 THROTTLED = {"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "Rate exceeded (injected)"}
@@ -91,4 +92,6 @@ class FailCalls:
         if self.refuse_connection:
             raise EndpointConnectionError(endpoint_url=request.url)
         body = json.dumps({"__type": "ServiceUnavailable", "message": "injected outage"}).encode()
-        return AWSResponse(request.url, 503, {"Content-Type": "application/x-amz-json-1.1"}, _Body(body))
+        headers = HTTPHeaders()
+        headers["Content-Type"] = "application/x-amz-json-1.1"
+        return AWSResponse(request.url, 503, headers, _Body(body))

@@ -1,9 +1,10 @@
-"""Helpers for the reliability tests: a provisioned stack on the emulator, rides put on the input stream,
-and a minimal event-source-mapping loop that delivers a shard to the real handler.
+"""Helpers for the reliability tests: a provisioned stack on an emulator, rides put on the input stream, and
+the local event source runner (`lambda_function.runner`) delivering them to the real handler.
 
-The delivery loop follows Lambda's Kinesis semantics that matter for accounting: batches in shard order,
-a raised error re-delivers the whole batch, `batchItemFailures` re-delivers from the earliest failed
-record, and the checkpoint only moves past what the handler accepted.
+Records reach the handler only through `EventSourceRunner`, so the faults exercise the same mapping
+semantics as `make run` and the soak: batches in shard order, a raised error retries the batch, and
+`batchItemFailures` retries from the lowest failed record. Test files import the fixture functions they
+use (`provisioned_stack` is the fixture `stack`, so the import does not shadow the test's argument).
 """
 
 from __future__ import annotations
@@ -13,32 +14,57 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+import pytest
+from local_emulators import Emulator, emulator_environment
 
+from infra.provision import Resources, provision
 from lambda_function import app
-from lambda_function.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record
+from lambda_function.consumer import read_stream
+from lambda_function.local.context import LocalLambdaContext
+from lambda_function.local.mapping import MappingSettings
+from lambda_function.local.responses import OutcomeKind
+from lambda_function.runner import EventSourceRunner, RunnerStats
 
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+Handler = Callable[[dict[str, Any], Any], Any]
+SHARDS = 2
+# A guard against a hung run, not a performance assertion: the slowest fault run takes well under this.
+RUN_TIMEOUT_SECONDS = 600.0
 
 
-@dataclass
-class LambdaContextStub:
-    """The attributes powertools' logger reads from the context object Lambda passes."""
+def _provision_scorer(prefix: str, model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Resources:
+    resources = provision(prefix, shard_count=SHARDS)
+    monkeypatch.setenv("MODEL_LOCATION", str(model_dir))
+    monkeypatch.setenv("PREDICTIONS_STREAM_NAME", resources.predictions_stream)
+    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", resources.dead_letter_queue_url)
+    app.reset()
+    return resources
 
-    function_name: str = "ride-scorer"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:ride-scorer"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+
+@pytest.fixture(name="stack")
+def provisioned_stack(
+    aws_env: Any, unique_prefix: str, trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Resources]:
+    """The scorer's streams and queues on the session's moto server, and the handler configured for them."""
+    yield _provision_scorer(unique_prefix, trained_model_dir, monkeypatch)
+    app.reset()
+
+
+@pytest.fixture(name="emulator_stack")
+def provisioned_emulator_stack(
+    emulator: Emulator, unique_prefix: str, trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Emulator, Resources]]:
+    """`stack` on each emulator of `local_emulators.emulator` (moto, then LocalStack)."""
+    with emulator_environment(emulator):
+        yield emulator, _provision_scorer(unique_prefix, trained_model_dir, monkeypatch)
 
 
 def put_payloads(kinesis: Any, stream: str, payloads: Sequence[tuple[str, bytes]]) -> list[str]:
-    """Put (partition key, data) pairs in order; returns the sequence numbers."""
+    """Put (partition key, data) pairs in order; returns the sequence numbers (the tests name records by them)."""
     numbers: list[str] = []
     for start in range(0, len(payloads), 500):
         chunk = payloads[start : start + 500]
@@ -50,125 +76,102 @@ def put_payloads(kinesis: Any, stream: str, payloads: Sequence[tuple[str, bytes]
     return numbers
 
 
-def stream_arn(kinesis: Any, stream: str) -> str:
-    return str(kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"])
+def run_mapping(
+    resources: Resources, kinesis: Any, sqs: Any, handler: Handler | None = None, batch_size: int = 100
+) -> RunnerStats:
+    """Deliver the input stream with Lambda's defaults (retry until it succeeds, no bisection) until idle."""
+    settings = MappingSettings(
+        resources.rides_stream, batch_size=batch_size, on_failure_queue_url=resources.on_failure_queue_url
+    )
+    runner = EventSourceRunner(settings, handler or app.lambda_handler, kinesis=kinesis, sqs=sqs)
+    return runner.run_until_idle(timeout=RUN_TIMEOUT_SECONDS)
 
 
-@dataclass
-class DeliveryLog:
-    invocations: int = 0
-    errors: list[str] = field(default_factory=list)
-    partial_failures: int = 0
-    checkpoints: dict[str, str] = field(default_factory=dict)
-
-
-def deliver(
-    kinesis: Any,
-    stream: str,
-    handler: Handler = app.lambda_handler,
-    batch_size: int = 100,
-    max_invocations: int = 200,
-    on_error: Callable[[int], None] | None = None,
-) -> DeliveryLog:
-    """Deliver every shard until it is drained; errors and partial failures re-deliver, as Lambda does."""
-    log = DeliveryLog()
-    arn = stream_arn(kinesis, stream)
-    for shard in [item["ShardId"] for item in kinesis.list_shards(StreamName=stream)["Shards"]]:
-        after: str | None = None
-        while log.invocations < max_invocations:
-            batch = _read_batch_patiently(kinesis, stream, shard, after, batch_size)
-            if not batch:
-                break
-            event = kinesis_event(kinesis_record(spec, arn) for spec in _specs(batch, shard))
-            log.invocations += 1
-            try:
-                response = handler(event, LambdaContextStub())
-            except Exception as error:  # what Lambda does with any failed invocation: retry the batch
-                log.errors.append(f"{type(error).__name__}: {error}")
-                if on_error:
-                    on_error(len(log.errors))
-                continue
-            failed = [item["itemIdentifier"] for item in response.get("batchItemFailures", [])]
-            if failed:
-                log.partial_failures += 1
-                position = [record["SequenceNumber"] for record in batch].index(failed[0])
-                if position == 0:
-                    continue
-                after = batch[position - 1]["SequenceNumber"]
-            else:
-                after = batch[-1]["SequenceNumber"]
-            log.checkpoints[shard] = after
-        else:
-            raise AssertionError(f"shard {shard} not drained after {max_invocations} invocations: {log}")
-    return log
-
-
-def _read_batch_patiently(
-    kinesis: Any, stream: str, shard: str, after: str | None, limit: int, patience: float = 60.0
-) -> list[dict[str, Any]]:
-    """The event source mapping keeps polling through an outage; so does this."""
-    deadline = time.monotonic() + patience
-    while True:
-        try:
-            return _read_batch(kinesis, stream, shard, after, limit)
-        except (BotoCoreError, ClientError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
-
-
-def _read_batch(kinesis: Any, stream: str, shard: str, after: str | None, limit: int) -> list[dict[str, Any]]:
-    arguments: dict[str, Any] = {"StreamName": stream, "ShardId": shard}
-    if after is None:
-        arguments["ShardIteratorType"] = "TRIM_HORIZON"
-    else:
-        arguments.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", StartingSequenceNumber=after)
-    iterator = kinesis.get_shard_iterator(**arguments)["ShardIterator"]
-    return list(kinesis.get_records(ShardIterator=iterator, Limit=limit)["Records"])
-
-
-def _specs(batch: Iterable[dict[str, Any]], shard: str) -> list[KinesisRecordSpec]:
+def function_errors(stats: RunnerStats) -> list[str]:
+    """What each invocation that raised said, in order ("RuntimeError: ...")."""
     return [
-        KinesisRecordSpec(
-            data=record["Data"],
-            partition_key=record["PartitionKey"],
-            sequence_number=record["SequenceNumber"],
-            approximate_arrival_timestamp=record["ApproximateArrivalTimestamp"].timestamp(),
-            shard_id=shard,
-        )
-        for record in batch
+        invocation.outcome.detail for invocation in stats.invocations if invocation.outcome.kind is OutcomeKind.FAILURE
     ]
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 30.0, step: float = 0.2) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not reached")
-        time.sleep(step)
+def partial_failures(stats: RunnerStats) -> int:
+    return sum(1 for invocation in stats.invocations if invocation.outcome.kind is OutcomeKind.PARTIAL)
 
 
-def handler_in_process_killed_after_first_put(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Run one invocation in a child process that SIGKILLs itself right after its first PutRecords call
-    succeeded: part of the batch's predictions are on the stream, the rest never will be from this run."""
-    child = subprocess.run(
-        [sys.executable, str(Path(__file__)), "die-after-first-put"],
-        input=json.dumps(event).encode(),
-        capture_output=True,
-        timeout=300,
-        check=False,
-    )
-    if child.returncode != 0:
-        raise RuntimeError(f"handler process ended with {child.returncode}: {child.stderr.decode()[-500:]}")
-    return dict(json.loads(child.stdout.decode().strip().splitlines()[-1]))
+def checkpointed_per_shard(stats: RunnerStats) -> dict[str, int]:
+    """How far the runner moved each shard's checkpoint, counted in records from the shard's start: a success
+    passes the whole batch, a partial failure the records before the lowest failed one."""
+    moved: Counter[str] = Counter()
+    for invocation in stats.invocations:
+        if invocation.outcome.kind is OutcomeKind.SUCCESS:
+            moved[invocation.shard_id] += invocation.records
+        elif invocation.outcome.kind is OutcomeKind.PARTIAL:
+            moved[invocation.shard_id] += invocation.outcome.first_failed or 0
+    return dict(moved)
 
 
-def _die_after_first_put() -> None:
-    event = json.loads(sys.stdin.read())
-    sink_client = app.get_scorer().sink.client  # type: ignore[attr-defined]
-    sink_client.meta.events.register("after-call.kinesis.PutRecords", lambda **_: os.kill(os.getpid(), signal.SIGKILL))
-    print(json.dumps(app.lambda_handler(event, LambdaContextStub())))
+def records_per_shard(kinesis: Any, stream: str) -> dict[str, int]:
+    return dict(Counter(record.shard_id for record in read_stream(kinesis, stream)))
 
 
-if __name__ == "__main__" and sys.argv[1:] == ["die-after-first-put"]:
-    _die_after_first_put()
+def on_error(callback: Callable[[int], None], handler: Handler = app.lambda_handler) -> Handler:
+    """The real handler; after its n-th raised error, `callback(n)` runs before the runner retries (an
+    operator repairing the cause between Lambda's retries)."""
+    errors = 0
+
+    def invoke(event: dict[str, Any], context: Any) -> Any:
+        nonlocal errors
+        try:
+            return handler(event, context)
+        except Exception:
+            errors += 1
+            callback(errors)
+            raise
+
+    return invoke
+
+
+class ChildProcessHandler:
+    """Runs each invocation in a fresh Python process, as a new execution environment would. The first
+    `deaths` children SIGKILL themselves right after their first successful PutRecords: part of the batch's
+    predictions are on the stream and the rest (and its dead letters) never will be from that run."""
+
+    def __init__(self, deaths: int = 1) -> None:
+        self.deaths = deaths
+        self.killed_events: list[dict[str, Any]] = []
+
+    def __call__(self, event: dict[str, Any], context: LocalLambdaContext) -> Any:
+        die = len(self.killed_events) < self.deaths
+        request = {
+            "event": event,
+            "context": [context.function_name, context.region, context.account, context.aws_request_id],
+            "die_after_first_put": die,
+        }
+        child = subprocess.run(
+            [sys.executable, str(Path(__file__)), "invoke"],
+            input=json.dumps(request).encode(),
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
+        if child.returncode != 0:
+            if die:
+                self.killed_events.append(event)
+            raise RuntimeError(f"handler process ended with {child.returncode}: {child.stderr.decode()[-500:]}")
+        return json.loads(child.stdout.decode().strip().splitlines()[-1])
+
+
+def _invoke_in_this_process() -> None:
+    request = json.loads(sys.stdin.read())
+    function_name, region, account, request_id = request["context"]
+    context = LocalLambdaContext(function_name, region, account, aws_request_id=request_id)
+    if request["die_after_first_put"]:
+        sink_client = app.get_scorer().sink.client
+        sink_client.meta.events.register(
+            "after-call.kinesis.PutRecords", lambda **_: os.kill(os.getpid(), signal.SIGKILL)
+        )
+    print(json.dumps(app.lambda_handler(request["event"], context)))
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["invoke"]:
+    _invoke_in_this_process()

@@ -6,27 +6,14 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from reliability_harness import deliver, put_payloads
+from reliability_harness import provisioned_stack, put_payloads, run_mapping  # noqa: F401
 
-from infra.provision import provision
-from lambda_function import app, reconcile
+from lambda_function import reconcile
 from lambda_function.event_factory import ride_event_bytes
 from lambda_function.reconcile import Sources, reconcile_sources
 
 GOOD = [ride_event_bytes(f"r-{i}", 130 + i, 205, 1.5 + i) for i in range(6)]
 BAD = [b"not json at all", b'{"ride": {"PULocationID": "x", "DOLocationID": 1, "trip_distance": 1}, "ride_id": 1}']
-
-
-@pytest.fixture
-def stack(aws_env, unique_prefix, trained_model_dir, monkeypatch):
-    resources = provision(unique_prefix, shard_count=2)
-    monkeypatch.setenv("MODEL_LOCATION", str(trained_model_dir))
-    monkeypatch.setenv("PREDICTIONS_STREAM_NAME", resources.predictions_stream)
-    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", resources.dead_letter_queue_url)
-    app.reset()
-    yield resources
-    app.reset()
 
 
 def sources(resources) -> Sources:
@@ -51,7 +38,7 @@ def test_every_ride_is_scored_or_dead_lettered(stack, aws_env):
     kinesis = aws_env.client("kinesis")
     payloads = [(f"k{i}", data) for i, data in enumerate(GOOD + BAD)]
     put_payloads(kinesis, stack.rides_stream, payloads)
-    deliver(kinesis, stack.rides_stream)
+    run_mapping(stack, kinesis, aws_env.client("sqs"))
 
     report = reconcile_sources(sources(stack), since)
 
@@ -97,7 +84,7 @@ def test_identical_redelivery_is_a_harmless_duplicate_and_a_different_one_is_not
     since = started()
     kinesis = aws_env.client("kinesis")
     put_payloads(kinesis, stack.rides_stream, [("one-key", GOOD[0])])
-    deliver(kinesis, stack.rides_stream)
+    run_mapping(stack, kinesis, aws_env.client("sqs"))
     shards = kinesis.list_shards(StreamName=stack.predictions_stream)["Shards"]
     written = [
         record
@@ -158,7 +145,7 @@ def test_only_inputs_inside_the_window_count(stack, aws_env):
 def test_command_line_writes_json_and_fails_when_rides_are_missing(stack, aws_env, tmp_path, capsys):
     kinesis, sqs = aws_env.client("kinesis"), aws_env.client("sqs")
     put_payloads(kinesis, stack.rides_stream, [("k", data) for data in [*GOOD[:2], BAD[0]]])
-    deliver(kinesis, stack.rides_stream)
+    run_mapping(stack, kinesis, sqs)
     put_payloads(kinesis, stack.rides_stream, [("k", GOOD[2])])
     prefix = stack.rides_stream.removesuffix("-rides")
     output = tmp_path / "report.json"

@@ -1,5 +1,7 @@
-"""Faults against the real handler on moto: after each, the reconciliation finds zero missing, zero
-unexpected, only identical duplicates, and every shard's checkpoint at its last record."""
+"""Faults while the local event source runner delivers real rides to the real handler: after each, the
+reconciliation finds zero missing, zero unexpected, only identical duplicates, and the runner moved every
+shard's checkpoint to its last record. Faults are injected at the botocore level on the handler's own
+clients or by stopping an endpoint; none of our code is patched."""
 
 from __future__ import annotations
 
@@ -12,14 +14,26 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from local_emulators import emulator, localstack_emulator  # noqa: F401
 from moto.server import ThreadedMotoServer
 from reliability_faults import FailCalls, ThrottleEntries
-from reliability_harness import deliver, handler_in_process_killed_after_first_put, put_payloads
+from reliability_harness import (
+    ChildProcessHandler,
+    checkpointed_per_shard,
+    function_errors,
+    on_error,
+    partial_failures,
+    provisioned_emulator_stack,  # noqa: F401 (the fixture emulator_stack)
+    provisioned_stack,  # noqa: F401 (the fixture stack)
+    put_payloads,
+    records_per_shard,
+    run_mapping,
+)
 
-from infra.provision import provision
 from lambda_function import app
 from lambda_function.event_factory import ride_event_bytes
 from lambda_function.integrity import write_digest
+from lambda_function.local.responses import OutcomeKind
 from lambda_function.reconcile import Sources, reconcile_sources
 
 DATA = Path(__file__).parent.parent / "data"
@@ -39,97 +53,80 @@ def real_rides() -> list[tuple[str, bytes]]:
     return payloads
 
 
-@pytest.fixture
-def stack(aws_env, unique_prefix, trained_model_dir, monkeypatch):
-    resources = provision(unique_prefix, shard_count=2)
-    monkeypatch.setenv("MODEL_LOCATION", str(trained_model_dir))
-    monkeypatch.setenv("PREDICTIONS_STREAM_NAME", resources.predictions_stream)
-    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", resources.dead_letter_queue_url)
-    app.reset()
-    yield resources
-    app.reset()
-
-
-def assert_every_ride_accounted(stack, kinesis, since, log, expected_inputs=RIDES):
+def assert_every_ride_accounted(resources, kinesis, since, stats):
     report = reconcile_sources(
         Sources(
-            stack.rides_stream,
-            stack.predictions_stream,
-            stack.dead_letter_queue_url,
-            stack.on_failure_queue_url,
+            resources.rides_stream,
+            resources.predictions_stream,
+            resources.dead_letter_queue_url,
+            resources.on_failure_queue_url,
         ),
         since,
     )
     document = report.to_json()
-    assert (document["counts"]["inputs"], document["counts"]["dead_lettered"]) == (expected_inputs, 3)
+    assert (document["counts"]["inputs"], document["counts"]["dead_lettered"]) == (RIDES, 3)
     assert document["missing"] == [] and document["unexpected"] == []
     assert all(item["identical"] for item in document["duplicated"]), document["duplicated"]
     assert document["counts"]["scored_and_dead_lettered"] == 0
-    last = {}
-    for shard in kinesis.list_shards(StreamName=stack.rides_stream)["Shards"]:
-        iterator = kinesis.get_shard_iterator(
-            StreamName=stack.rides_stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        records = kinesis.get_records(ShardIterator=iterator, Limit=10_000)["Records"]
-        if records:
-            last[shard["ShardId"]] = records[-1]["SequenceNumber"]
-    assert log.checkpoints == last, "every shard's checkpoint must reach its last record"
+    assert stats.discards == []
+    assert checkpointed_per_shard(stats) == records_per_shard(kinesis, resources.rides_stream), (
+        "every shard's checkpoint must reach its last record"
+    )
+    assert stats.checkpointed == RIDES
     return document
 
 
-def start(payloads, kinesis, stack):
+def start(payloads, kinesis, resources):
     since = datetime.now(UTC) - timedelta(seconds=1)
-    put_payloads(kinesis, stack.rides_stream, payloads)
+    put_payloads(kinesis, resources.rides_stream, payloads)
     return since
 
 
-def test_throttled_entries_then_failed_calls_on_the_output_stream(stack, aws_env, real_rides):
-    kinesis = aws_env.client("kinesis")
-    since = start(real_rides, kinesis, stack)
+def test_throttled_entries_then_failed_calls_on_the_output_stream(emulator_stack, real_rides):
+    where, resources = emulator_stack
+    kinesis, sqs = where.client("kinesis"), where.client("sqs")
+    since = start(real_rides, kinesis, resources)
     sink_client = app.get_scorer().sink.client
     throttle = ThrottleEntries(rate=0.4, calls=12).install(sink_client)
     outage = FailCalls("kinesis.PutRecords", sends=30).install(sink_client)
 
-    log = deliver(kinesis, stack.rides_stream, batch_size=100)
+    stats = run_mapping(resources, kinesis, sqs)
 
     assert throttle.throttled > 0 and outage.failed == 30
-    assert log.partial_failures > 0, "the outage must have forced re-deliveries"
-    assert_every_ride_accounted(stack, kinesis, since, log)
+    assert partial_failures(stats) > 0, "the outage must have forced re-deliveries"
+    assert_every_ride_accounted(resources, kinesis, since, stats)
 
 
 def test_dead_letter_queue_unavailable_for_a_while(stack, aws_env, real_rides):
-    kinesis = aws_env.client("kinesis")
+    kinesis, sqs = aws_env.client("kinesis"), aws_env.client("sqs")
     since = start(real_rides, kinesis, stack)
     outage = FailCalls("sqs.SendMessageBatch", sends=25, refuse_connection=True).install(
         app.get_scorer().dead_letters.client
     )
 
-    log = deliver(kinesis, stack.rides_stream, batch_size=100)
+    stats = run_mapping(stack, kinesis, sqs)
 
-    assert outage.failed == 25 and log.partial_failures > 0
-    document = assert_every_ride_accounted(stack, kinesis, since, log)
+    assert outage.failed == 25 and partial_failures(stats) > 0
+    document = assert_every_ride_accounted(stack, kinesis, since, stats)
     # Predictions before the unsendable letter were re-written on re-delivery: identical bytes.
     assert document["duplicated"], "re-delivery after the outage should have rewritten some predictions"
 
 
 def test_handler_process_killed_after_part_of_its_output(stack, aws_env, real_rides):
-    kinesis = aws_env.client("kinesis")
+    kinesis, sqs = aws_env.client("kinesis"), aws_env.client("sqs")
     since = start(real_rides, kinesis, stack)
-    deaths = []
+    # The first child dies right after its predictions are written, before its dead letters are sent.
+    handler = ChildProcessHandler(deaths=1)
 
-    def handler(event, context):
-        if not deaths:
-            records = [base64.b64decode(record["kinesis"]["data"]) for record in event["Records"]]
-            deaths.append(sum(1 for data in records if not data.startswith(b"{poison")))
-            return handler_in_process_killed_after_first_put(event, context)
-        return app.lambda_handler(event, context)
+    stats = run_mapping(stack, kinesis, sqs, handler=handler, batch_size=600)
 
-    # The child dies right after its predictions are written, before its dead letters are sent.
-    log = deliver(kinesis, stack.rides_stream, handler=handler, batch_size=600)
-
-    assert len(log.errors) == 1 and "-9" in log.errors[0]
-    document = assert_every_ride_accounted(stack, kinesis, since, log)
-    assert len(document["duplicated"]) == deaths[0], "the re-delivery rewrote the dead child's predictions"
+    errors = function_errors(stats)
+    assert len(errors) == 1 and "-9" in errors[0], errors
+    killed = [base64.b64decode(record["kinesis"]["data"]) for record in handler.killed_events[0]["Records"]]
+    scored_by_the_dead_child = sum(1 for data in killed if not data.startswith(b"{poison"))
+    document = assert_every_ride_accounted(stack, kinesis, since, stats)
+    assert len(document["duplicated"]) == scored_by_the_dead_child, "the re-delivery rewrote its predictions"
+    assert all(item["copies"] == 2 for item in document["duplicated"]), document["duplicated"]
 
 
 def free_port() -> int:
@@ -158,37 +155,40 @@ def second_endpoint():
 
 
 def test_endpoint_down_for_seconds_then_back(stack, aws_env, real_rides, second_endpoint, monkeypatch):
-    kinesis = aws_env.client("kinesis")
+    # The runner reads the input stream from the session's server; the handler's clients use the other one.
+    kinesis, sqs = aws_env.client("kinesis"), aws_env.client("sqs")
     since = start(real_rides, kinesis, stack)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", second_endpoint["url"])  # the handler's clients use this one
+    monkeypatch.setenv("AWS_ENDPOINT_URL", second_endpoint["url"])
     app.reset()
     app.get_scorer()
     second_endpoint["server"].stop()
     stopped_at = time.monotonic()
+    restarted = []
 
-    def bring_back(errors: int) -> None:
-        if errors == 1:
+    def bring_back() -> None:
+        if not restarted:
             time.sleep(max(0.0, 3 - (time.monotonic() - stopped_at)))
             second_endpoint["restart"]()
+            restarted.append(True)
 
     def handler(event, context):
-        response = app.lambda_handler(event, context)
-        if response["batchItemFailures"] and not log_errors:
-            log_errors.append("partial")
-            bring_back(1)
+        response = on_error(lambda _: bring_back())(event, context)
+        if response["batchItemFailures"]:
+            bring_back()
         return response
 
-    log_errors: list[str] = []
-    log = deliver(kinesis, stack.rides_stream, handler=handler, batch_size=100, on_error=bring_back)
+    stats = run_mapping(stack, kinesis, sqs, handler=handler)
 
-    assert log_errors or log.errors, "the outage must have been seen by the handler"
-    assert_every_ride_accounted(stack, kinesis, since, log)
+    outcomes = [invocation.outcome.kind for invocation in stats.invocations]
+    assert outcomes[0] is not OutcomeKind.SUCCESS, "the outage must have been seen by the handler"
+    assert restarted
+    assert_every_ride_accounted(stack, kinesis, since, stats)
 
 
 @pytest.mark.parametrize("fault", ["missing", "corrupt", "s3_down"])
 def test_model_unavailable_at_cold_start(fault, stack, aws_env, real_rides, trained_model_dir, second_endpoint,
                                          monkeypatch, tmp_path):  # fmt: skip
-    s3, kinesis = aws_env.client("s3"), aws_env.client("kinesis")
+    s3, kinesis, sqs = aws_env.client("s3"), aws_env.client("kinesis"), aws_env.client("sqs")
     published = tmp_path / "published"
     shutil.copytree(trained_model_dir, published)
     write_digest(published)
@@ -218,9 +218,10 @@ def test_model_unavailable_at_cold_start(fault, stack, aws_env, real_rides, trai
                 upload()
 
     since = start(real_rides, kinesis, stack)
-    log = deliver(kinesis, stack.rides_stream, batch_size=100, on_error=repair)
+    stats = run_mapping(stack, kinesis, sqs, handler=on_error(repair))
 
-    assert len(log.errors) == 2
+    errors = function_errors(stats)
+    assert len(errors) == 2, errors
     expected = {"missing": "no MLmodel object", "corrupt": "digest", "s3_down": "cannot list"}[fault]
-    assert expected in log.errors[0]
-    assert_every_ride_accounted(stack, kinesis, since, log)
+    assert expected in errors[0]
+    assert_every_ride_accounted(stack, kinesis, since, stats)
