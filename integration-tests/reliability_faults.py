@@ -1,7 +1,8 @@
 """Faults injected at the botocore level, on the real clients the handler built: nothing of ours is patched.
 
-- `ThrottleEntries`: a share of PutRecords entries comes back ProvisionedThroughputExceededException (the
-  entries are really not sent, as with real throttling).
+- `PutRecordsThrottler` / `throttle_entries`: chosen PutRecords entries come back
+  ProvisionedThroughputExceededException at their positions (they are really not sent, as with real
+  throttling; a call whose every entry is throttled is answered without being sent).
 - `FailCalls`: the next N HTTP sends of an operation fail: a 503, or the endpoint refusing connections.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,47 +22,49 @@ THROTTLED = {"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessag
 
 
 @dataclass
-class ThrottleEntries:
-    """Throttle each PutRecords entry with probability `rate` (seeded), for the first `calls` calls."""
-
-    rate: float
-    calls: int = 1_000_000
-    seed: int = 7
+class PutRecordsThrottler:
+    should_fail: Callable[[int, dict[str, Any]], bool]
+    calls: int = 0
     throttled: int = 0
-    _rng: random.Random = field(init=False)
-    _seen: int = 0
+    _dropped: list[int] = field(default_factory=list)
+    _all_dropped: bool = False
 
-    def __post_init__(self) -> None:
-        self._rng = random.Random(self.seed)
-
-    def install(self, client: Any) -> ThrottleEntries:
-        client.meta.events.register("before-call.kinesis.PutRecords", self._drop_entries)
-        client.meta.events.register("after-call.kinesis.PutRecords", self._report_entries)
+    def install(self, client: Any) -> PutRecordsThrottler:
+        client.meta.events.register("provide-client-params.kinesis.PutRecords", self._drop_entries)
+        client.meta.events.register("before-call.kinesis.PutRecords", self._skip_when_nothing_left)
+        client.meta.events.register("after-call.kinesis.PutRecords", self._report_dropped)
         return self
 
-    def _drop_entries(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        self._seen += 1
-        if self._seen > self.calls:
-            return
-        body = json.loads(params["body"])
-        records = body["Records"]
-        dropped = [position for position in range(len(records)) if self._rng.random() < self.rate]
-        if len(dropped) == len(records):
-            dropped = dropped[1:]  # PutRecords refuses an empty call; let one entry through
-        body["Records"] = [record for position, record in enumerate(records) if position not in set(dropped)]
-        params["body"] = json.dumps(body).encode()
-        context["throttled_positions"] = dropped
-        self.throttled += len(dropped)
+    def _drop_entries(self, params: dict[str, Any], **_: Any) -> None:
+        call, self.calls = self.calls, self.calls + 1
+        records = params["Records"]
+        self._dropped = [i for i, record in enumerate(records) if self.should_fail(call, record)]
+        # An empty PutRecords is invalid; when every entry fails the call is answered without sending it.
+        self._all_dropped = len(self._dropped) == len(records)
+        if not self._all_dropped:
+            params["Records"] = [record for i, record in enumerate(records) if i not in set(self._dropped)]
 
-    def _report_entries(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        dropped = context.pop("throttled_positions", [])
-        entries: Iterator[dict[str, Any]] = iter(parsed.get("Records", []))
-        merged = [
-            dict(THROTTLED) if position in set(dropped) else next(entries)
-            for position in range(len(parsed.get("Records", [])) + len(dropped))
-        ]
-        parsed["Records"] = merged
-        parsed["FailedRecordCount"] = sum(1 for entry in merged if entry.get("ErrorCode"))
+    def _skip_when_nothing_left(self, **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        if not self._all_dropped:
+            return None
+        return AWSResponse("http://127.0.0.1/", 200, {}, None), {"FailedRecordCount": 0, "Records": []}
+
+    def _report_dropped(self, parsed: dict[str, Any], **_: Any) -> None:
+        results = list(parsed.get("Records", []))
+        for position in self._dropped:
+            results.insert(
+                position,
+                dict(THROTTLED),
+            )
+        parsed["Records"] = results
+        parsed["FailedRecordCount"] = parsed.get("FailedRecordCount", 0) + len(self._dropped)
+        self.throttled += len(self._dropped)
+
+
+def throttle_entries(rate: float, calls: int = 1_000_000, seed: int = 7) -> PutRecordsThrottler:
+    """Throttle each entry with probability `rate` (seeded) during the first `calls` PutRecords calls."""
+    rng = random.Random(seed)
+    return PutRecordsThrottler(lambda call, record: call < calls and rng.random() < rate)
 
 
 class _Body:

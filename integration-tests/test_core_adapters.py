@@ -7,7 +7,7 @@ import random
 from collections import Counter
 
 import pytest
-from botocore_faults import PutRecordsThrottler
+from reliability_faults import PutRecordsThrottler
 
 from infra.provision import provision
 from lambda_function.aws_clients import client

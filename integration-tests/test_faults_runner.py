@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from local_emulators import emulator, localstack_emulator  # noqa: F401
 from moto.server import ThreadedMotoServer
-from reliability_faults import FailCalls, ThrottleEntries
+from reliability_faults import FailCalls, throttle_entries
 from reliability_harness import (
     ChildProcessHandler,
     checkpointed_per_shard,
@@ -87,7 +87,7 @@ def test_throttled_entries_then_failed_calls_on_the_output_stream(emulator_stack
     kinesis, sqs = where.client("kinesis"), where.client("sqs")
     since = start(real_rides, kinesis, resources)
     sink_client = app.get_scorer().sink.client
-    throttle = ThrottleEntries(rate=0.4, calls=12).install(sink_client)
+    throttle = throttle_entries(rate=0.4, calls=12).install(sink_client)
     outage = FailCalls("kinesis.PutRecords", sends=30).install(sink_client)
 
     stats = run_mapping(resources, kinesis, sqs)
