@@ -13,7 +13,6 @@ import argparse
 import contextlib
 import io
 import json
-import logging
 import os
 import statistics
 import sys
@@ -81,24 +80,11 @@ def percentile(values: list[float], percent: float) -> float:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from moto.server import ThreadedMotoServer
+    from lambda_function.local.embedded_moto import embedded_moto
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        os.environ.update(
-            AWS_ENDPOINT_URL=f"http://{host}:{port}",
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
-            AWS_DEFAULT_REGION="us-east-1",
-            POWERTOOLS_LOG_LEVEL="WARNING",
-            POWERTOOLS_METRICS_DISABLED="true",
-        )
+    with embedded_moto():
+        os.environ.update(POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")
         return soak(args)
-    finally:
-        server.stop()
 
 
 def soak(args: argparse.Namespace) -> dict[str, Any]:

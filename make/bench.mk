@@ -1,3 +1,6 @@
 .PHONY: bench
-bench: $(STAMP) ## Benchmarks (not tests): prints ratios measured in one run; every bench/*.py in turn
-	@set -e; for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
+# soak.py is left out: it is `make soak` (minutes, bounded by SOAK_MAX_SECONDS), a load test, not a ratio.
+BENCH_SCRIPTS := $(filter-out bench/soak.py,$(wildcard bench/*.py))
+
+bench: $(STAMP) ## Benchmarks (not tests): streaming vs per-record, cold start and image size, batch and HTTP; prints ratios from one run
+	@set -e; for script in $(BENCH_SCRIPTS); do echo "== $$script"; $(PY) $$script; done
