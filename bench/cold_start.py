@@ -10,12 +10,13 @@ MemorySize and Timeout are chosen from.
 
 Targets: closure <= 40% of full MLflow's, cold start <= 50% of the mlflow.pyfunc path. Exits 1 if missed.
 
-    .venv/bin/python bench/cold_start.py [--repeats 3]
+    .venv/bin/python bench/cold_start.py [--repeats 7]
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import logging
 import os
@@ -210,6 +211,8 @@ def measure(repeats: int) -> dict[str, Any]:
             shutil.copytree(
                 ROOT / "lambda_function", code / "lambda_function", ignore=shutil.ignore_patterns("__pycache__")
             )
+            # As the Dockerfile does: bytecode compiled at build time, not on the first cold start.
+            compileall.compile_dir(str(code), quiet=1)
             small, large = str(EVENTS / "small.json"), str(large_event(workdir))
             output = workdir / "child.json"
             runtime_runs, mlflow_runs = [], []
@@ -268,7 +271,7 @@ def report(figures: dict[str, Any]) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     sys.exit(0 if report(measure(args.repeats)) else 1)
 

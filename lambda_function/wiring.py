@@ -31,9 +31,11 @@ class AwsClients:
     @classmethod
     def from_environment(cls) -> AwsClients:
         # One session: its loader caches the endpoint and partition data the three clients share,
-        # about 0.1 s of cold start per extra session.
+        # about 0.1 s of cold start per extra session. The S3 client is made by the model download, which
+        # runs while scikit-learn imports; the Kinesis client is made now, so a configuration error
+        # (no region, no credentials) fails the invocation instead of every record's write.
         session = boto3.session.Session()
-        return cls(s3=client("s3", session), kinesis=client("kinesis", session), sqs=LazyClient("sqs", session))
+        return cls(s3=LazyClient("s3", session), kinesis=client("kinesis", session), sqs=LazyClient("sqs", session))
 
 
 class ModelSource(Protocol):
