@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from lambda_function.batch import BatchJob, score_file  # noqa: E402
 from lambda_function.features import features_from_columns  # noqa: E402
+from lambda_function.local.gunicorn_service import gunicorn_service  # noqa: E402
 from lambda_function.model import load_model  # noqa: E402
 from training.pipeline import build_pipeline  # noqa: E402
 
@@ -67,35 +65,6 @@ def bench_batch(model_dir: Path, work: Path, repeats: int) -> None:
         )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_service(model_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "MODEL_LOCATION": str(model_dir), "WEB_CONCURRENCY": "2"}
-    command = [
-        str(Path(sys.executable).with_name("gunicorn")),
-        *("-c", "python:lambda_function.gunicorn_conf", "--bind", f"127.0.0.1:{port}", "--access-logfile", "/dev/null"),
-        "lambda_function.http_app:create_app()",
-    ]
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited:\n{log.read_text()}")
-        try:
-            requests.get(f"{url}/health", timeout=2).raise_for_status()
-            return process, url
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("gunicorn did not start")
-
-
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -112,8 +81,9 @@ def timed_post(session: requests.Session, url: str, body: object) -> float:
 def bench_http(model_dir: Path, work: Path, singles: int, batches: int) -> None:
     rides = pq.read_table(ROOT / "data" / MONTHS[0], columns=["PULocationID", "DOLocationID", "trip_distance"])
     events = [{"ride": ride, "ride_id": i} for i, ride in enumerate(rides.slice(0, 1_000).to_pylist())]
-    process, url = start_service(model_dir, work / "gunicorn.log")
-    try:
+    environment = {"MODEL_LOCATION": str(model_dir), "WEB_CONCURRENCY": "2"}
+    quiet = ("--access-logfile", "/dev/null")
+    with gunicorn_service(environment, work / "gunicorn.log", quiet) as url:
         with requests.Session() as session:
             for event in events[:50]:  # warm-up: imports, first predictions, connection setup
                 timed_post(session, f"{url}/predict", event)
@@ -133,13 +103,6 @@ def bench_http(model_dir: Path, work: Path, singles: int, batches: int) -> None:
             list(pool.map(lambda s: [timed_post(s, f"{url}/predict", events) for _ in range(batches)], (a, b)))
             elapsed = time.perf_counter() - started
         print(f"  1,000 rides per request, two clients: {2 * batches * 1000 / elapsed:,.0f} rides/s")
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def main() -> None:

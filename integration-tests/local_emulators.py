@@ -25,9 +25,9 @@ from lambda_function.local.localstack import (
     Layout,
     LocalStackServer,
     LocalStackUnavailable,
-    free_port,
     install,
 )
+from lambda_function.local.ports import free_port
 
 LOCALSTACK_START_TIMEOUT = 180.0
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import shutil
-import socket
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +32,7 @@ from reliability_harness import (
 from lambda_function import app
 from lambda_function.event_factory import ride_event_bytes
 from lambda_function.integrity import write_digest
+from lambda_function.local.ports import free_port
 from lambda_function.local.responses import OutcomeKind
 from lambda_function.reconcile import Sources, reconcile_sources
 
@@ -127,12 +127,6 @@ def test_handler_process_killed_after_part_of_its_output(stack, aws_env, real_ri
     document = assert_every_ride_accounted(stack, kinesis, since, stats)
     assert len(document["duplicated"]) == scored_by_the_dead_child, "the re-delivery rewrote its predictions"
     assert all(item["copies"] == 2 for item in document["duplicated"]), document["duplicated"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
-from conftest import DATA, ROOT
+from conftest import DATA
+from lambda_function.local.gunicorn_service import gunicorn_service
 from lambda_function.model import load_model
 from lambda_function.predictions import prediction_record
 
@@ -25,53 +20,17 @@ MODEL_NAME = "ride-duration-http"
 RIDE = {"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 256}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def service(trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """gunicorn on a free loopback port, one worker; stopped (TERM, then KILL) when the module is done."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    env = {
-        **os.environ,
+    environment = {
         "MODEL_LOCATION": str(trained_model_dir),
         "MODEL_NAME": MODEL_NAME,
         "MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES),
         "WEB_CONCURRENCY": "1",
     }
-    command = [
-        str(Path(sys.executable).with_name("gunicorn")),
-        *("-c", "python:lambda_function.gunicorn_conf", "--bind", f"127.0.0.1:{port}"),
-        "lambda_function.http_app:create_app()",
-    ]
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
-            try:
-                if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not answer /health:\n{log.read_text()}")
-            time.sleep(0.2)
+    with gunicorn_service(environment, tmp_path_factory.mktemp("gunicorn") / "gunicorn.log") as url:
         yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,9 @@ from local_emulators import Emulator, emulator, emulator_environment, localstack
 from infra.provision import provision
 from lambda_function.app import lambda_handler
 from lambda_function.consumer import read_dead_letters, read_stream
-from lambda_function.local.localstack import LocalStackError, free_port, wait_healthy
+from lambda_function.local.localstack import LocalStackError, wait_healthy
 from lambda_function.local.mapping import MappingSettings
+from lambda_function.local.ports import free_port
 from lambda_function.local.ride_source import mixed_records, poison_records, read_rides
 from lambda_function.producer import publish
 from lambda_function.runner import EventSourceRunner

@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -159,12 +158,6 @@ def _run(command: list[str], what: str) -> None:
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         raise LocalStackError(f"could not {what} (exit {completed.returncode}): {completed.stderr.strip()[-2000:]}")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def server_environment(layout: Layout, port: int, base: Mapping[str, str] | None = None) -> dict[str, str]:
