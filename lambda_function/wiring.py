@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import boto3
+import botocore.session
 
-from lambda_function.aws_clients import LazyClient, client
+from lambda_function.aws_clients import LazyClient, api_client
 from lambda_function.config import ScorerSettings
 from lambda_function.dead_letter import SqsDeadLetterQueue
 from lambda_function.model import RideDurationModel, import_model_libraries, load_model
@@ -34,8 +34,12 @@ class AwsClients:
         # about 0.1 s of cold start per extra session. The S3 client is made by the model download, which
         # runs while scikit-learn imports; the Kinesis client is made now, so a configuration error
         # (no region, no credentials) fails the invocation instead of every record's write.
-        session = boto3.session.Session()
-        return cls(s3=LazyClient("s3", session), kinesis=client("kinesis", session), sqs=LazyClient("sqs", session))
+        session = botocore.session.get_session()
+        return cls(
+            s3=LazyClient(lambda: api_client("s3", session)),
+            kinesis=api_client("kinesis", session),
+            sqs=LazyClient(lambda: api_client("sqs", session)),
+        )
 
 
 class ModelSource(Protocol):
