@@ -5,10 +5,12 @@ FROM public.ecr.aws/lambda/python:3.12.2025.04.01.18
 # Dependencies first, in their own layer: it is rebuilt only when the lock changes. Hashes are required
 # and nothing outside the lock is resolved, so the image holds exactly requirements/runtime.txt
 # (made by `make lock`; scikit-learn pinned to the version the models are trained with).
-COPY requirements/runtime.txt /tmp/runtime.txt
+# botocore is then pruned to the service models the scorer calls (infra/prune_botocore.py says why).
+COPY requirements/runtime.txt infra/prune_botocore.py /tmp/
 RUN pip install --no-cache-dir --disable-pip-version-check --require-hashes --no-deps --only-binary :all: \
         --target "${LAMBDA_TASK_ROOT}" -r /tmp/runtime.txt \
-    && rm /tmp/runtime.txt
+    && python /tmp/prune_botocore.py "${LAMBDA_TASK_ROOT}" \
+    && rm /tmp/runtime.txt /tmp/prune_botocore.py
 
 COPY lambda_function/ ${LAMBDA_TASK_ROOT}/lambda_function/
 # /var/task is read-only at run time: without bytecode compiled here, every cold start compiles our modules.

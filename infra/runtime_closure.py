@@ -11,8 +11,10 @@ import hashlib
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from infra import prune_botocore
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_LOCK = ROOT / "requirements" / "runtime.txt"
@@ -25,24 +27,36 @@ def lock_hash(lock: Path = RUNTIME_LOCK) -> str:
 
 
 def install_target(
-    name: str, key: str, pip_arguments: Sequence[str], cache: Path = CACHE, python: str = sys.executable
+    name: str,
+    key: str,
+    pip_arguments: Sequence[str],
+    cache: Path = CACHE,
+    python: str = sys.executable,
+    finish: Callable[[Path], object] | None = None,
 ) -> Path:
-    """`pip install --target` into cache/name-key once; a marker file says the install finished."""
+    """`pip install --target` into cache/name-key once, then `finish` on it; a marker file says both ran."""
     target = cache / f"{name}-{key}"
     if (target / COMPLETE).exists():
         return target
-    shutil.rmtree(target, ignore_errors=True)
+    for stale in cache.glob(f"{name}-*"):  # earlier locks' folders: hundreds of MB each
+        shutil.rmtree(stale, ignore_errors=True)
     target.mkdir(parents=True)
     command = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", str(target)]
     subprocess.run([*command, *pip_arguments], check=True)
+    if finish is not None:
+        finish(target)
     (target / COMPLETE).write_text(key + "\n", encoding="ascii")
     return target
 
 
 def install_runtime_closure(lock: Path = RUNTIME_LOCK, cache: Path = CACHE) -> Path:
-    """Exactly the Dockerfile's install: hashes required, no dependency resolution beyond the lock."""
+    """Exactly the Dockerfile's install: hashes required, no dependency resolution beyond the lock, then
+    botocore pruned to the services the scorer calls. The folder is keyed by the lock and the pruning code."""
     arguments = ["--require-hashes", "--no-deps", "--only-binary", ":all:", "-r", str(lock)]
-    return install_target("runtime", lock_hash(lock), arguments, cache)
+    pruning = hashlib.sha256(Path(prune_botocore.__file__).read_bytes()).hexdigest()[:8]
+    return install_target(
+        "runtime", f"{lock_hash(lock)}-{pruning}", arguments, cache, finish=prune_botocore.prune_service_models
+    )
 
 
 def folder_bytes(folder: Path) -> int:

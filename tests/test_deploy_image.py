@@ -41,11 +41,15 @@ def test_base_image_is_the_lambda_python_312_image_pinned_to_a_dated_tag() -> No
 
 
 def test_image_copies_only_the_lock_and_the_scorer_package() -> None:
-    copies = [argument.split()[0] for keyword, argument in instructions() if keyword in {"COPY", "ADD"}]
-    assert copies == ["requirements/runtime.txt", "lambda_function/"]
+    copies = [argument.split()[:-1] for keyword, argument in instructions() if keyword in {"COPY", "ADD"}]
+    assert copies == [["requirements/runtime.txt", "infra/prune_botocore.py"], ["lambda_function/"]]
     ignore = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
     assert ignore[ignore.index("*")] == "*", "the build context must start from nothing"
-    assert {line for line in ignore if line.startswith("!")} == {"!requirements/runtime.txt", "!lambda_function/"}
+    assert {line for line in ignore if line.startswith("!")} == {
+        "!requirements/runtime.txt",
+        "!infra/prune_botocore.py",
+        "!lambda_function/",
+    }
 
 
 def test_dependencies_are_installed_from_the_lock_with_hashes_and_nothing_else() -> None:
@@ -54,6 +58,8 @@ def test_dependencies_are_installed_from_the_lock_with_hashes_and_nothing_else()
     for flag in ("--require-hashes", "--no-deps", "--only-binary :all:", '--target "${LAMBDA_TASK_ROOT}"'):
         assert flag in install
     assert "-r /tmp/runtime.txt" in install
+    # The same pruning install_runtime_closure applies, so the closure test proves the shipped folder.
+    assert 'python /tmp/prune_botocore.py "${LAMBDA_TASK_ROOT}"' in install
 
 
 def test_cmd_and_template_name_the_same_importable_callable_handler() -> None:
