@@ -59,18 +59,15 @@ import json, sys, time
 closure, code, output, *events = sys.argv[1:]
 sys.path[:0] = [closure, code]
 from lambda_function.app import lambda_handler
+from lambda_function.local.context import LocalLambdaContext
 
-class Context:
-    function_name = "ride-scorer-scorer"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ride-scorer-scorer"
-    aws_request_id = "bench"
+context = LocalLambdaContext(function_name="ride-scorer-scorer", region="us-east-1", account="123456789012")
 
 seconds = []
 for path in events:
     event = json.load(open(path))
     started = time.perf_counter()
-    result = lambda_handler(event, Context())
+    result = lambda_handler(event, context)
     seconds.append(time.perf_counter() - started)
     first_event_done_at = first_event_done_at if seconds[1:] else time.time()
     assert result == {"batchItemFailures": []}, result

@@ -36,14 +36,11 @@ import json, sys
 closure, code, output, *events = sys.argv[1:]
 sys.path[:0] = [closure, code]
 from lambda_function.app import lambda_handler
+from lambda_function.local.context import LocalLambdaContext
 
-class Context:
-    function_name = "ride-scorer-scorer"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ride-scorer-scorer"
-    aws_request_id = "closure-test"
+context = LocalLambdaContext(function_name="ride-scorer-scorer", region="us-east-1", account="123456789012")
 
-results = [lambda_handler(json.load(open(path)), Context()) for path in events]
+results = [lambda_handler(json.load(open(path)), context) for path in events]
 files = [getattr(module, "__file__", None) or "" for module in list(sys.modules.values())]
 json.dump({
     "results": results,
