@@ -1,4 +1,4 @@
-# ride-scorer Lambda image: only the scorer package and its locked runtime dependencies (no MLflow).
+# ride-scorer Lambda image: only the stream scorer's code and its locked runtime dependencies (no MLflow).
 # The base tag is pinned: a rebuild gets the same OS and Python 3.12 until this line is changed on purpose.
 FROM public.ecr.aws/lambda/python:3.12.2025.04.01.18
 
@@ -12,8 +12,15 @@ RUN pip install --no-cache-dir --disable-pip-version-check --require-hashes --no
     && python /tmp/prune_botocore.py "${LAMBDA_TASK_ROOT}" \
     && rm /tmp/runtime.txt /tmp/prune_botocore.py
 
-COPY lambda_function/ ${LAMBDA_TASK_ROOT}/lambda_function/
+# Exactly the code the stream mode runs: the handler, the core, the adapters and the stream scorer. The batch
+# and HTTP modes and the operator tools stay out (tests/deploy/test_image_contents.py holds this to the
+# handler's imports).
+COPY lambda_function/__init__.py lambda_function/app.py ${LAMBDA_TASK_ROOT}/lambda_function/
+COPY ride_scorer/__init__.py ${LAMBDA_TASK_ROOT}/ride_scorer/
+COPY ride_scorer/core/ ${LAMBDA_TASK_ROOT}/ride_scorer/core/
+COPY ride_scorer/adapters/ ${LAMBDA_TASK_ROOT}/ride_scorer/adapters/
+COPY ride_scorer/stream/ ${LAMBDA_TASK_ROOT}/ride_scorer/stream/
 # /var/task is read-only at run time: without bytecode compiled here, every cold start compiles our modules.
-RUN python -m compileall -q "${LAMBDA_TASK_ROOT}/lambda_function"
+RUN python -m compileall -q "${LAMBDA_TASK_ROOT}/lambda_function" "${LAMBDA_TASK_ROOT}/ride_scorer"
 
 CMD ["lambda_function.app.lambda_handler"]

@@ -21,7 +21,7 @@ install: $(STAMP) ## Create .venv with runtime, training, serving and test tools
 
 test: $(STAMP) ## Run lint, type checks, unit and integration tests (starts and stops its own emulators)
 	$(BIN)/ruff check .
-	$(BIN)/mypy lambda_function training infra
+	$(BIN)/mypy ride_scorer lambda_function training infra
 	$(PY) -m pytest
 
 unit: $(STAMP) ## Fast unit tests only
@@ -34,7 +34,7 @@ lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP) ## mypy
-	$(BIN)/mypy lambda_function training infra
+	$(BIN)/mypy ride_scorer lambda_function training infra
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache build

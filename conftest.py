@@ -19,7 +19,7 @@ from moto.server import ThreadedMotoServer
 
 from infra.provision import Resources, provision
 from lambda_function import app
-from lambda_function.features import features_from_columns
+from ride_scorer.core.features import features_from_columns
 from training.pipeline import build_pipeline
 from training.publish import PublishResult, publish_model
 

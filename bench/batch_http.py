@@ -25,10 +25,10 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lambda_function.batch import BatchJob, score_file  # noqa: E402
-from lambda_function.features import features_from_columns  # noqa: E402
-from lambda_function.local.gunicorn_service import gunicorn_service  # noqa: E402
-from lambda_function.model import load_model  # noqa: E402
+from ride_scorer.batch.job import BatchJob, score_file  # noqa: E402
+from ride_scorer.core.features import features_from_columns  # noqa: E402
+from ride_scorer.core.model import load_model  # noqa: E402
+from ride_scorer.tools.local.gunicorn_service import gunicorn_service  # noqa: E402
 from training.pipeline import build_pipeline  # noqa: E402
 
 MONTHS = ("green_tripdata_2023-01.parquet", "green_tripdata_2023-02.parquet")

@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
+from infra.image_contents import lay_out
 from infra.provision import Resources, provision
 from infra.runtime_closure import (
     RUNTIME_LOCK,
@@ -43,7 +43,7 @@ from infra.runtime_closure import (
     install_target,
     lock_hash,
 )
-from lambda_function.integrity import write_digest
+from ride_scorer.core.integrity import write_digest
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -58,8 +58,14 @@ RUNTIME_CHILD = """
 import json, sys, time
 closure, code, output, *events = sys.argv[1:]
 sys.path[:0] = [closure, code]
+CONTEXT_FILE = CONTEXT_FILE_PATH
 from lambda_function.app import lambda_handler
-from lambda_function.local.context import LocalLambdaContext
+import importlib.util
+# The local Lambda context is a tool, not in the image: load its one file by path, beside the image's code.
+spec = importlib.util.spec_from_file_location("local_context", CONTEXT_FILE)
+local_context = sys.modules["local_context"] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(local_context)
+LocalLambdaContext = local_context.LocalLambdaContext
 
 context = LocalLambdaContext(function_name="ride-scorer-scorer", region="us-east-1", account="123456789012")
 
@@ -76,6 +82,8 @@ maxrss_mb = int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM
 json.dump({"event_seconds": seconds, "maxrss_mb": maxrss_mb, "first_event_done_at": first_event_done_at},
           open(output, "w"))
 """
+CONTEXT_FILE = ROOT / "ride_scorer" / "tools" / "local" / "context.py"
+RUNTIME_CHILD = RUNTIME_CHILD.replace("CONTEXT_FILE_PATH", repr(str(CONTEXT_FILE)))
 
 # The usual MLflow handler: mlflow.pyfunc.load_model from S3, decode, predict, PutRecords.
 MLFLOW_CHILD = """
@@ -134,7 +142,7 @@ def train_model(directory: Path) -> Path:
     import pandas as pd
     from mlflow.models import Model
 
-    from lambda_function.features import features_from_columns
+    from ride_scorer.core.features import features_from_columns
     from training.pipeline import DEFAULT_SERIALIZATION, build_pipeline
 
     frame = pd.read_parquet(ROOT / "data" / "green_tripdata_2021-01.parquet").head(TRAIN_ROWS)
@@ -219,9 +227,7 @@ def measure(repeats: int) -> dict[str, Any]:
             publish(model, session, endpoint, resources.model_bucket)
             environment = child_environment(endpoint, resources, workdir)
             code = workdir / "code"
-            shutil.copytree(
-                ROOT / "lambda_function", code / "lambda_function", ignore=shutil.ignore_patterns("__pycache__")
-            )
+            lay_out(ROOT / "Dockerfile", code)
             # As the Dockerfile does: bytecode compiled at build time, not on the first cold start.
             compileall.compile_dir(str(code), quiet=1)
             small, large = str(EVENTS / "small.json"), str(large_event(workdir))

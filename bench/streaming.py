@@ -29,12 +29,12 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 from infra.provision import provision  # noqa: E402
 from lambda_function import app  # noqa: E402
-from lambda_function.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes  # noqa: E402
-from lambda_function.features import features_from_columns  # noqa: E402
-from lambda_function.local.context import LocalLambdaContext  # noqa: E402
-from lambda_function.local.embedded_moto import embedded_moto  # noqa: E402
-from lambda_function.model import load_model  # noqa: E402
-from lambda_function.rides import decode_kinesis_data  # noqa: E402
+from ride_scorer.core.features import features_from_columns  # noqa: E402
+from ride_scorer.core.model import load_model  # noqa: E402
+from ride_scorer.core.rides import decode_kinesis_data  # noqa: E402
+from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes  # noqa: E402
+from ride_scorer.tools.local.context import LocalLambdaContext  # noqa: E402
+from ride_scorer.tools.local.embedded_moto import embedded_moto  # noqa: E402
 from training.pipeline import DEFAULT_SERIALIZATION, build_pipeline  # noqa: E402
 
 SIZES = (1, 100, 1_000, 10_000)

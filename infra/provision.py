@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from lambda_function.aws_clients import client
+from ride_scorer.adapters.aws_clients import client
 
 TEMPLATE = Path(__file__).with_name("resources.yaml")
 LOCAL_ACCOUNT = "000000000000"

@@ -20,14 +20,8 @@ import boto3
 import pytest
 
 from lambda_function import app
-from lambda_function.local.localstack import (
-    DEFAULT_CACHE,
-    Layout,
-    LocalStackServer,
-    LocalStackUnavailable,
-    install,
-)
-from lambda_function.local.ports import free_port
+from ride_scorer.tools.local.localstack import DEFAULT_CACHE, Layout, LocalStackServer, LocalStackUnavailable, install
+from ride_scorer.tools.local.ports import free_port
 
 LOCALSTACK_START_TIMEOUT = 180.0
 

@@ -1,5 +1,5 @@
 """Helpers for the reliability tests: a provisioned stack on an emulator, rides put on the input stream, and
-the local event source runner (`lambda_function.runner`) delivering them to the real handler.
+the local event source runner (`ride_scorer.tools.runner`) delivering them to the real handler.
 
 Records reach the handler only through `EventSourceRunner`, so the faults exercise the same mapping
 semantics as `make run` and the soak: batches in shard order, a raised error retries the batch, and
@@ -24,11 +24,11 @@ from local_emulators import Emulator, emulator_environment
 
 from infra.provision import Resources, provision
 from lambda_function import app
-from lambda_function.consumer import read_stream
-from lambda_function.local.context import LocalLambdaContext
-from lambda_function.local.mapping import MappingSettings
-from lambda_function.local.responses import OutcomeKind
-from lambda_function.runner import EventSourceRunner, RunnerStats
+from ride_scorer.tools.consumer import read_stream
+from ride_scorer.tools.local.context import LocalLambdaContext
+from ride_scorer.tools.local.mapping import MappingSettings
+from ride_scorer.tools.local.responses import OutcomeKind
+from ride_scorer.tools.runner import EventSourceRunner, RunnerStats
 
 Handler = Callable[[dict[str, Any], Any], Any]
 SHARDS = 2

@@ -10,16 +10,17 @@ import pytest
 from reliability_faults import PutRecordsThrottler
 
 from infra.provision import provision
-from lambda_function.aws_clients import client
-from lambda_function.config import ScorerSettings
-from lambda_function.consumer import read_dead_letters, read_stream
-from lambda_function.dead_letter import DeadLetter, RecordOrigin, SqsDeadLetterQueue
-from lambda_function.integrity import ModelIntegrityError
-from lambda_function.model import ModelLoadError, load_model
-from lambda_function.retrying import RetryPolicy
-from lambda_function.rides import RejectedRecord, RejectionCode
-from lambda_function.sink import KinesisPredictionSink, OutputRecord
-from lambda_function.wiring import load_model_from
+from ride_scorer.adapters.aws_clients import client
+from ride_scorer.adapters.kinesis import KinesisPredictionSink
+from ride_scorer.adapters.model_store import load_model_from
+from ride_scorer.adapters.retrying import RetryPolicy
+from ride_scorer.adapters.sqs import SqsDeadLetterQueue
+from ride_scorer.core.integrity import ModelIntegrityError
+from ride_scorer.core.interfaces import DeadLetter, OutputRecord, RecordOrigin
+from ride_scorer.core.model import ModelLoadError, load_model
+from ride_scorer.core.rides import Rejection, RejectionCode
+from ride_scorer.stream.settings import ScorerSettings
+from ride_scorer.tools.consumer import read_dead_letters, read_stream
 from training.publish import publish_model
 
 FAST = RetryPolicy(max_attempts=6, base_delay=0.001, max_delay=0.01)
@@ -68,7 +69,7 @@ def test_dead_letters_reach_sqs_with_reason_and_origin(resources):
     sqs = client("sqs")
     letters = [
         DeadLetter(
-            f"raw-{i}", RejectedRecord(RejectionCode.INVALID_JSON, "data is not JSON"), RecordOrigin(str(i), f"k{i}")
+            f"raw-{i}", Rejection(RejectionCode.INVALID_JSON, "data is not JSON"), RecordOrigin(str(i), f"k{i}")
         )
         for i in range(23)
     ]
@@ -81,7 +82,7 @@ def test_dead_letters_reach_sqs_with_reason_and_origin(resources):
 
 
 def test_unreachable_queue_returns_every_letter_as_unsent(resources):
-    letters = [DeadLetter("x", RejectedRecord(RejectionCode.INVALID_JSON, "no"), RecordOrigin("1", "k"))]
+    letters = [DeadLetter("x", Rejection(RejectionCode.INVALID_JSON, "no"), RecordOrigin("1", "k"))]
     missing = resources.dead_letter_queue_url + "-gone"
     assert SqsDeadLetterQueue(client("sqs"), missing, FAST).send(letters) == [0]
 

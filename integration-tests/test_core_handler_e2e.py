@@ -12,10 +12,10 @@ from core_aws_io import lambda_context
 
 from conftest import DATA
 from lambda_function import app
-from lambda_function.consumer import read_dead_letters, read_stream
-from lambda_function.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
-from lambda_function.features import ride_features
-from lambda_function.model import load_model
+from ride_scorer.core.features import ride_features
+from ride_scorer.core.model import load_model
+from ride_scorer.tools.consumer import read_dead_letters, read_stream
+from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
 
 BAD_KINDS = {
     "invalid_base64": None,  # data replaced after encoding

@@ -30,11 +30,11 @@ from reliability_harness import (
 )
 
 from lambda_function import app
-from lambda_function.event_factory import ride_event_bytes
-from lambda_function.integrity import write_digest
-from lambda_function.local.ports import free_port
-from lambda_function.local.responses import OutcomeKind
-from lambda_function.reconcile import Sources, reconcile_sources
+from ride_scorer.core.integrity import write_digest
+from ride_scorer.tools.event_factory import ride_event_bytes
+from ride_scorer.tools.local.ports import free_port
+from ride_scorer.tools.local.responses import OutcomeKind
+from ride_scorer.tools.reconcile import Sources, reconcile_sources
 
 DATA = Path(__file__).parent.parent / "data"
 RIDES = 300

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from lambda_function.default_model import ensure_default_model
-from lambda_function.integrity import DIGEST_FILE, directory_digest
-from lambda_function.model import load_model
+from ride_scorer.core.integrity import DIGEST_FILE, directory_digest
+from ride_scorer.core.model import load_model
+from ride_scorer.tools.default_model import ensure_default_model
 
 
 def test_default_model_is_trained_once_with_a_digest_and_loads(tmp_path):

@@ -11,9 +11,9 @@ import pytest
 import requests
 
 from conftest import DATA
-from lambda_function.local.gunicorn_service import gunicorn_service
-from lambda_function.model import load_model
-from lambda_function.predictions import prediction_record
+from ride_scorer.core.model import load_model
+from ride_scorer.core.prediction_records import prediction_record
+from ride_scorer.tools.local.gunicorn_service import gunicorn_service
 
 MAX_REQUEST_BYTES = 256 * 1024
 MODEL_NAME = "ride-duration-http"

@@ -14,13 +14,13 @@ from local_emulators import Emulator, emulator, emulator_environment, localstack
 
 from infra.provision import provision
 from lambda_function.app import lambda_handler
-from lambda_function.consumer import read_dead_letters, read_stream
-from lambda_function.local.localstack import LocalStackError, wait_healthy
-from lambda_function.local.mapping import MappingSettings
-from lambda_function.local.ports import free_port
-from lambda_function.local.ride_source import mixed_records, poison_records, read_rides
-from lambda_function.producer import publish
-from lambda_function.runner import EventSourceRunner
+from ride_scorer.tools.consumer import read_dead_letters, read_stream
+from ride_scorer.tools.local.localstack import LocalStackError, wait_healthy
+from ride_scorer.tools.local.mapping import MappingSettings
+from ride_scorer.tools.local.ports import free_port
+from ride_scorer.tools.local.ride_source import mixed_records, poison_records, read_rides
+from ride_scorer.tools.producer import publish
+from ride_scorer.tools.runner import EventSourceRunner
 from training.publish import publish_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,8 +37,8 @@ def _cli(module: str, *args: str, endpoint: str) -> subprocess.CompletedProcess[
 @pytest.mark.parametrize(
     ("module", "args"),
     [
-        ("lambda_function.runner", ["--stream", "rides", "--until-idle"]),
-        ("lambda_function.producer", ["--stream", "rides", "--limit", "5", "--no-progress"]),
+        ("ride_scorer.tools.runner", ["--stream", "rides", "--until-idle"]),
+        ("ride_scorer.tools.producer", ["--stream", "rides", "--limit", "5", "--no-progress"]),
     ],
 )
 def test_unreachable_localstack_is_one_clear_error(module: str, args: list[str]) -> None:

@@ -14,13 +14,13 @@ import pytest
 from local_emulators import Emulator, emulator, emulator_environment, localstack_emulator  # noqa: F401
 
 from infra.provision import Resources, provision
-from lambda_function.consumer import read_dead_letters, read_stream
-from lambda_function.local.mapping import MappingSettings
-from lambda_function.local.ride_source import Poison, Ride, mixed_records, poison_records, read_rides
-from lambda_function.local.shards import ShardRecord
-from lambda_function.model import load_model
-from lambda_function.producer import publish
-from lambda_function.runner import EventSourceRunner, RunnerStats
+from ride_scorer.core.model import load_model
+from ride_scorer.tools.consumer import read_dead_letters, read_stream
+from ride_scorer.tools.local.mapping import MappingSettings
+from ride_scorer.tools.local.ride_source import Poison, Ride, mixed_records, poison_records, read_rides
+from ride_scorer.tools.local.shards import ShardRecord
+from ride_scorer.tools.producer import publish
+from ride_scorer.tools.runner import EventSourceRunner, RunnerStats
 from training.publish import publish_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,6 +127,6 @@ def test_prediction_equals_the_models_own_prediction(pipeline_run: PipelineRun, 
 
 
 def _features(ride: Ride) -> Any:
-    from lambda_function.features import ride_features
+    from ride_scorer.core.features import ride_features
 
     return ride_features(ride.pickup, ride.dropoff, ride.trip_distance)

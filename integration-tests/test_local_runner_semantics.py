@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from infra.provision import provision
-from lambda_function.consumer import read_dead_letters
-from lambda_function.local.mapping import MappingSettings
-from lambda_function.local.ride_source import OutgoingRecord
-from lambda_function.producer import publish
-from lambda_function.runner import EventSourceRunner
+from ride_scorer.tools.consumer import read_dead_letters
+from ride_scorer.tools.local.mapping import MappingSettings
+from ride_scorer.tools.local.ride_source import OutgoingRecord
+from ride_scorer.tools.producer import publish
+from ride_scorer.tools.runner import EventSourceRunner
 
 RECORDS = 10
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from reliability_harness import provisioned_stack, put_payloads, run_mapping  # noqa: F401
 
-from lambda_function import reconcile
-from lambda_function.event_factory import ride_event_bytes
-from lambda_function.reconcile import Sources, reconcile_sources
+from ride_scorer.tools import reconcile
+from ride_scorer.tools.event_factory import ride_event_bytes
+from ride_scorer.tools.reconcile import Sources, reconcile_sources
 
 GOOD = [ride_event_bytes(f"r-{i}", 130 + i, 205, 1.5 + i) for i in range(6)]
 BAD = [b"not json at all", b'{"ride": {"PULocationID": "x", "DOLocationID": 1, "trip_distance": 1}, "ride_id": 1}']

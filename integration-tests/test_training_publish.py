@@ -14,10 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import DATA, ROOT
-from lambda_function.aws_clients import client
-from lambda_function.config import ScorerSettings
-from lambda_function.integrity import DIGEST_FILE, ModelIntegrityError
-from lambda_function.wiring import load_model_from
+from ride_scorer.adapters.aws_clients import client
+from ride_scorer.adapters.model_store import load_model_from
+from ride_scorer.core.integrity import DIGEST_FILE, ModelIntegrityError
+from ride_scorer.stream.settings import ScorerSettings
 from training.cli import main
 from training.data import TARGET, read_trips, trip_features
 from training.pipeline import build_pipeline

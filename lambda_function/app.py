@@ -1,6 +1,8 @@
-"""Lambda entry point: wires the Kinesis event to the scorer and reports partial batch failures.
+"""Lambda entry point: hands the Kinesis event's records to the stream scorer and reports partial batch
+failures. The image's only entry point (`lambda_function.app.lambda_handler`).
 
-Thin on purpose: decoding, scoring and writing live in plain modules shared with batch and HTTP modes.
+Thin on purpose: what a ride's outcome is lives in the core (`ride_scorer.core`), shared with the batch and
+HTTP modes; how outcomes reach Kinesis and SQS lives in `ride_scorer.stream` and its adapters.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambda_function.config import ScorerSettings
-from lambda_function.dead_letter import RecordOrigin
-from lambda_function.scoring import BatchResult, StreamRecord, StreamScorer
-from lambda_function.wiring import AwsClients, build_scorer
+from ride_scorer.core.interfaces import RecordOrigin
+from ride_scorer.stream.scorer import InvocationResult, StreamRecord, StreamScorer
+from ride_scorer.stream.settings import ScorerSettings
+from ride_scorer.stream.wiring import AwsClients, build_scorer
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "ride-scorer")
 logger = Logger(service=SERVICE)
@@ -73,7 +75,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return {"batchItemFailures": [{"itemIdentifier": number} for number in result.failed_sequence_numbers]}
 
 
-def _report(result: BatchResult) -> None:
+def _report(result: InvocationResult) -> None:
     for name, value in (
         ("RecordsReceived", result.records),
         ("RecordsScored", result.scored),

@@ -8,11 +8,11 @@ run: $(STAMP) ## The whole pipeline on moto in-process (or AWS_ENDPOINT_URL): tr
 	$(PY) scripts/run_demo.py --rides $(RUN_RIDES)
 
 localstack-up: $(STAMP) ## Install (once, into .cache/localstack) and start LocalStack on 127.0.0.1:$(LOCALSTACK_PORT), no Docker
-	$(PY) -m lambda_function.local.localstack up --port $(LOCALSTACK_PORT)
+	$(PY) -m ride_scorer.tools.local.localstack up --port $(LOCALSTACK_PORT)
 	@echo "export AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCALSTACK_PORT) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1"
 
 localstack-down: $(STAMP) ## Stop the LocalStack started by localstack-up (SIGTERM, then SIGKILL after 15 s)
-	$(PY) -m lambda_function.local.localstack down
+	$(PY) -m ride_scorer.tools.local.localstack down
 
 compose-test: $(STAMP) ## Needs Docker: the local-AWS integration suite against the pinned LocalStack image of docker-compose.yml
 	docker compose up -d --wait localstack

@@ -7,18 +7,18 @@ BATCH_INPUT ?= data/green_tripdata_2023-01.parquet
 BATCH_OUTPUT ?= .cache/batch/predictions.parquet
 # Shell prefix: MODEL_LOCATION as given, else the default model (a training failure stops the target).
 WITH_MODEL = model="$${MODEL_LOCATION:-}"; \
-	if [ -z "$$model" ]; then model=$$($(PY) -m lambda_function.default_model) || exit 1; fi; \
+	if [ -z "$$model" ]; then model=$$($(PY) -m ride_scorer.tools.default_model) || exit 1; fi; \
 	MODEL_LOCATION="$$model"
 
 .PHONY: serve batch
 
 serve: $(STAMP) ## HTTP service on 127.0.0.1:8080 (SERVE_BIND): POST /predict, GET /health, via gunicorn
 	@$(WITH_MODEL) BIND="$(SERVE_BIND)" \
-		exec $(BIN)/gunicorn -c python:lambda_function.gunicorn_conf 'lambda_function.http_app:create_app()'
+		exec $(BIN)/gunicorn -c python:ride_scorer.http_service.gunicorn_conf 'ride_scorer.http_service.app:create_app()'
 
 batch: $(STAMP) ## Score a parquet file: make batch BATCH_INPUT=path|s3://... BATCH_OUTPUT=path|s3://...
 	@mkdir -p .cache/batch
-	@$(WITH_MODEL) $(PY) -m lambda_function.batch --input "$(BATCH_INPUT)" --output "$(BATCH_OUTPUT)"
+	@$(WITH_MODEL) $(PY) -m ride_scorer.batch --input "$(BATCH_INPUT)" --output "$(BATCH_OUTPUT)"
 
 # The batch/HTTP image (Dockerfile.batch): runtime + batch + serve extras, locked with hashes for its
 # Python 3.12 at the dev venv's versions (the versions the tests ran with), like the Lambda image's lock.

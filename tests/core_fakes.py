@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lambda_function.retrying import RetryPolicy
+from ride_scorer.adapters.retrying import RetryPolicy
 
 NO_WAIT = RetryPolicy(max_attempts=4, sleep=lambda _: None)
 

@@ -10,9 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import DATA
-from lambda_function.batch import BatchInputError, BatchJob, main, score_file
-from lambda_function.batch_io import BatchIOError, default_rejects_location
-from lambda_function.model import load_model
+from ride_scorer.batch.files import BatchIOError, default_rejects_location
+from ride_scorer.batch.job import BatchInputError, BatchJob, main, score_file
+from ride_scorer.core.model import load_model
 
 RAW_MONTH = DATA / "green_tripdata_2023-01.parquet"
 REAL_ROWS = 500

@@ -1,6 +1,7 @@
 import pytest
 
-from lambda_function.config import DEFAULT_MODEL_NAME, ConfigError, ScorerSettings
+from ride_scorer.core.settings import DEFAULT_MODEL_NAME, ConfigError
+from ride_scorer.stream.settings import ScorerSettings
 
 VALID = {
     "MODEL_LOCATION": "s3://models/ride-duration/abc123",

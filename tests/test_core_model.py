@@ -3,8 +3,8 @@ import shutil
 import pytest
 import yaml
 
-from lambda_function.integrity import DIGEST_FILE, ModelIntegrityError, directory_digest, write_digest
-from lambda_function.model import ModelLoadError, load_model
+from ride_scorer.core.integrity import DIGEST_FILE, ModelIntegrityError, directory_digest, write_digest
+from ride_scorer.core.model import ModelLoadError, load_model
 
 
 @pytest.fixture

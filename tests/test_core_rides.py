@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from lambda_function.features import features_from_columns, ride_features
-from lambda_function.rides import (
+from ride_scorer.core.features import features_from_columns, ride_features
+from ride_scorer.core.rides import (
     InvalidRide,
     RejectionCode,
     decode_kinesis_data,

@@ -4,11 +4,12 @@ import json
 import pytest
 from core_fakes import NO_WAIT, FakeKinesis, FakeSqs
 
-from lambda_function.dead_letter import RecordOrigin, SqsDeadLetterQueue
-from lambda_function.event_factory import ride_event_bytes
-from lambda_function.model import load_model
-from lambda_function.scoring import StreamRecord, StreamScorer
-from lambda_function.sink import KinesisPredictionSink
+from ride_scorer.adapters.kinesis import KinesisPredictionSink
+from ride_scorer.adapters.sqs import SqsDeadLetterQueue
+from ride_scorer.core.interfaces import RecordOrigin
+from ride_scorer.core.model import load_model
+from ride_scorer.stream.scorer import StreamRecord, StreamScorer
+from ride_scorer.tools.event_factory import ride_event_bytes
 
 ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/rides"
 

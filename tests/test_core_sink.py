@@ -3,9 +3,10 @@ import json
 from botocore.exceptions import EndpointConnectionError
 from core_fakes import NO_WAIT, FakeKinesis
 
-from lambda_function.chunking import chunk_spans
-from lambda_function.retrying import RetryPolicy, send_with_retries
-from lambda_function.sink import MAX_BYTES_PER_CALL, KinesisPredictionSink, OutputRecord, chunk_by_limits
+from ride_scorer.adapters.chunking import chunk_spans
+from ride_scorer.adapters.kinesis import MAX_BYTES_PER_CALL, KinesisPredictionSink, chunk_by_limits
+from ride_scorer.adapters.retrying import RetryPolicy, send_with_retries
+from ride_scorer.core.interfaces import OutputRecord
 
 
 def records(count: int, size: int = 10) -> list[OutputRecord]:

@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 
+from infra.image_contents import lay_out
 from infra.provision import Resources, provision
 from infra.runtime_closure import install_runtime_closure
-from lambda_function.integrity import write_digest
-from lambda_function.model import load_model
-from lambda_function.rides import InvalidRide, decode_kinesis_data
+from ride_scorer.core.integrity import write_digest
+from ride_scorer.core.model import load_model
+from ride_scorer.core.rides import InvalidRide, decode_kinesis_data
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -35,8 +36,15 @@ CHILD = """
 import json, sys
 closure, code, output, *events = sys.argv[1:]
 sys.path[:0] = [closure, code]
+allowed = (closure, code, sys.base_prefix)
+CONTEXT_FILE = CONTEXT_FILE_PATH
 from lambda_function.app import lambda_handler
-from lambda_function.local.context import LocalLambdaContext
+import importlib.util
+# The local Lambda context is a tool, not in the image: load its one file by path, beside the image's code.
+spec = importlib.util.spec_from_file_location("local_context", CONTEXT_FILE)
+local_context = sys.modules["local_context"] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(local_context)
+LocalLambdaContext = local_context.LocalLambdaContext
 
 context = LocalLambdaContext(function_name="ride-scorer-scorer", region="us-east-1", account="123456789012")
 
@@ -45,10 +53,12 @@ files = [getattr(module, "__file__", None) or "" for module in list(sys.modules.
 json.dump({
     "results": results,
     "site_packages": sorted({f for f in files if "site-packages" in f}),
-    "outside": sorted({f for f in files if f and not f.startswith((closure, code, sys.base_prefix))}),
+    "outside": sorted({f for f in files if f and f != CONTEXT_FILE and not f.startswith(allowed)}),
     "unused": sorted({name.split(".")[0] for name in sys.modules} & {"mlflow", "boto3", "s3transfer"}),
 }, open(output, "w"))
 """
+CONTEXT_FILE = ROOT / "ride_scorer" / "tools" / "local" / "context.py"
+CHILD = CHILD.replace("CONTEXT_FILE_PATH", repr(str(CONTEXT_FILE)))
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +122,7 @@ def test_locked_runtime_alone_scores_the_sample_events(
 ) -> None:
     resources, digest = published_model
     code = tmp_path / "code"
-    shutil.copytree(ROOT / "lambda_function", code / "lambda_function", ignore=shutil.ignore_patterns("__pycache__"))
+    lay_out(ROOT / "Dockerfile", code)
     output = tmp_path / "child.json"
     environment = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

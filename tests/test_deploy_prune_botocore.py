@@ -42,8 +42,9 @@ def test_refuses_a_folder_without_botocore(tmp_path: Path) -> None:
 
 
 def test_the_scorer_only_makes_clients_the_image_keeps() -> None:
-    """Every service the Lambda path names must survive pruning (wiring is where clients are chosen)."""
-    source = (Path(__file__).resolve().parent.parent / "lambda_function" / "wiring.py").read_text(encoding="utf-8")
+    """Every service the Lambda path names must survive pruning (the stream's wiring is where clients are chosen)."""
+    wiring = Path(__file__).resolve().parent.parent / "ride_scorer" / "stream" / "wiring.py"
+    source = wiring.read_text(encoding="utf-8")
     named = set(re.findall(r'api_client\("([a-z0-9-]+)"', source))
     assert named == {"kinesis", "s3", "sqs"}
     assert named <= set(KEPT_SERVICES)

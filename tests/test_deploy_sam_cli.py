@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from lambda_function.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record
+from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record
 
 ROOT = Path(__file__).resolve().parents[1]
 SAM = ROOT / ".cache" / "sam-cli" / "bin" / "sam"

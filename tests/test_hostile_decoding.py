@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from lambda_function.rides import (
+from ride_scorer.core.rides import (
     MAX_LOCATION_ID,
     MAX_RIDE_ID_CHARS,
     InvalidRide,

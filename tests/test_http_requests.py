@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lambda_function.http_requests import BadRequest, parse_predict_body
+from ride_scorer.http_service.request_body import BadRequest, parse_predict_body
 
 RIDE = {"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 256}
 

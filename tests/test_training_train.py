@@ -12,7 +12,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from conftest import DATA
-from lambda_function.model import load_model
+from ride_scorer.core.model import load_model
 from training import tracking
 from training.data import TARGET, read_trips, trip_features
 from training.pipeline import build_pipeline

@@ -14,9 +14,9 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from lambda_function.aws_clients import client
-from lambda_function.features import RideFeatures, features_from_columns
-from lambda_function.model_store import split_s3_uri
+from ride_scorer.adapters.aws_clients import client
+from ride_scorer.adapters.model_store import split_s3_uri
+from ride_scorer.core.features import RideFeatures, features_from_columns
 
 PICKUP, DROPOFF, DISTANCE, DURATION = "PULocationID", "DOLocationID", "trip_distance", "duration"
 PICKUP_TIME, DROPOFF_TIME = "lpep_pickup_datetime", "lpep_dropoff_datetime"

@@ -15,9 +15,9 @@ from typing import Any
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lambda_function.aws_clients import client
-from lambda_function.integrity import write_digest
-from lambda_function.model import read_metadata
+from ride_scorer.adapters.aws_clients import client
+from ride_scorer.core.integrity import write_digest
+from ride_scorer.core.model import read_metadata
 
 DEFAULT_PREFIX = "models/ride-duration"
 MLMODEL = "MLmodel"

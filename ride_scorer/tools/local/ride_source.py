@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lambda_function.event_factory import ride_event_bytes
-from lambda_function.rides import RejectionCode
+from ride_scorer.core.rides import RejectionCode
+from ride_scorer.tools.event_factory import ride_event_bytes
 
 MIN_DURATION_MINUTES = 1.0
 MAX_DURATION_MINUTES = 60.0

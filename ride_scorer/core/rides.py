@@ -1,6 +1,6 @@
 """Ride events as upstream services publish them, and the one place that decides what is valid.
 
-Every way a record can be bad maps to a `RejectedRecord` with a machine-readable code and a human
+Every way a record can be bad maps to a `Rejection` with a machine-readable code and a human
 reason, so a bad record becomes a dead-letter message instead of a failed batch.
 """
 
@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from lambda_function.features import RideFeatures, ride_features
+from ride_scorer.core.features import RideFeatures, ride_features
 
 MAX_LOCATION_ID = 2**31 - 1
 # ride_id becomes the output partition key (at most 256 characters in Kinesis).
@@ -45,8 +45,12 @@ class RejectionCode(StrEnum):
     PAYLOAD_TOO_LARGE = "payload_too_large"
     INVALID_JSON = "invalid_json"
     INVALID_SCHEMA = "invalid_schema"
-    # Valid input the model cannot score (an absurd distance overflowing to infinity): not publishable JSON.
+    # Valid rides the model cannot score. A value beyond what the model accepts (scikit-learn's trees cast
+    # to float32) is refused before predicting; a prediction that is not finite would not be JSON; a ride on
+    # which the model itself raises is isolated so the rest of its batch is still scored.
+    INPUT_OUT_OF_RANGE = "input_out_of_range"
     NON_FINITE_PREDICTION = "non_finite_prediction"
+    MODEL_ERROR = "model_error"
 
 
 class Ride(BaseModel):
@@ -70,13 +74,15 @@ class RideEvent(BaseModel):
 
 
 @dataclass(frozen=True)
-class RejectedRecord:
+class Rejection:
+    """Why one ride gets no prediction: the same code in every mode (dead letter, rejects file, HTTP 400)."""
+
     code: RejectionCode
     reason: str
 
 
 class InvalidRide(ValueError):
-    def __init__(self, rejection: RejectedRecord) -> None:
+    def __init__(self, rejection: Rejection) -> None:
         super().__init__(f"{rejection.code}: {rejection.reason}")
         self.rejection = rejection
 
@@ -85,7 +91,7 @@ def decode_base64(data: str | bytes) -> bytes:
     try:
         return base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError) as error:
-        raise InvalidRide(RejectedRecord(RejectionCode.INVALID_BASE64, f"data is not valid base64: {error}")) from None
+        raise InvalidRide(Rejection(RejectionCode.INVALID_BASE64, f"data is not valid base64: {error}")) from None
 
 
 def parse_ride_event(payload: bytes | str, max_bytes: int) -> RideEvent:
@@ -93,14 +99,14 @@ def parse_ride_event(payload: bytes | str, max_bytes: int) -> RideEvent:
     size = len(payload.encode("utf-8") if isinstance(payload, str) else payload)
     if size > max_bytes:
         raise InvalidRide(
-            RejectedRecord(RejectionCode.PAYLOAD_TOO_LARGE, f"payload is {size} bytes; the limit is {max_bytes}")
+            Rejection(RejectionCode.PAYLOAD_TOO_LARGE, f"payload is {size} bytes; the limit is {max_bytes}")
         )
     try:
         return RideEvent.model_validate_json(payload)
     except ValidationError as error:
         raise InvalidRide(_rejection_from(error)) from None
     except (ValueError, RecursionError) as error:  # pydantic surfaces some parser failures this way
-        raise InvalidRide(RejectedRecord(RejectionCode.INVALID_JSON, f"data is not JSON: {error}")) from None
+        raise InvalidRide(Rejection(RejectionCode.INVALID_JSON, f"data is not JSON: {error}")) from None
 
 
 def validate_ride_event(document: object) -> RideEvent:
@@ -115,12 +121,12 @@ def decode_kinesis_data(data: str | bytes, max_bytes: int) -> RideEvent:
     return parse_ride_event(decode_base64(data), max_bytes)
 
 
-def _rejection_from(error: ValidationError) -> RejectedRecord:
+def _rejection_from(error: ValidationError) -> Rejection:
     problems = error.errors(include_url=False, include_input=False)
     if any(problem["type"] == "json_invalid" for problem in problems):
         detail = "; ".join(str(problem["msg"]) for problem in problems)
-        return RejectedRecord(RejectionCode.INVALID_JSON, f"data is not JSON: {detail}")
-    return RejectedRecord(RejectionCode.INVALID_SCHEMA, _describe(problems))
+        return Rejection(RejectionCode.INVALID_JSON, f"data is not JSON: {detail}")
+    return Rejection(RejectionCode.INVALID_SCHEMA, _describe(problems))
 
 
 def _describe(problems: list[Any]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import logging
+import math
 import pickle
 import time
 from collections.abc import Sequence
@@ -19,10 +20,15 @@ from typing import Any, Protocol
 
 import yaml
 
-from lambda_function.features import RideFeatures
-from lambda_function.integrity import verify_directory
+from ride_scorer.core.features import RideFeatures, ride_features
+from ride_scorer.core.integrity import verify_directory
 
 logger = logging.getLogger(__name__)
+
+FLOAT32_MAX = 3.4028234663852886e38
+PAST_FLOAT32 = 3.5e38
+# An ordinary ride (1.5 miles between two Manhattan zones) every model must be able to score.
+REFERENCE_RIDE = ride_features(236, 237, 1.5)
 
 
 class ModelLoadError(RuntimeError):
@@ -50,6 +56,9 @@ class RideDurationModel:
     regressor: Regressor
     metadata: ModelMetadata
     load_seconds: float
+    # The largest trip_distance the model accepts: FLOAT32_MAX for models that cast to float32 (scikit-learn's
+    # trees), else unbounded. Found at load by `accepted_input_limit`; scoring refuses rides beyond it.
+    max_trip_distance: float = math.inf
 
     @property
     def version(self) -> str:
@@ -105,8 +114,36 @@ def load_model(directory: Path, expected_sha256: str | None = None) -> RideDurat
     regressor = _deserialize(directory / metadata.pickled_model, metadata)
     if not callable(getattr(regressor, "predict", None)):
         raise ModelLoadError(f"{directory / metadata.pickled_model} holds a {type(regressor).__name__}, not a model")
+    _check_scores_a_ride(regressor, directory)
     metadata = ModelMetadata(**{**metadata.__dict__, "digest": digest})
-    return RideDurationModel(regressor, metadata, time.perf_counter() - started)
+    limit = accepted_input_limit(regressor)
+    return RideDurationModel(regressor, metadata, time.perf_counter() - started, limit)
+
+
+def _check_scores_a_ride(regressor: Regressor, directory: Path) -> None:
+    """A model that cannot score an ordinary ride is refused at load. Scoring isolates a ride on which the
+    model raises and rejects it alone; this check is what lets it tell such a ride from a broken model,
+    which would otherwise reject every ride instead of failing the invocation."""
+    try:
+        values = regressor.predict([REFERENCE_RIDE])
+        if len(values) != 1:
+            raise ValueError(f"it returned {len(values)} values for one ride")
+        float(values[0])
+    except Exception as error:  # a broken model can raise almost anything
+        raise ModelLoadError(
+            f"model at {directory} cannot score a reference ride {REFERENCE_RIDE}: {type(error).__name__}: {error}"
+        ) from error
+
+
+def accepted_input_limit(regressor: Regressor) -> float:
+    """Probe once whether the model takes a distance just past float32's range: scikit-learn's tree models
+    cast to float32 and raise on it, linear ones take any finite float. Scoring then refuses such rides up
+    front, with a clear reason, instead of finding them one predict at a time."""
+    try:
+        regressor.predict([{**REFERENCE_RIDE, "trip_distance": PAST_FLOAT32}])
+    except (ValueError, OverflowError, ArithmeticError):
+        return FLOAT32_MAX
+    return math.inf
 
 
 def import_model_libraries() -> None:

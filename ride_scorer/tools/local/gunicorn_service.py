@@ -17,9 +17,9 @@ from pathlib import Path
 
 import requests
 
-from lambda_function.local.ports import free_port
+from ride_scorer.tools.local.ports import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 class ServiceDidNotStart(RuntimeError):
@@ -34,8 +34,8 @@ def gunicorn_service(
     port = free_port()
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
-        *("-c", "python:lambda_function.gunicorn_conf", "--bind", f"127.0.0.1:{port}", *extra_args),
-        "lambda_function.http_app:create_app()",
+        *("-c", "python:ride_scorer.http_service.gunicorn_conf", "--bind", f"127.0.0.1:{port}", *extra_args),
+        "ride_scorer.http_service.app:create_app()",
     ]
     with log.open("wb") as output:
         process = subprocess.Popen(

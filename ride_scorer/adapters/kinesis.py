@@ -5,40 +5,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lambda_function.chunking import chunk_spans
-from lambda_function.retrying import RetryPolicy, send_with_retries
+from ride_scorer.adapters.chunking import chunk_spans
+from ride_scorer.adapters.retrying import RetryPolicy, send_with_retries
+from ride_scorer.core.interfaces import OutputRecord, WriteResult
 
 logger = logging.getLogger(__name__)
 
 MAX_RECORDS_PER_CALL = 500
 MAX_BYTES_PER_CALL = 5 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class OutputRecord:
-    data: bytes
-    partition_key: str
-
-    @property
-    def size(self) -> int:
-        return len(self.data) + len(self.partition_key.encode("utf-8"))
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    """`first_unwritten` is the position of the earliest record not known to be written, or None."""
-
-    first_unwritten: int | None
-    retried: int = 0
-    error: str | None = None
-
-
-class PredictionSink(Protocol):
-    def write(self, records: Sequence[OutputRecord]) -> WriteResult: ...
 
 
 def chunk_by_limits(

@@ -1,13 +1,15 @@
-"""Fetch an MLflow model directory from S3 (or use a local one) into a folder the loader can read."""
+"""The one model loader of every mode: fetch the MLflow model directory from S3 (or use a local one), verify
+its digest and load it, with the download overlapped with scikit-learn's import."""
 
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from lambda_function.model import ModelLoadError
+from ride_scorer.core.model import ModelLoadError, RideDurationModel, import_model_libraries, load_model
 
 DOWNLOAD_WORKERS = 8
 
@@ -62,3 +64,29 @@ def _list_keys(s3_client: Any, bucket: str, prefix: str, location: str) -> list[
         return [item["Key"] for page in pages for item in page.get("Contents", []) if not item["Key"].endswith("/")]
     except Exception as error:  # botocore raises many types; all mean "cannot load"
         raise ModelLoadError(f"MODEL_LOCATION={location!r}: cannot list the model in S3: {error}") from error
+
+
+class ModelSource(Protocol):
+    """Where the model is and its pinned digest: every mode's settings say so."""
+
+    @property
+    def model_location(self) -> str: ...
+
+    @property
+    def model_sha256(self) -> str | None: ...
+
+
+def load_model_from(settings: ModelSource, s3_client: Any = None, cache_root: Path | None = None) -> RideDurationModel:
+    """Download the model while scikit-learn imports: the two largest parts of a cold start, overlapped.
+
+    Without `s3_client`, a boto3 S3 client is made for an s3:// location only (the Lambda passes its own).
+    """
+    if s3_client is None and settings.model_location.startswith("s3://"):
+        from ride_scorer.adapters.aws_clients import client
+
+        s3_client = client("s3")
+    root = cache_root or Path(tempfile.gettempdir()) / "ride-scorer-model"
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        directory = pool.submit(fetch_model_directory, settings.model_location, s3_client, root)
+        import_model_libraries()
+        return load_model(directory.result(), settings.model_sha256)

@@ -1,8 +1,9 @@
 """Turn an HTTP request body into validated ride events, or into a 400 that says exactly what is wrong.
 
-The body is one stream event (`{"ride": {...}, "ride_id": ...}`) or a JSON list of them; each is checked
-by the streaming rules. A list is all-or-nothing: if any ride is invalid, none is scored and the error
-lists every bad ride by its index, so a client fixes them all in one round trip.
+The body is one stream event (`{"ride": {...}, "ride_id": ...}`) or a JSON list of them; each is read by
+the core's rules. A list is all-or-nothing: if any ride is rejected (invalid, or one the model cannot
+score), none is answered and the error lists every rejected ride by its index with its `reason_code`, so a
+client fixes them all in one round trip.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from lambda_function.ride_documents import validate_documents
-from lambda_function.rides import RejectionCode, RideEvent
+from ride_scorer.core.rides import Rejection, RejectionCode, RideEvent
+from ride_scorer.core.scoring import read_document
 
 _JSON_TYPES = {str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
 
@@ -53,24 +54,24 @@ def parse_predict_body(raw: bytes) -> PredictRequest:
         document = json.loads(raw)
     except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise BadRequest(str(RejectionCode.INVALID_JSON), f"the body is not JSON: {error}") from None
-    if isinstance(document, dict):
-        validated = validate_documents([document])
-        if validated.rejected:
-            (_, rejection), *_ = validated.rejected
-            raise BadRequest(str(rejection.code), rejection.reason)
-        return PredictRequest([event for _, event in validated.valid], is_list=False)
-    if isinstance(document, list):
-        validated = validate_documents(document)
-        if validated.rejected:
-            problems = [RideProblem(index, str(r.code), r.reason) for index, r in validated.rejected]
-            raise BadRequest(
-                str(RejectionCode.INVALID_SCHEMA),
-                f"{len(problems)} of {len(document)} rides are invalid; none was scored",
-                problems,
-            )
-        return PredictRequest([event for _, event in validated.valid], is_list=True)
+    if isinstance(document, dict | list):
+        is_list = isinstance(document, list)
+        rides = [read_document(item) for item in (document if is_list else [document])]
+        rejections = [(index, ride) for index, ride in enumerate(rides) if isinstance(ride, Rejection)]
+        if rejections:
+            raise rejected_rides(rejections, len(rides), is_list)
+        return PredictRequest([ride for ride in rides if isinstance(ride, RideEvent)], is_list)
     raise BadRequest(
         str(RejectionCode.INVALID_SCHEMA),
         f"the body is a JSON {_JSON_TYPES.get(type(document), 'value')}; "
         "send one ride event (an object) or a list of them",
     )
+
+
+def rejected_rides(rejections: list[tuple[int, Rejection]], total: int, is_list: bool) -> BadRequest:
+    """One ride: its own code and reason. A list: every rejected ride by index, under the first one's code."""
+    (_, first), *_ = rejections
+    if not is_list:
+        return BadRequest(str(first.code), first.reason)
+    problems = [RideProblem(index, str(rejection.code), rejection.reason) for index, rejection in rejections]
+    return BadRequest(str(first.code), f"{len(problems)} of {total} rides are invalid; none was scored", problems)

@@ -1,25 +1,21 @@
-"""Build a ready scorer from settings: the one place where adapters are chosen.
+"""Build a ready stream scorer from settings: the one place where the stream's adapters are chosen.
 
 Tests and the local runner pass their own clients; the Lambda gets clients from the environment.
 """
 
 from __future__ import annotations
 
-import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import botocore.session
 
-from lambda_function.aws_clients import LazyClient, api_client
-from lambda_function.config import ScorerSettings
-from lambda_function.dead_letter import SqsDeadLetterQueue
-from lambda_function.model import RideDurationModel, import_model_libraries, load_model
-from lambda_function.model_store import fetch_model_directory
-from lambda_function.scoring import StreamScorer
-from lambda_function.sink import KinesisPredictionSink
+from ride_scorer.adapters.aws_clients import LazyClient, api_client
+from ride_scorer.adapters.kinesis import KinesisPredictionSink
+from ride_scorer.adapters.model_store import load_model_from
+from ride_scorer.adapters.sqs import SqsDeadLetterQueue
+from ride_scorer.stream.scorer import StreamScorer
+from ride_scorer.stream.settings import ScorerSettings
 
 
 @dataclass(frozen=True)
@@ -40,25 +36,6 @@ class AwsClients:
             kinesis=api_client("kinesis", session),
             sqs=LazyClient(lambda: api_client("sqs", session)),
         )
-
-
-class ModelSource(Protocol):
-    """Where the model is and its pinned digest: ScorerSettings and ModelSettings both say so."""
-
-    @property
-    def model_location(self) -> str: ...
-
-    @property
-    def model_sha256(self) -> str | None: ...
-
-
-def load_model_from(settings: ModelSource, s3_client: Any, cache_root: Path | None = None) -> RideDurationModel:
-    """Download the model while scikit-learn imports: the two largest parts of a cold start, overlapped."""
-    root = cache_root or Path(tempfile.gettempdir()) / "ride-scorer-model"
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        directory = pool.submit(fetch_model_directory, settings.model_location, s3_client, root)
-        import_model_libraries()
-        return load_model(directory.result(), settings.model_sha256)
 
 
 def build_scorer(settings: ScorerSettings, clients: AwsClients) -> StreamScorer:

@@ -1,7 +1,7 @@
-"""Settings for the scorer, read and validated once per container from environment variables.
+"""Settings every mode reads the same way: which model, and the checks on each environment variable.
 
-A Lambda container that starts with a wrong setting should fail on its first event with an error naming
-the variable, not halfway through a batch; so everything is checked here, up front.
+A process that starts with a wrong setting should fail at once with an error naming the variable, not
+halfway through a batch; so each mode reads its settings once, up front, with these checks.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 DEFAULT_MODEL_NAME = "ride_duration_prediction_model"
-DEFAULT_MAX_EVENT_BYTES = 16 * 1024
-_STREAM_NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,128}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -39,29 +37,6 @@ class ModelSettings:
         )
 
 
-@dataclass(frozen=True)
-class ScorerSettings:
-    model_location: str
-    predictions_stream_name: str
-    dead_letter_queue_url: str
-    model_name: str = DEFAULT_MODEL_NAME
-    model_sha256: str | None = None
-    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ScorerSettings:
-        env = os.environ if environ is None else environ
-        model = ModelSettings.from_env(env)
-        return cls(
-            model_location=model.model_location,
-            predictions_stream_name=stream_name(env, "PREDICTIONS_STREAM_NAME"),
-            dead_letter_queue_url=queue_url(env, "DEAD_LETTER_QUEUE_URL"),
-            model_name=model.model_name,
-            model_sha256=model.model_sha256,
-            max_event_bytes=positive_int(env, "MAX_EVENT_BYTES", DEFAULT_MAX_EVENT_BYTES),
-        )
-
-
 def optional(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
     return value or None
@@ -82,20 +57,6 @@ def model_location(env: Mapping[str, str]) -> str:
             raise ConfigError(f"MODEL_LOCATION={value!r} must be s3://bucket/prefix of an MLflow model directory")
     elif "://" in value:
         raise ConfigError(f"MODEL_LOCATION={value!r} must be an s3:// URI or a local path")
-    return value
-
-
-def stream_name(env: Mapping[str, str], name: str) -> str:
-    value = required(env, name)
-    if not _STREAM_NAME.match(value):
-        raise ConfigError(f"{name}={value!r} is not a Kinesis stream name (1-128 of a-z A-Z 0-9 _ . -)")
-    return value
-
-
-def queue_url(env: Mapping[str, str], name: str) -> str:
-    value = required(env, name)
-    if not value.startswith(("https://", "http://")):
-        raise ConfigError(f"{name}={value!r} must be an SQS queue URL (https://sqs.<region>.amazonaws.com/...)")
     return value
 
 

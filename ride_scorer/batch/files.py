@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from lambda_function.aws_clients import client
-from lambda_function.model_store import split_s3_uri
+from ride_scorer.adapters.aws_clients import client
+from ride_scorer.adapters.model_store import split_s3_uri
 
 S3ClientFactory = Callable[[], Any]
 

@@ -1,0 +1,256 @@
+"""Score a parquet file of rides (a raw TLC month as published is fine) with the streaming model and rules.
+
+    python -m ride_scorer.batch --input PATH --output PATH [--rejects PATH] [--id-column NAME]
+
+Used to re-score a day after a model change or to backfill after an outage. Every row becomes the same
+document a stream event carries ({"ride": {...}, "ride_id": ...}) and goes through the same validation,
+features and model as the Lambda, so a ride's batch prediction equals its streaming one. The file is read
+in chunks of `--chunk-rows` (pyarrow `iter_batches`, only the needed columns), so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import logging
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from ride_scorer.adapters.aws_clients import client
+from ride_scorer.adapters.model_store import load_model_from
+from ride_scorer.batch.files import BatchIOError, default_rejects_location, readable_file, writable_file
+from ride_scorer.core.integrity import ModelIntegrityError
+from ride_scorer.core.model import ModelLoadError, RideDurationModel
+from ride_scorer.core.rides import Rejection
+from ride_scorer.core.scoring import Prediction, score_documents
+from ride_scorer.core.settings import ConfigError, ModelSettings
+
+logger = logging.getLogger(__name__)
+
+RIDE_COLUMNS = ("PULocationID", "DOLocationID", "trip_distance")
+DEFAULT_CHUNK_ROWS = 50_000
+
+
+class BatchInputError(ValueError):
+    """The file as a whole cannot be scored (a column is missing); no row-level reject could explain it."""
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    input: str
+    output: str
+    rejects: str
+    id_column: str | None = None
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a scheduler logs and an operator checks: every row is either scored or rejected."""
+
+    rows: int
+    scored: int
+    rejected: int
+    rejected_by_code: dict[str, int]
+    model_name: str
+    model_version: str
+    seconds: float
+    output: str
+    rejects: str
+    rows_per_second: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rows_per_second", self.rows / self.seconds if self.seconds > 0 else 0.0)
+
+
+def output_schema(ride_id: pa.DataType, inputs: pa.Schema) -> pa.Schema:
+    """ride_id, the inputs as they were in the file, the prediction and which model made it."""
+    return pa.schema(
+        [
+            pa.field("ride_id", ride_id),
+            *(inputs.field(name) for name in RIDE_COLUMNS),
+            pa.field("ride_duration", pa.float64()),
+            pa.field("model_name", pa.string()),
+            pa.field("model_version", pa.string()),
+        ]
+    )
+
+
+def rejects_schema(ride_id: pa.DataType, inputs: pa.Schema) -> pa.Schema:
+    """`row` is the 0-based row number in the input file, so a reject can be found and fixed."""
+    return pa.schema(
+        [
+            pa.field("row", pa.int64()),
+            pa.field("ride_id", ride_id),
+            *(inputs.field(name) for name in RIDE_COLUMNS),
+            pa.field("reason_code", pa.string()),
+            pa.field("reason", pa.string()),
+        ]
+    )
+
+
+def score_file(
+    job: BatchJob,
+    model: RideDurationModel,
+    model_name: str,
+    s3_client: Callable[[], Any] = lambda: client("s3"),
+) -> BatchSummary:
+    started = time.perf_counter()
+    counts: Counter[str] = Counter()
+    rows = scored = 0
+    with readable_file(job.input, s3_client) as source_path:
+        source = pq.ParquetFile(source_path)
+        inputs = source.schema_arrow
+        _check_columns(inputs, job)
+        ride_id_type = inputs.field(job.id_column).type if job.id_column else pa.int64()
+        scored_schema = output_schema(ride_id_type, inputs)
+        reject_schema = rejects_schema(ride_id_type, inputs)
+        columns = list(dict.fromkeys([*RIDE_COLUMNS, *([job.id_column] if job.id_column else [])]))
+        with (
+            writable_file(job.output, s3_client) as output_path,
+            writable_file(job.rejects, s3_client) as rejects_path,
+            pq.ParquetWriter(output_path, scored_schema) as scored_writer,
+            pq.ParquetWriter(rejects_path, reject_schema) as rejects_writer,
+            tqdm(total=source.metadata.num_rows, unit="rows", disable=not job.progress, file=sys.stderr) as bar,
+        ):
+            for chunk in source.iter_batches(batch_size=job.chunk_rows, columns=columns):
+                outcome = _score_chunk(chunk, rows, job.id_column, model, model_name)
+                scored_writer.write_table(pa.Table.from_pydict(outcome.scored, schema=scored_schema))
+                rejects_writer.write_table(pa.Table.from_pydict(outcome.rejected, schema=reject_schema))
+                counts.update(outcome.rejected["reason_code"])
+                rows += chunk.num_rows
+                scored += len(outcome.scored["ride_id"])
+                bar.update(chunk.num_rows)
+    return BatchSummary(
+        rows=rows,
+        scored=scored,
+        rejected=rows - scored,
+        rejected_by_code=dict(sorted(counts.items())),
+        model_name=model_name,
+        model_version=model.version,
+        seconds=time.perf_counter() - started,
+        output=job.output,
+        rejects=job.rejects,
+    )
+
+
+@dataclass(frozen=True)
+class _ChunkOutcome:
+    scored: dict[str, list[Any]]
+    rejected: dict[str, list[Any]]
+
+
+def _score_chunk(
+    chunk: pa.RecordBatch, first_row: int, id_column: str | None, model: RideDurationModel, model_name: str
+) -> _ChunkOutcome:
+    pickups, dropoffs, distances = (chunk.column(name).to_pylist() for name in RIDE_COLUMNS)
+    ride_ids = chunk.column(id_column).to_pylist() if id_column else list(range(first_row, first_row + len(chunk)))
+    documents = [
+        {"ride": {"PULocationID": pu, "DOLocationID": do, "trip_distance": distance}, "ride_id": ride_id}
+        for pu, do, distance, ride_id in zip(pickups, dropoffs, distances, ride_ids, strict=True)
+    ]
+    outcomes = score_documents(model, documents)
+    kept = [position for position, outcome in enumerate(outcomes) if isinstance(outcome, Prediction)]
+    dropped = [(position, outcome) for position, outcome in enumerate(outcomes) if isinstance(outcome, Rejection)]
+    return _ChunkOutcome(
+        scored={
+            "ride_id": [ride_ids[i] for i in kept],
+            "PULocationID": [pickups[i] for i in kept],
+            "DOLocationID": [dropoffs[i] for i in kept],
+            "trip_distance": [distances[i] for i in kept],
+            "ride_duration": [outcome.ride_duration for outcome in outcomes if isinstance(outcome, Prediction)],
+            "model_name": [model_name] * len(kept),
+            "model_version": [model.version] * len(kept),
+        },
+        rejected={
+            "row": [first_row + i for i, _ in dropped],
+            "ride_id": [ride_ids[i] for i, _ in dropped] if id_column else [first_row + i for i, _ in dropped],
+            "PULocationID": [pickups[i] for i, _ in dropped],
+            "DOLocationID": [dropoffs[i] for i, _ in dropped],
+            "trip_distance": [distances[i] for i, _ in dropped],
+            "reason_code": [str(rejection.code) for _, rejection in dropped],
+            "reason": [rejection.reason for _, rejection in dropped],
+        },
+    )
+
+
+def _check_columns(inputs: pa.Schema, job: BatchJob) -> None:
+    wanted = [*RIDE_COLUMNS, *([job.id_column] if job.id_column else [])]
+    missing = [name for name in wanted if name not in inputs.names]
+    if missing:
+        raise BatchInputError(
+            f"input {job.input!r} has no column(s) {', '.join(missing)}; "
+            f"a ride needs {', '.join(RIDE_COLUMNS)} (columns present: {', '.join(inputs.names)})"
+        )
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m ride_scorer.batch",
+        description="Score a parquet file of rides with the streaming model (MODEL_LOCATION, MODEL_SHA256, "
+        "MODEL_NAME from the environment). Paths are local or s3://bucket/key.",
+    )
+    parser.add_argument("--input", required=True, help="parquet file of rides, e.g. a TLC month as published")
+    parser.add_argument("--output", required=True, help="parquet file of predictions to write")
+    parser.add_argument("--rejects", help="parquet file of rows that cannot be scored (default: <output>.rejects)")
+    parser.add_argument(
+        "--id-column", help="column holding the ride id (default: none, the 0-based row number is the ride_id)"
+    )
+    parser.add_argument("--model", help="model directory or s3:// prefix (default: $MODEL_LOCATION)")
+    parser.add_argument("--chunk-rows", type=_positive, default=DEFAULT_CHUNK_ROWS, help="rows per chunk")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in scheduled jobs)")
+    return parser.parse_args(argv)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Exit 0 when the file was scored (rejects included), 1 when it could not be, 2 on bad arguments."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    job = BatchJob(
+        input=args.input,
+        output=args.output,
+        rejects=args.rejects or default_rejects_location(args.output),
+        id_column=args.id_column,
+        chunk_rows=args.chunk_rows,
+        progress=not args.no_progress,
+    )
+    s3_client = functools.cache(lambda: client("s3"))
+    try:
+        environ = {**os.environ, "MODEL_LOCATION": args.model} if args.model else os.environ
+        settings = ModelSettings.from_env(environ)
+        model = load_model_from(settings)
+        summary = score_file(job, model, settings.model_name, s3_client)
+    except (ConfigError, ModelLoadError, ModelIntegrityError, BatchIOError, BatchInputError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"scored {summary.scored} of {summary.rows} rows, rejected {summary.rejected}"
+        f"{f' {summary.rejected_by_code}' if summary.rejected_by_code else ''} "
+        f"in {summary.seconds:.1f}s ({summary.rows_per_second:,.0f} rows/s) "
+        f"with model {summary.model_version}",
+        file=sys.stderr,
+    )
+    print(json.dumps(asdict(summary)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""On-demand predictions over HTTP: a Flask app on the streaming core, served by gunicorn.
+
+    gunicorn -c python:ride_scorer.http_service.gunicorn_conf 'ride_scorer.http_service.app:create_app()'
+
+`POST /predict` takes what a stream event carries (one `{"ride": ..., "ride_id": ...}` or a list) and
+answers with what the output stream carries (`prediction_record`s). `GET /health` names the model.
+The model is loaded once, when the app is created; a bad model stops the service at start, not on the
+first request. Every error is JSON: bad input is a 400 saying what is wrong, an oversized body a 413.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from ride_scorer.adapters.model_store import load_model_from
+from ride_scorer.core.model import RideDurationModel
+from ride_scorer.core.prediction_records import prediction_record
+from ride_scorer.core.rides import Rejection
+from ride_scorer.core.scoring import Prediction, score_rides
+from ride_scorer.http_service.request_body import BadRequest, parse_predict_body, rejected_rides
+from ride_scorer.http_service.settings import ServiceSettings
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: ServiceSettings | None = None, model: RideDurationModel | None = None) -> Flask:
+    """Settings default to the environment (MODEL_LOCATION, MODEL_SHA256, MODEL_NAME, MAX_REQUEST_BYTES)."""
+    settings = settings or ServiceSettings.from_env()
+    model = model or load_model_from(settings.model)
+    model_name = settings.model.model_name
+    logger.info("model %s loaded in %.3fs (digest %s)", model.version, model.load_seconds, model.metadata.digest)
+
+    app = Flask(__name__)
+    # One byte over the limit: werkzeug stops a chunked body silently at the limit, so it must be able to
+    # read one byte more for `_read_body` to tell "exactly the limit" from "longer".
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes + 1
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the stream's record key order
+
+    @app.get("/health")
+    def health() -> Response:
+        return jsonify(status="ok", model=model_name, version=model.version, digest=model.metadata.digest)
+
+    @app.post("/predict")
+    def predict() -> Response:
+        parsed = parse_predict_body(_read_body(settings.max_request_bytes))
+        outcomes = score_rides(model, parsed.events)
+        rejections = [(index, outcome) for index, outcome in enumerate(outcomes) if isinstance(outcome, Rejection)]
+        if rejections:
+            raise rejected_rides(rejections, len(outcomes), parsed.is_list)
+        records = [
+            prediction_record(model_name, model.version, outcome.ride_id, outcome.ride_duration)
+            for outcome in outcomes
+            if isinstance(outcome, Prediction)
+        ]
+        return jsonify(records if parsed.is_list else records[0])
+
+    @app.errorhandler(BadRequest)
+    def bad_request(error: BadRequest) -> tuple[Response, int]:
+        return jsonify(error.body()), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Response, int]:
+        code = error.code or 500
+        name = (error.name or "error").lower().replace(" ", "_")
+        message = error.description or name
+        if code == 413:
+            message = f"the body is larger than {settings.max_request_bytes} bytes (MAX_REQUEST_BYTES)"
+        return jsonify(error={"code": name, "message": message}), code
+
+    @app.errorhandler(Exception)
+    def internal_error(error: Exception) -> tuple[Response, int]:
+        logger.exception("unhandled error")
+        body: dict[str, Any] = {"error": {"code": "internal_error", "message": "the service failed; see its log"}}
+        return jsonify(body), 500
+
+    return app
+
+
+def _read_body(max_bytes: int) -> bytes:
+    """The body, or a 413 when it is longer than `max_bytes` (with or without a Content-Length)."""
+    body = request.get_data(cache=False)
+    if len(body) > max_bytes:
+        raise RequestEntityTooLarge()
+    return body

@@ -1,0 +1,132 @@
+"""Publish real TLC rides to a Kinesis stream as ride events, with PutRecords, at a chosen rate.
+
+    python -m ride_scorer.tools.producer --stream ride-scorer-rides \
+        --input data/green_tripdata_2023-01.parquet --rate 1000 --limit 5000 --poison 12
+
+Calls stay within PutRecords' limits (500 records, 5 MB); entries the service rejects (throttling) are
+retried with backoff, and the run fails loudly if some still are not written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ride_scorer.adapters.aws_clients import client
+from ride_scorer.adapters.chunking import chunk_spans
+from ride_scorer.adapters.kinesis import MAX_BYTES_PER_CALL, MAX_RECORDS_PER_CALL
+from ride_scorer.adapters.retrying import RetryPolicy, send_with_retries
+from ride_scorer.tools.local.endpoints import EndpointUnavailable, ResourceMissing, explain
+from ride_scorer.tools.local.ride_source import OutgoingRecord, mixed_records, poison_records, read_rides
+
+
+class PublishError(RuntimeError):
+    """Some records could not be written after every retry."""
+
+
+@dataclass(frozen=True)
+class PublishReport:
+    records: int
+    calls: int
+    retried: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.records / self.seconds if self.seconds > 0 else 0.0
+
+
+def publish(
+    kinesis: Any,
+    stream_name: str,
+    records: Sequence[OutgoingRecord],
+    rate: float | None = None,
+    progress: bool = False,
+    policy: RetryPolicy | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PublishReport:
+    """Send every record; `rate` caps records per second over the whole run (None: as fast as possible)."""
+    from tqdm import tqdm
+
+    policy = policy or RetryPolicy(max_attempts=8, max_delay=2.0)
+    sizes = [len(record.data) + len(record.partition_key.encode("utf-8")) for record in records]
+    started = clock()
+    calls = retried = sent = 0
+
+    def put(chunk: Sequence[OutgoingRecord]) -> list[tuple[int, str]]:
+        nonlocal calls
+        calls += 1
+        try:
+            response = kinesis.put_records(
+                StreamName=stream_name,
+                Records=[{"Data": record.data, "PartitionKey": record.partition_key} for record in chunk],
+            )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in {"ProvisionedThroughputExceededException", "ThrottlingException"}:
+                return [(position, code) for position in range(len(chunk))]
+            raise explain(error, kinesis, f"Kinesis stream {stream_name!r}") from None
+        except BotoCoreError as error:
+            raise explain(error, kinesis, f"Kinesis stream {stream_name!r}") from None
+        return [
+            (position, f"{entry['ErrorCode']}: {entry.get('ErrorMessage', '')}")
+            for position, entry in enumerate(response["Records"])
+            if entry.get("ErrorCode")
+        ]
+
+    with tqdm(total=len(records), unit="rec", disable=not progress, desc=f"-> {stream_name}") as bar:
+        for start, end in chunk_spans(sizes, MAX_RECORDS_PER_CALL, MAX_BYTES_PER_CALL):
+            if rate:
+                ahead = sent / rate - (clock() - started)
+                if ahead > 0:
+                    sleep(ahead)
+            outcome = send_with_retries(records[start:end], put, policy)
+            retried += outcome.retried
+            if outcome.failed:
+                raise PublishError(
+                    f"{len(outcome.failed)} of {end - start} records not written to {stream_name} after "
+                    f"{policy.max_attempts} attempts: {outcome.last_error}"
+                )
+            sent += end - start
+            bar.update(end - start)
+    return PublishReport(sent, calls, retried, clock() - started)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ride_scorer.tools.producer", description="Publish real TLC rides to a Kinesis stream."
+    )
+    parser.add_argument("--stream", required=True)
+    parser.add_argument("--input", type=Path, default=Path("data/green_tripdata_2023-01.parquet"))
+    parser.add_argument("--rate", type=float, help="records per second (default: as fast as possible)")
+    parser.add_argument("--limit", type=int, help="publish at most this many rides")
+    parser.add_argument("--poison", type=int, default=0, help="also publish this many bad records of every kind")
+    parser.add_argument("--seed", type=int, default=0, help="where the poison records go among the rides")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    if args.rate is not None and args.rate <= 0:
+        parser.error("--rate must be positive")
+    records = mixed_records(read_rides(args.input, args.limit), poison_records(args.poison), args.seed)
+    try:
+        report = publish(client("kinesis"), args.stream, records, args.rate, progress=not args.no_progress)
+    except (EndpointUnavailable, ResourceMissing, PublishError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(
+        f"published {report.records} records ({args.poison} poison) in {report.calls} PutRecords calls, "
+        f"{report.retried} entries retried, {report.seconds:.1f} s ({report.rate:.0f} rec/s)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,476 @@
+"""Account for every ride: read the input stream, the prediction stream and the queues over a time range
+and say which inputs were scored, dead-lettered, discarded, missing or duplicated, and which outputs have
+no input at all.
+
+The scorer's promise is "every ride is scored or dead-lettered"; this is how an operator (or a test)
+checks it. Predictions carry `source_sequence_number` and dead letters carry `source.shard_id` and
+`source.sequence_number`, which is what ties them to their input. Reading is non-destructive: streams are
+read with AT_TIMESTAMP iterators, and queue messages are received with a visibility timeout and made
+visible again afterwards unless the caller asks to delete them.
+
+    python -m ride_scorer.tools.reconcile --prefix ride-scorer --since 30m
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ride_scorer.adapters.aws_clients import client
+
+GET_RECORDS_LIMIT = 10_000
+RECEIVE_BATCH = 10
+# Long enough to receive a whole queue before the first messages become visible again.
+DEFAULT_VISIBILITY_TIMEOUT = 300
+LISTED_ITEMS = 50
+
+InputKey = tuple[str, str]  # (shard id, sequence number)
+
+
+@dataclass(frozen=True)
+class InputRecord:
+    shard_id: str
+    sequence_number: str
+    partition_key: str
+    arrival: float
+    data: bytes
+
+    @property
+    def key(self) -> InputKey:
+        return (self.shard_id, self.sequence_number)
+
+    def ride_id(self) -> Any:
+        """Best effort: only used to tell apart inputs of different shards with the same sequence number
+        (emulators number each shard from 1; AWS sequence numbers are unique per stream)."""
+        try:
+            document = json.loads(self.data)
+        except ValueError:
+            return None
+        return document.get("ride_id") if isinstance(document, dict) else None
+
+
+@dataclass(frozen=True)
+class Prediction:
+    shard_id: str
+    sequence_number: str
+    data: bytes
+
+    def document(self) -> dict[str, Any] | None:
+        try:
+            document = json.loads(self.data)
+        except ValueError:
+            return None
+        return document if isinstance(document, dict) else None
+
+
+@dataclass(frozen=True)
+class DeadLetterMessage:
+    message_id: str
+    body: str
+
+    def source(self) -> tuple[str | None, str | None]:
+        try:
+            source = json.loads(self.body).get("source") or {}
+        except (ValueError, AttributeError):
+            return None, None
+        return source.get("shard_id"), source.get("sequence_number")
+
+
+@dataclass(frozen=True)
+class DiscardedBatch:
+    """A batch the event source mapping gave up on (its on-failure destination message)."""
+
+    shard_id: str
+    start_sequence_number: str
+    end_sequence_number: str
+
+    def covers(self, key: InputKey) -> bool:
+        shard_id, number = key
+        return shard_id == self.shard_id and (
+            int(self.start_sequence_number) <= int(number) <= int(self.end_sequence_number)
+        )
+
+
+@dataclass
+class Report:
+    since: str
+    until: str | None
+    inputs: int
+    predictions: int
+    dead_lettered: int
+    discarded: int
+    scored: int
+    missing: list[dict[str, str]]
+    duplicated: list[dict[str, Any]]
+    unexpected: list[dict[str, Any]]
+    scored_and_dead_lettered: list[dict[str, str]]
+
+    @property
+    def ok(self) -> bool:
+        """Every input accounted for, nothing from nowhere, and every duplicate a byte-identical re-delivery."""
+        return not self.missing and not self.unexpected and all(item["identical"] for item in self.duplicated)
+
+    def to_json(self, limit: int | None = None) -> dict[str, Any]:
+        document = asdict(self)
+        document["ok"] = self.ok
+        document["counts"] = {
+            "inputs": self.inputs,
+            "predictions": self.predictions,
+            "dead_lettered": self.dead_lettered,
+            "discarded": self.discarded,
+            "scored": self.scored,
+            "missing": len(self.missing),
+            "duplicated": len(self.duplicated),
+            "duplicated_not_identical": sum(1 for item in self.duplicated if not item["identical"]),
+            "unexpected": len(self.unexpected),
+            "scored_and_dead_lettered": len(self.scored_and_dead_lettered),
+        }
+        if limit is not None:
+            for name in ("missing", "duplicated", "unexpected", "scored_and_dead_lettered"):
+                document[name] = document[name][:limit]
+        return document
+
+    def summary(self) -> str:
+        counts = self.to_json()["counts"]
+        lines = [
+            f"window        {self.since} .. {self.until or 'now'}",
+            f"inputs        {counts['inputs']}",
+            f"scored        {counts['scored']} ({counts['predictions']} prediction records)",
+            f"dead-lettered {counts['dead_lettered']}",
+            f"discarded     {counts['discarded']} (on-failure destination)",
+            f"missing       {counts['missing']}",
+            f"duplicated    {counts['duplicated']} ({counts['duplicated_not_identical']} not identical)",
+            f"unexpected    {counts['unexpected']}",
+            f"both scored and dead-lettered {counts['scored_and_dead_lettered']}",
+            "OK: every input is accounted for" if self.ok else "NOT OK: see missing/duplicated/unexpected",
+        ]
+        return "\n".join(lines)
+
+
+def reconcile(
+    inputs: Sequence[InputRecord],
+    predictions: Sequence[Prediction],
+    dead_letters: Sequence[DeadLetterMessage],
+    discarded: Sequence[DiscardedBatch] = (),
+    since: str = "",
+    until: str | None = None,
+) -> Report:
+    """Pure accounting over what was read; the readers below only fetch."""
+    by_key = {record.key: record for record in inputs}
+    by_number: dict[str, list[InputRecord]] = defaultdict(list)
+    for record in inputs:
+        by_number[record.sequence_number].append(record)
+
+    scored: dict[InputKey, list[bytes]] = defaultdict(list)
+    lettered: dict[InputKey, list[str]] = defaultdict(list)
+    unexpected: list[dict[str, Any]] = []
+
+    for prediction in predictions:
+        key = _match_prediction(prediction, by_number)
+        if key is None:
+            unexpected.append(_unexpected_prediction(prediction))
+        else:
+            scored[key].append(prediction.data)
+
+    for letter in dead_letters:
+        shard_id, number = letter.source()
+        candidates = by_number.get(number or "", [])
+        if shard_id is not None:
+            candidates = [record for record in candidates if record.shard_id == shard_id]
+        if len(candidates) == 1:
+            lettered[candidates[0].key].append(letter.body)
+        else:
+            unexpected.append(
+                {
+                    "kind": "dead_letter",
+                    "message_id": letter.message_id,
+                    "shard_id": shard_id,
+                    "sequence_number": number,
+                }
+            )
+
+    duplicated = _duplicates("prediction", scored) + _duplicates("dead_letter", lettered)
+    accounted = set(scored) | set(lettered)
+    thrown_away = {key for key in by_key if key not in accounted and any(batch.covers(key) for batch in discarded)}
+    missing = [
+        {"shard_id": key[0], "sequence_number": key[1]}
+        for key in sorted(by_key, key=_order)
+        if key not in accounted and key not in thrown_away
+    ]
+    both = [{"shard_id": key[0], "sequence_number": key[1]} for key in sorted(set(scored) & set(lettered), key=_order)]
+    return Report(
+        since=since,
+        until=until,
+        inputs=len(by_key),
+        predictions=len(predictions),
+        dead_lettered=len(lettered),
+        discarded=len(thrown_away),
+        scored=len(scored),
+        missing=missing,
+        duplicated=duplicated,
+        unexpected=unexpected,
+        scored_and_dead_lettered=both,
+    )
+
+
+def _duplicates(kind: str, found: Mapping[InputKey, Sequence[bytes | str]]) -> list[dict[str, Any]]:
+    """A re-delivery writes the same bytes again; anything else means two different answers for one ride."""
+    return [
+        {
+            "kind": kind,
+            "shard_id": key[0],
+            "sequence_number": key[1],
+            "copies": len(copies),
+            "identical": len(set(copies)) == 1,
+        }
+        for key, copies in sorted(found.items(), key=lambda item: _order(item[0]))
+        if len(copies) > 1
+    ]
+
+
+def _order(key: InputKey) -> tuple[str, int]:
+    return key[0], int(key[1]) if key[1].isdigit() else 0
+
+
+def _match_prediction(prediction: Prediction, by_number: dict[str, list[InputRecord]]) -> InputKey | None:
+    document = prediction.document()
+    if document is None:
+        return None
+    candidates = by_number.get(str(document.get("source_sequence_number")), [])
+    if len(candidates) > 1:
+        ride_id = (document.get("prediction") or {}).get("ride_id")
+        candidates = [record for record in candidates if record.ride_id() == ride_id]
+    return candidates[0].key if len(candidates) == 1 else None
+
+
+def _unexpected_prediction(prediction: Prediction) -> dict[str, Any]:
+    document = prediction.document() or {}
+    return {
+        "kind": "prediction",
+        "shard_id": prediction.shard_id,
+        "sequence_number": prediction.sequence_number,
+        "source_sequence_number": document.get("source_sequence_number"),
+        "ride_id": (document.get("prediction") or {}).get("ride_id"),
+    }
+
+
+# ---- readers -------------------------------------------------------------------------------------------
+
+
+def read_stream(kinesis: Any, stream_name: str, since: datetime, until: datetime | None = None) -> Iterator[Any]:
+    """Yield (shard id, record) for every record that arrived in [since, until], shard by shard."""
+    for shard in _shards(kinesis, stream_name):
+        iterator = kinesis.get_shard_iterator(
+            StreamName=stream_name, ShardId=shard, ShardIteratorType="AT_TIMESTAMP", Timestamp=since
+        )["ShardIterator"]
+        while iterator:
+            response = kinesis.get_records(ShardIterator=iterator, Limit=GET_RECORDS_LIMIT)
+            records = response["Records"]
+            for record in records:
+                if until is not None and record["ApproximateArrivalTimestamp"] > until:
+                    iterator = None
+                    break
+                yield shard, record
+            else:
+                iterator = response.get("NextShardIterator")
+                if not records and response.get("MillisBehindLatest", 0) == 0:
+                    break
+
+
+def _shards(kinesis: Any, stream_name: str) -> list[str]:
+    shards: list[str] = []
+    arguments: dict[str, Any] = {"StreamName": stream_name}
+    while True:
+        response = kinesis.list_shards(**arguments)
+        shards.extend(shard["ShardId"] for shard in response["Shards"])
+        if not response.get("NextToken"):
+            return shards
+        arguments = {"NextToken": response["NextToken"]}
+
+
+def read_inputs(kinesis: Any, stream_name: str, since: datetime, until: datetime | None = None) -> list[InputRecord]:
+    return [
+        InputRecord(
+            shard_id=shard,
+            sequence_number=record["SequenceNumber"],
+            partition_key=record["PartitionKey"],
+            arrival=record["ApproximateArrivalTimestamp"].timestamp(),
+            data=record["Data"],
+        )
+        for shard, record in read_stream(kinesis, stream_name, since, until)
+    ]
+
+
+def read_predictions(kinesis: Any, stream_name: str, since: datetime) -> list[Prediction]:
+    """Predictions are written after their input arrived, so they are read from `since` to now."""
+    return [
+        Prediction(shard_id=shard, sequence_number=record["SequenceNumber"], data=record["Data"])
+        for shard, record in read_stream(kinesis, stream_name, since)
+    ]
+
+
+def receive_all(
+    sqs: Any,
+    queue_url: str,
+    since: datetime,
+    delete: bool = False,
+    visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT,
+) -> list[tuple[str, str]]:
+    """(message id, body) of every message sent at or after `since`. Each is received once (hidden for
+    `visibility_timeout`), then deleted if asked, else made visible again for the next reader."""
+    received: dict[str, tuple[str, str]] = {}
+    handles: list[str] = []
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=RECEIVE_BATCH,
+            VisibilityTimeout=visibility_timeout,
+            WaitTimeSeconds=0,
+            MessageSystemAttributeNames=["SentTimestamp"],
+        ).get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            handles.append(message["ReceiptHandle"])
+            sent = int(message.get("Attributes", {}).get("SentTimestamp", "0")) / 1000
+            if sent >= since.timestamp() - 1:  # SentTimestamp has millisecond resolution
+                received[message["MessageId"]] = (message["MessageId"], message["Body"])
+    _release(sqs, queue_url, handles, delete)
+    return list(received.values())
+
+
+def _release(sqs: Any, queue_url: str, handles: Sequence[str], delete: bool) -> None:
+    for start in range(0, len(handles), RECEIVE_BATCH):
+        entries = [{"Id": str(i), "ReceiptHandle": handle} for i, handle in enumerate(handles[start : start + 10])]
+        if delete:
+            sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
+        else:
+            sqs.change_message_visibility_batch(
+                QueueUrl=queue_url, Entries=[{**entry, "VisibilityTimeout": 0} for entry in entries]
+            )
+
+
+def discarded_batches(bodies: Iterable[str]) -> list[DiscardedBatch]:
+    """Parse Lambda's on-failure destination records (their `KinesisBatchInfo`)."""
+    batches = []
+    for body in bodies:
+        try:
+            info = json.loads(body)["KinesisBatchInfo"]
+            batches.append(
+                DiscardedBatch(info["shardId"], str(info["startSequenceNumber"]), str(info["endSequenceNumber"]))
+            )
+        except (ValueError, KeyError, TypeError):
+            continue
+    return batches
+
+
+@dataclass(frozen=True)
+class Sources:
+    input_stream: str
+    output_stream: str
+    dead_letter_queue_url: str
+    on_failure_queue_url: str | None = None
+
+
+def reconcile_sources(
+    sources: Sources,
+    since: datetime,
+    until: datetime | None = None,
+    session: Any = None,
+    delete_messages: bool = False,
+) -> Report:
+    kinesis, sqs = client("kinesis", session), client("sqs", session)
+    inputs = read_inputs(kinesis, sources.input_stream, since, until)
+    predictions = read_predictions(kinesis, sources.output_stream, since)
+    letters = [
+        DeadLetterMessage(*pair) for pair in receive_all(sqs, sources.dead_letter_queue_url, since, delete_messages)
+    ]
+    failures: list[DiscardedBatch] = []
+    if sources.on_failure_queue_url:
+        bodies = [body for _, body in receive_all(sqs, sources.on_failure_queue_url, since, delete_messages)]
+        failures = discarded_batches(bodies)
+    return reconcile(inputs, predictions, letters, failures, since.isoformat(), until.isoformat() if until else None)
+
+
+# ---- command line --------------------------------------------------------------------------------------
+
+_RELATIVE = re.compile(r"^(\d+)([smhd])$")
+
+
+def parse_time(text: str, now: datetime | None = None) -> datetime:
+    """ISO 8601 (naive means UTC) or a duration before now such as 90s, 30m, 2h, 1d."""
+    now = now or datetime.now(UTC)
+    relative = _RELATIVE.match(text.strip())
+    if relative:
+        amount, unit = int(relative.group(1)), relative.group(2)
+        return now - timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: amount})
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither ISO 8601 nor a duration like 30m") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def sources_from_args(args: argparse.Namespace, sqs: Any) -> Sources:
+    """Explicit names win; otherwise they follow infra/resources.yaml's naming from --prefix."""
+    prefix = args.prefix
+
+    def queue(url: str | None, suffix: str) -> str | None:
+        if url or not prefix:
+            return url
+        return str(sqs.get_queue_url(QueueName=f"{prefix}-{suffix}")["QueueUrl"])
+
+    input_stream = args.input_stream or (prefix and f"{prefix}-rides")
+    output_stream = args.output_stream or (prefix and f"{prefix}-predictions")
+    dead_letters = queue(args.dead_letter_queue_url, "dead-letters")
+    if not (input_stream and output_stream and dead_letters):
+        raise SystemExit("give --prefix, or --input-stream, --output-stream and --dead-letter-queue-url")
+    return Sources(input_stream, output_stream, dead_letters, queue(args.on_failure_queue_url, "on-failure"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m ride_scorer.tools.reconcile",
+        description="Account for every ride event between two times: scored, dead-lettered, missing, "
+        "duplicated or unexpected. Exit status 0 when everything is accounted for, 1 otherwise.",
+    )
+    parser.add_argument("--prefix", help="resource prefix of infra/resources.yaml (names the streams and queues)")
+    parser.add_argument("--input-stream")
+    parser.add_argument("--output-stream")
+    parser.add_argument("--dead-letter-queue-url")
+    parser.add_argument("--on-failure-queue-url")
+    parser.add_argument("--since", type=parse_time, required=True, help="ISO 8601 time or a duration ago (30m)")
+    parser.add_argument("--until", type=parse_time, help="last input arrival time to count (default: now)")
+    parser.add_argument("--json", metavar="PATH", help="write the full JSON report here ('-' for stdout)")
+    parser.add_argument("--limit", type=int, default=LISTED_ITEMS, help="records listed per category in the JSON")
+    parser.add_argument(
+        "--delete-messages", action="store_true", help="delete the queue messages read (default: leave them)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    sources = sources_from_args(args, client("sqs"))
+    report = reconcile_sources(sources, args.since, args.until, delete_messages=args.delete_messages)
+    document = json.dumps(report.to_json(args.limit), indent=2, default=str)
+    if args.json == "-":
+        print(document)
+        print(report.summary(), file=sys.stderr)
+    else:
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as handle:
+                handle.write(document + "\n")
+        print(report.summary())
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
