@@ -89,12 +89,32 @@ def save_mlflow_model(pipeline, directory: Path, run_id: str) -> Path:
     return directory
 
 
+class ModelFactory:
+    """Models trained on a real TLC slice and saved as standard MLflow sklearn models, once per session and
+    kind: every test that needs a model asks here, so none trains its own."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._trained: dict[str, Path] = {}
+
+    def __call__(self, kind: str = "linear") -> Path:
+        if kind not in self._trained:
+            features, target = read_training_slice(DATA / "green_tripdata_2021-01.parquet", TRAIN_SLICE_ROWS)
+            pipeline = build_pipeline(kind).fit(features, target)  # type: ignore[arg-type]
+            self._trained[kind] = save_mlflow_model(pipeline, self._root / kind / "model", uuid.uuid4().hex)
+        return self._trained[kind]
+
+
 @pytest.fixture(scope="session")
-def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A linear model trained on a real TLC slice and saved as a standard MLflow sklearn model."""
-    features, target = read_training_slice(DATA / "green_tripdata_2021-01.parquet", TRAIN_SLICE_ROWS)
-    pipeline = build_pipeline("linear").fit(features, target)
-    return save_mlflow_model(pipeline, tmp_path_factory.mktemp("model") / "model", uuid.uuid4().hex)
+def test_models(tmp_path_factory: pytest.TempPathFactory) -> ModelFactory:
+    """`test_models("linear")` or `test_models("forest")`: a model directory, trained on first use."""
+    return ModelFactory(tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture(scope="session")
+def trained_model_dir(test_models: ModelFactory) -> Path:
+    """The linear test model most tests use."""
+    return test_models("linear")
 
 
 @dataclass(frozen=True)
