@@ -24,10 +24,10 @@ from local_emulators import Emulator, emulator_environment
 
 from infra.provision import Resources, provision
 from lambda_function import app
-from ride_scorer.tools.consumer import read_stream
 from ride_scorer.tools.local.context import LocalLambdaContext
 from ride_scorer.tools.local.mapping import MappingSettings
 from ride_scorer.tools.local.responses import OutcomeKind
+from ride_scorer.tools.readers import read_stream
 from ride_scorer.tools.runner import EventSourceRunner, RunnerStats
 
 Handler = Callable[[dict[str, Any], Any], Any]

@@ -20,7 +20,7 @@ from ride_scorer.core.interfaces import DeadLetter, OutputRecord, RecordOrigin
 from ride_scorer.core.model import ModelLoadError, load_model
 from ride_scorer.core.rides import Rejection, RejectionCode
 from ride_scorer.stream.settings import ScorerSettings
-from ride_scorer.tools.consumer import read_dead_letters, read_stream
+from ride_scorer.tools.readers import read_dead_letters, read_stream
 from training.publish import publish_model
 
 FAST = RetryPolicy(max_attempts=6, base_delay=0.001, max_delay=0.01)

@@ -14,12 +14,12 @@ from local_emulators import Emulator, emulator, emulator_environment, localstack
 
 from infra.provision import provision
 from lambda_function.app import lambda_handler
-from ride_scorer.tools.consumer import read_dead_letters, read_stream
 from ride_scorer.tools.local.localstack import LocalStackError, wait_healthy
 from ride_scorer.tools.local.mapping import MappingSettings
 from ride_scorer.tools.local.ports import free_port
 from ride_scorer.tools.local.ride_source import mixed_records, poison_records, read_rides
 from ride_scorer.tools.producer import publish
+from ride_scorer.tools.readers import read_dead_letters, read_stream
 from ride_scorer.tools.runner import EventSourceRunner
 from training.publish import publish_model
 

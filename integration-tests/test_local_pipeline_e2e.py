@@ -15,11 +15,11 @@ from local_emulators import Emulator, emulator, emulator_environment, localstack
 
 from infra.provision import Resources, provision
 from ride_scorer.core.model import load_model
-from ride_scorer.tools.consumer import read_dead_letters, read_stream
 from ride_scorer.tools.local.mapping import MappingSettings
 from ride_scorer.tools.local.ride_source import Poison, Ride, mixed_records, poison_records, read_rides
 from ride_scorer.tools.local.shards import ShardRecord
 from ride_scorer.tools.producer import publish
+from ride_scorer.tools.readers import read_dead_letters, read_stream
 from ride_scorer.tools.runner import EventSourceRunner, RunnerStats
 from training.publish import publish_model
 

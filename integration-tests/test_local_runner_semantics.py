@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from infra.provision import provision
-from ride_scorer.tools.consumer import read_dead_letters
 from ride_scorer.tools.local.mapping import MappingSettings
 from ride_scorer.tools.local.ride_source import OutgoingRecord
 from ride_scorer.tools.producer import publish
+from ride_scorer.tools.readers import read_dead_letters
 from ride_scorer.tools.runner import EventSourceRunner
 
 RECORDS = 10

@@ -10,6 +10,7 @@ from reliability_harness import provisioned_stack, put_payloads, run_mapping  # 
 
 from ride_scorer.tools import reconcile
 from ride_scorer.tools.event_factory import ride_event_bytes
+from ride_scorer.tools.readers import read_stream
 from ride_scorer.tools.reconcile import Sources, reconcile_sources
 
 GOOD = [ride_event_bytes(f"r-{i}", 130 + i, 205, 1.5 + i) for i in range(6)]
@@ -85,24 +86,15 @@ def test_identical_redelivery_is_a_harmless_duplicate_and_a_different_one_is_not
     kinesis = aws_env.client("kinesis")
     put_payloads(kinesis, stack.rides_stream, [("one-key", GOOD[0])])
     run_mapping(stack, kinesis, aws_env.client("sqs"))
-    shards = kinesis.list_shards(StreamName=stack.predictions_stream)["Shards"]
-    written = [
-        record
-        for shard in shards
-        for record in kinesis.get_records(
-            ShardIterator=kinesis.get_shard_iterator(
-                StreamName=stack.predictions_stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
-        )["Records"]
-    ]
+    written = read_stream(kinesis, stack.predictions_stream)
     assert len(written) == 1
-    kinesis.put_record(StreamName=stack.predictions_stream, PartitionKey="r-0", Data=written[0]["Data"])
+    kinesis.put_record(StreamName=stack.predictions_stream, PartitionKey="r-0", Data=written[0].data)
 
     report = reconcile_sources(sources(stack), since)
     assert [(item["copies"], item["identical"]) for item in report.duplicated] == [(2, True)]
     assert report.ok
 
-    changed = json.loads(written[0]["Data"])
+    changed = json.loads(written[0].data)
     changed["prediction"]["ride_duration"] += 1
     kinesis.put_record(StreamName=stack.predictions_stream, PartitionKey="r-0", Data=json.dumps(changed).encode())
     report = reconcile_sources(sources(stack), since)

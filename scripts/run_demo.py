@@ -24,12 +24,12 @@ sys.path.insert(0, str(ROOT))
 
 from infra.provision import provision  # noqa: E402
 from ride_scorer.adapters.aws_clients import client  # noqa: E402
-from ride_scorer.tools.consumer import read_dead_letters, read_stream  # noqa: E402
 from ride_scorer.tools.local.context import lambda_environment  # noqa: E402
 from ride_scorer.tools.local.embedded_moto import embedded_moto  # noqa: E402
 from ride_scorer.tools.local.mapping import MappingSettings  # noqa: E402
 from ride_scorer.tools.local.ride_source import mixed_records, poison_records, read_rides  # noqa: E402
 from ride_scorer.tools.producer import publish  # noqa: E402
+from ride_scorer.tools.readers import read_dead_letters, read_stream  # noqa: E402
 from ride_scorer.tools.runner import EventSourceRunner  # noqa: E402
 
 

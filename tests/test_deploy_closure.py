@@ -24,6 +24,7 @@ from infra.runtime_closure import install_runtime_closure
 from ride_scorer.core.integrity import write_digest
 from ride_scorer.core.model import load_model
 from ride_scorer.core.rides import InvalidRide, decode_kinesis_data
+from ride_scorer.tools.readers import read_dead_letters, read_stream
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -76,20 +77,6 @@ def published_model(aws_env: Any, trained_model_dir: Path, tmp_path: Path) -> tu
     for path in sorted(p for p in model.rglob("*") if p.is_file()):
         s3.upload_file(str(path), resources.model_bucket, f"{MODEL_PREFIX}/{path.relative_to(model).as_posix()}")
     return resources, digest
-
-
-def read_stream(kinesis: Any, stream: str) -> list[dict[str, Any]]:
-    (shard,) = kinesis.list_shards(StreamName=stream)["Shards"]
-    iterator = kinesis.get_shard_iterator(
-        StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-    )["ShardIterator"]
-    records: list[dict[str, Any]] = []
-    while True:
-        response = kinesis.get_records(ShardIterator=iterator, Limit=1000)
-        records.extend(response["Records"])
-        if not response["Records"]:
-            return records
-        iterator = response["NextShardIterator"]
 
 
 def expected_predictions(event_path: Path, model_dir: Path, version: str) -> list[tuple[str, dict[str, Any]]]:
@@ -159,7 +146,7 @@ def test_locked_runtime_alone_scores_the_sample_events(
     version = load_model(trained_model_dir).version
     expected = [item for event in events for item in expected_predictions(event, trained_model_dir, version)]
     written = [
-        (record["PartitionKey"], json.loads(record["Data"]))
+        (record.partition_key, json.loads(record.data))
         for record in read_stream(aws_env.client("kinesis"), resources.predictions_stream)
     ]
     assert [key for key, _ in written] == [key for key, _ in expected]
@@ -169,9 +156,10 @@ def test_locked_runtime_alone_scores_the_sample_events(
         got["prediction"]["ride_duration"] = want["prediction"]["ride_duration"]
         assert got == want
 
-    sqs = aws_env.client("sqs")
-    messages = sqs.receive_message(QueueUrl=resources.dead_letter_queue_url, MaxNumberOfMessages=10)["Messages"]
-    letters = sorted((json.loads(message["Body"]) for message in messages), key=lambda b: b["source"]["partition_key"])
+    letters = sorted(
+        read_dead_letters(aws_env.client("sqs"), resources.dead_letter_queue_url),
+        key=lambda letter: letter["source"]["partition_key"],
+    )
     poison = {
         item["kinesis"]["partitionKey"]: item for item in json.loads((EVENTS / "poison.json").read_text())["Records"]
     }

@@ -23,7 +23,7 @@ from lambda_function import app
 from ride_scorer.core.rides import InvalidRide, decode_kinesis_data
 from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record
 from ride_scorer.tools.local.context import LocalLambdaContext
-from ride_scorer.tools.reconcile import receive_all
+from ride_scorer.tools.readers import StreamTail, receive_messages
 from training.pipeline import build_pipeline
 
 CORPUS = [json.loads(line) for line in (Path(__file__).parent / "corpus" / "hostile_records.jsonl").open()]
@@ -34,9 +34,8 @@ _numbers = itertools.count(49_600_000_000_000_000_000)
 @dataclass
 class Stack:
     resources: Resources
-    kinesis: Any
+    tail: StreamTail
     sqs: Any
-    iterator: str
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +62,9 @@ def stack(moto_endpoint, steep_model_dir) -> Iterator[Stack]:
         patch.setenv("PREDICTIONS_STREAM_NAME", resources.predictions_stream)
         patch.setenv("DEAD_LETTER_QUEUE_URL", resources.dead_letter_queue_url)
         app.reset()
-        kinesis = moto_endpoint.client("kinesis")
-        iterator = kinesis.get_shard_iterator(
-            StreamName=resources.predictions_stream, ShardId="shardId-000000000000", ShardIteratorType="LATEST"
-        )["ShardIterator"]
-        yield Stack(resources, kinesis, moto_endpoint.client("sqs"), iterator)
+        tail = StreamTail(moto_endpoint.client("kinesis"), resources.predictions_stream)
+        tail.poll()  # opens the LATEST iterators before anything is written
+        yield Stack(resources, tail, moto_endpoint.client("sqs"))
         app.reset()
 
 
@@ -90,23 +87,15 @@ def invoke(stack: Stack, kinesis_data: list[str]) -> tuple[dict[str, Any], dict[
         kinesis_event(records), LocalLambdaContext("ride-scorer", "us-east-1", "123456789012")
     )
 
-    out = stack.kinesis.get_records(ShardIterator=stack.iterator)
-    stack.iterator = out["NextShardIterator"]
     predictions = {}
-    for record in out["Records"]:
-        document = strict_json(record["Data"])
+    for record in stack.tail.poll():
+        document = strict_json(record.data)
         predictions[document["source_sequence_number"]] = document
     letters = {}
-    for _, body in receive_all(stack.sqs, stack.resources.dead_letter_queue_url, _epoch(), delete=True):
-        letter = strict_json(body)
+    for message in receive_messages(stack.sqs, stack.resources.dead_letter_queue_url, delete=True):
+        letter = strict_json(message.body)
         letters[letter["source"]["sequence_number"]] = letter
     return response, predictions, letters, numbers
-
-
-def _epoch():
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(0, UTC)
 
 
 # A ride the decoder accepts can still be one the model cannot score.

@@ -3,7 +3,8 @@
     python -m ride_scorer.tools.consumer --stream ride-scorer-predictions \
         --dead-letter-queue-url "$DLQ_URL" --from-start --until-idle
 
-The same readers serve the integration tests and `make run`, which read everything the scorer wrote.
+It reads with `ride_scorer.tools.readers`, as reconcile, `make run` and the tests do. Dead letters are left
+in the queue, visible to the next reader, unless `--delete` is given.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -21,75 +21,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ride_scorer.adapters.aws_clients import client
 from ride_scorer.tools.local.endpoints import EndpointUnavailable, ResourceMissing, explain
 from ride_scorer.tools.local.mapping import StartingPosition
-from ride_scorer.tools.local.shards import ShardReader, ShardRecord, list_shards
-
-SQS_MAX_MESSAGES = 10
-
-
-@dataclass
-class StreamTail:
-    """Readers over every shard of a stream; `poll()` returns what arrived since the last call."""
-
-    kinesis: Any
-    stream_name: str
-    position: StartingPosition = StartingPosition.LATEST
-
-    def __post_init__(self) -> None:
-        self.readers: dict[str, ShardReader] = {}
-        self._discover()
-
-    def _discover(self) -> None:
-        for shard in list_shards(self.kinesis, self.stream_name):
-            if shard.shard_id not in self.readers:
-                self.readers[shard.shard_id] = ShardReader(
-                    self.kinesis, self.stream_name, shard.shard_id, self.position
-                )
-
-    def poll(self) -> list[ShardRecord]:
-        records: list[ShardRecord] = []
-        for reader in self.readers.values():
-            records.extend(reader.fetch(10_000))
-        return records
-
-    @property
-    def caught_up(self) -> bool:
-        return all(reader.caught_up or reader.closed for reader in self.readers.values())
-
-
-def read_stream(kinesis: Any, stream_name: str) -> list[ShardRecord]:
-    """Every record in the stream now, shard by shard, in each shard's order."""
-    tail = StreamTail(kinesis, stream_name, StartingPosition.TRIM_HORIZON)
-    records: list[ShardRecord] = []
-    while True:
-        batch = tail.poll()
-        records.extend(batch)
-        if not batch and tail.caught_up:
-            return records
-
-
-def receive_messages(sqs: Any, queue_url: str, delete: bool = False, wait_seconds: int = 1) -> Iterator[dict[str, Any]]:
-    """Messages currently in the queue, each once (kept invisible while we read), until one empty poll."""
-    while True:
-        response = sqs.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=SQS_MAX_MESSAGES,
-            WaitTimeSeconds=wait_seconds,
-            VisibilityTimeout=300,
-            MessageAttributeNames=["All"],
-        )
-        messages = response.get("Messages", [])
-        if not messages:
-            return
-        yield from messages
-        if delete:
-            sqs.delete_message_batch(
-                QueueUrl=queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
-            )
-
-
-def read_dead_letters(sqs: Any, queue_url: str, delete: bool = False) -> list[dict[str, Any]]:
-    return [json.loads(message["Body"]) for message in receive_messages(sqs, queue_url, delete)]
+from ride_scorer.tools.local.shards import ShardRecord
+from ride_scorer.tools.readers import StreamTail, receive_messages
 
 
 def prediction_line(record: ShardRecord) -> str:
@@ -118,13 +51,16 @@ def follow(
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     printed = 0
+    seen: set[str] = set()  # messages stay in the queue (visible again) unless deleted: print each once
     while True:
         records = tail.poll()
         for record in records:
             print(prediction_line(record), file=out, flush=True)
-        letters = read_dead_letters(sqs, queue_url, delete) if queue_url else []
+        messages = receive_messages(sqs, queue_url, delete=delete) if queue_url else []
+        letters = [message for message in messages if message.message_id not in seen]
+        seen.update(message.message_id for message in letters)
         for letter in letters:
-            print(json.dumps({"source": "dead-letter-queue", "message": letter}), file=out, flush=True)
+            print(json.dumps({"source": "dead-letter-queue", "message": json.loads(letter.body)}), file=out, flush=True)
         printed += len(records) + len(letters)
         if until_idle and not records and not letters and tail.caught_up:
             return printed

@@ -18,17 +18,14 @@ import json
 import re
 import sys
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ride_scorer.adapters.aws_clients import client
+from ride_scorer.tools.readers import read_stream, receive_messages
 
-GET_RECORDS_LIMIT = 10_000
-RECEIVE_BATCH = 10
-# Long enough to receive a whole queue before the first messages become visible again.
-DEFAULT_VISIBILITY_TIMEOUT = 300
 LISTED_ITEMS = 50
 
 InputKey = tuple[str, str]  # (shard id, sequence number)
@@ -264,97 +261,25 @@ def _unexpected_prediction(prediction: Prediction) -> dict[str, Any]:
 # ---- readers -------------------------------------------------------------------------------------------
 
 
-def read_stream(kinesis: Any, stream_name: str, since: datetime, until: datetime | None = None) -> Iterator[Any]:
-    """Yield (shard id, record) for every record that arrived in [since, until], shard by shard."""
-    for shard in _shards(kinesis, stream_name):
-        iterator = kinesis.get_shard_iterator(
-            StreamName=stream_name, ShardId=shard, ShardIteratorType="AT_TIMESTAMP", Timestamp=since
-        )["ShardIterator"]
-        while iterator:
-            response = kinesis.get_records(ShardIterator=iterator, Limit=GET_RECORDS_LIMIT)
-            records = response["Records"]
-            for record in records:
-                if until is not None and record["ApproximateArrivalTimestamp"] > until:
-                    iterator = None
-                    break
-                yield shard, record
-            else:
-                iterator = response.get("NextShardIterator")
-                if not records and response.get("MillisBehindLatest", 0) == 0:
-                    break
-
-
-def _shards(kinesis: Any, stream_name: str) -> list[str]:
-    shards: list[str] = []
-    arguments: dict[str, Any] = {"StreamName": stream_name}
-    while True:
-        response = kinesis.list_shards(**arguments)
-        shards.extend(shard["ShardId"] for shard in response["Shards"])
-        if not response.get("NextToken"):
-            return shards
-        arguments = {"NextToken": response["NextToken"]}
-
-
 def read_inputs(kinesis: Any, stream_name: str, since: datetime, until: datetime | None = None) -> list[InputRecord]:
     return [
         InputRecord(
-            shard_id=shard,
-            sequence_number=record["SequenceNumber"],
-            partition_key=record["PartitionKey"],
-            arrival=record["ApproximateArrivalTimestamp"].timestamp(),
-            data=record["Data"],
+            shard_id=record.shard_id,
+            sequence_number=record.sequence_number,
+            partition_key=record.partition_key,
+            arrival=record.approximate_arrival_timestamp,
+            data=record.data,
         )
-        for shard, record in read_stream(kinesis, stream_name, since, until)
+        for record in read_stream(kinesis, stream_name, since, until)
     ]
 
 
 def read_predictions(kinesis: Any, stream_name: str, since: datetime) -> list[Prediction]:
     """Predictions are written after their input arrived, so they are read from `since` to now."""
     return [
-        Prediction(shard_id=shard, sequence_number=record["SequenceNumber"], data=record["Data"])
-        for shard, record in read_stream(kinesis, stream_name, since)
+        Prediction(shard_id=record.shard_id, sequence_number=record.sequence_number, data=record.data)
+        for record in read_stream(kinesis, stream_name, since)
     ]
-
-
-def receive_all(
-    sqs: Any,
-    queue_url: str,
-    since: datetime,
-    delete: bool = False,
-    visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT,
-) -> list[tuple[str, str]]:
-    """(message id, body) of every message sent at or after `since`. Each is received once (hidden for
-    `visibility_timeout`), then deleted if asked, else made visible again for the next reader."""
-    received: dict[str, tuple[str, str]] = {}
-    handles: list[str] = []
-    while True:
-        messages = sqs.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=RECEIVE_BATCH,
-            VisibilityTimeout=visibility_timeout,
-            WaitTimeSeconds=0,
-            MessageSystemAttributeNames=["SentTimestamp"],
-        ).get("Messages", [])
-        if not messages:
-            break
-        for message in messages:
-            handles.append(message["ReceiptHandle"])
-            sent = int(message.get("Attributes", {}).get("SentTimestamp", "0")) / 1000
-            if sent >= since.timestamp() - 1:  # SentTimestamp has millisecond resolution
-                received[message["MessageId"]] = (message["MessageId"], message["Body"])
-    _release(sqs, queue_url, handles, delete)
-    return list(received.values())
-
-
-def _release(sqs: Any, queue_url: str, handles: Sequence[str], delete: bool) -> None:
-    for start in range(0, len(handles), RECEIVE_BATCH):
-        entries = [{"Id": str(i), "ReceiptHandle": handle} for i, handle in enumerate(handles[start : start + 10])]
-        if delete:
-            sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
-        else:
-            sqs.change_message_visibility_batch(
-                QueueUrl=queue_url, Entries=[{**entry, "VisibilityTimeout": 0} for entry in entries]
-            )
 
 
 def discarded_batches(bodies: Iterable[str]) -> list[DiscardedBatch]:
@@ -390,11 +315,13 @@ def reconcile_sources(
     inputs = read_inputs(kinesis, sources.input_stream, since, until)
     predictions = read_predictions(kinesis, sources.output_stream, since)
     letters = [
-        DeadLetterMessage(*pair) for pair in receive_all(sqs, sources.dead_letter_queue_url, since, delete_messages)
+        DeadLetterMessage(message.message_id, message.body)
+        for message in receive_messages(sqs, sources.dead_letter_queue_url, since, delete_messages)
     ]
     failures: list[DiscardedBatch] = []
     if sources.on_failure_queue_url:
-        bodies = [body for _, body in receive_all(sqs, sources.on_failure_queue_url, since, delete_messages)]
+        received = receive_messages(sqs, sources.on_failure_queue_url, since, delete_messages)
+        bodies = [message.body for message in received]
         failures = discarded_batches(bodies)
     return reconcile(inputs, predictions, letters, failures, since.isoformat(), until.isoformat() if until else None)
 
