@@ -128,7 +128,8 @@ def _check_scores_a_ride(regressor: Regressor, directory: Path) -> None:
         values = regressor.predict([REFERENCE_RIDE])
         if len(values) != 1:
             raise ValueError(f"it returned {len(values)} values for one ride")
-        float(values[0])
+        if not math.isfinite(float(values[0])):
+            raise ValueError(f"it predicted {float(values[0])} minutes")
     except Exception as error:  # a broken model can raise almost anything
         raise ModelLoadError(
             f"model at {directory} cannot score a reference ride {REFERENCE_RIDE}: {type(error).__name__}: {error}"
@@ -141,7 +142,7 @@ def accepted_input_limit(regressor: Regressor) -> float:
     front, with a clear reason, instead of finding them one predict at a time."""
     try:
         regressor.predict([{**REFERENCE_RIDE, "trip_distance": PAST_FLOAT32}])
-    except (ValueError, OverflowError, ArithmeticError):
+    except (ValueError, TypeError, ArithmeticError):  # what scoring also treats as a ride the model refuses
         return FLOAT32_MAX
     return math.inf
 
