@@ -1,0 +1,1 @@
+"""The HTTP mode: Flask over the core, served by gunicorn."""

@@ -1,0 +1,1 @@
+"""The stream mode: the records of one Lambda invocation through the core to Kinesis and SQS."""
