@@ -6,7 +6,7 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install test unit integration lint typecheck check clean
+.PHONY: help install test unit integration lint layers typecheck check clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -21,6 +21,7 @@ install: $(STAMP) ## Create .venv with runtime, training, serving and test tools
 
 test: $(STAMP) ## Run lint, type checks, unit and integration tests (starts and stops its own emulators)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy ride_scorer lambda_function training infra
 	$(PY) -m pytest
 
@@ -33,11 +34,14 @@ integration: $(STAMP) ## Integration tests against local AWS emulators
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .
 
+layers: $(STAMP) ## Check the import layering (import-linter contracts in pyproject.toml)
+	$(BIN)/lint-imports
+
 typecheck: $(STAMP) ## mypy
 	$(BIN)/mypy ride_scorer lambda_function training infra
 
 clean: ## Remove the virtualenv and caches
-	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache build
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache .import_linter_cache build
 
 # Each area keeps its targets in make/*.mk.
 -include make/*.mk

@@ -53,7 +53,7 @@ def spread(rides: list[Any], poisons: list[Any]) -> list[Any]:
 
 def train_model(directory: Path) -> Path:
     sys.path.insert(0, str(ROOT))
-    from conftest import read_training_slice, save_mlflow_model
+    from tests.shared.trained_models import read_training_slice, save_mlflow_model
     from training.pipeline import build_pipeline
 
     features, target = read_training_slice(ROOT / "data" / "green_tripdata_2021-01.parquet", 10_000)

@@ -16,5 +16,5 @@ localstack-down: $(STAMP) ## Stop the LocalStack started by localstack-up (SIGTE
 
 compose-test: $(STAMP) ## Needs Docker: the local-AWS integration suite against the pinned LocalStack image of docker-compose.yml
 	docker compose up -d --wait localstack
-	RIDE_SCORER_EXTERNAL_LOCALSTACK=http://127.0.0.1:$(LOCALSTACK_PORT) $(PY) -m pytest integration-tests/test_local_pipeline_e2e.py integration-tests/test_local_failures.py -k localstack; \
+	RIDE_SCORER_EXTERNAL_LOCALSTACK=http://127.0.0.1:$(LOCALSTACK_PORT) $(PY) -m pytest integration-tests/tools/test_local_pipeline_e2e.py integration-tests/tools/test_local_failures.py -k localstack; \
 	status=$$?; docker compose down; exit $$status

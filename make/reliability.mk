@@ -9,4 +9,4 @@ soak: $(STAMP) ## 200,000 real TLC rides through the local runner on moto (bound
 	$(PY) bench/soak.py --rides $(SOAK_RIDES) --shards $(SOAK_SHARDS) --max-seconds $(SOAK_MAX_SECONDS) --json .cache/soak.json
 
 reliability: $(STAMP) ## Hostile-input, fault and reconciliation suites only
-	$(PY) -m pytest tests/test_hostile_decoding.py tests/test_hostile_handler.py integration-tests/test_reconcile_moto.py integration-tests/test_faults_runner.py
+	$(PY) -m pytest tests/unit/core/test_hostile_decoding.py integration-tests/stream/test_hostile_handler.py integration-tests/tools/test_reconcile.py integration-tests/stream/test_faults.py

@@ -7,7 +7,6 @@ import random
 from collections import Counter
 
 import pytest
-from reliability_faults import PutRecordsThrottler
 
 from infra.provision import provision
 from ride_scorer.adapters.aws_clients import client
@@ -21,6 +20,7 @@ from ride_scorer.core.model import ModelLoadError, load_model
 from ride_scorer.core.rides import Rejection, RejectionCode
 from ride_scorer.stream.settings import ScorerSettings
 from ride_scorer.tools.readers import read_dead_letters, read_stream
+from tests.shared.faults import PutRecordsThrottler
 from training.publish import publish_model
 
 FAST = RetryPolicy(max_attempts=6, base_delay=0.001, max_delay=0.01)

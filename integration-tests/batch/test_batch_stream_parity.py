@@ -13,13 +13,13 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from core_aws_io import lambda_context
 
-from conftest import DATA
 from lambda_function import app
 from ride_scorer.batch.job import main as batch_main
 from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
 from ride_scorer.tools.readers import read_dead_letters, read_stream
+from tests.shared.lambda_context import lambda_context
+from tests.shared.paths import DATA
 
 REAL_ROWS = 1_000
 LAMBDA_BATCH = 100

@@ -25,9 +25,8 @@ from ride_scorer.core.integrity import write_digest
 from ride_scorer.core.model import load_model
 from ride_scorer.core.rides import InvalidRide, decode_kinesis_data
 from ride_scorer.tools.readers import read_dead_letters, read_stream
+from tests.shared.paths import EVENTS, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-EVENTS = ROOT / "events"
 MODEL_PREFIX = "models/ride-duration/production"
 MODEL_NAME = "ride_duration_prediction_model"
 

@@ -10,10 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
-from conftest import DATA
 from ride_scorer.core.model import load_model
 from ride_scorer.core.prediction_records import prediction_record
 from ride_scorer.tools.local.gunicorn_service import gunicorn_service
+from tests.shared.paths import DATA
 
 MAX_REQUEST_BYTES = 256 * 1024
 MODEL_NAME = "ride-duration-http"

@@ -9,25 +9,10 @@ import base64
 import shutil
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from local_emulators import emulator, localstack_emulator  # noqa: F401
 from moto.server import ThreadedMotoServer
-from reliability_faults import FailCalls, throttle_entries
-from reliability_harness import (
-    ChildProcessHandler,
-    checkpointed_per_shard,
-    function_errors,
-    on_error,
-    partial_failures,
-    provisioned_emulator_stack,  # noqa: F401 (the fixture emulator_stack)
-    provisioned_stack,  # noqa: F401 (the fixture stack)
-    put_payloads,
-    records_per_shard,
-    run_mapping,
-)
 
 from lambda_function import app
 from ride_scorer.core.integrity import write_digest
@@ -35,8 +20,19 @@ from ride_scorer.tools.event_factory import ride_event_bytes
 from ride_scorer.tools.local.ports import free_port
 from ride_scorer.tools.local.responses import OutcomeKind
 from ride_scorer.tools.reconcile import Sources, reconcile_sources
+from tests.shared.faults import FailCalls, throttle_entries
+from tests.shared.paths import DATA
+from tests.shared.reliability import (
+    ChildProcessHandler,
+    checkpointed_per_shard,
+    function_errors,
+    on_error,
+    partial_failures,
+    put_payloads,
+    records_per_shard,
+    run_mapping,
+)
 
-DATA = Path(__file__).parent.parent / "data"
 RIDES = 300
 
 

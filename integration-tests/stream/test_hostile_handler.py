@@ -10,23 +10,23 @@ import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import DATA, read_training_slice, save_mlflow_model
 from infra.provision import Resources, provision
 from lambda_function import app
 from ride_scorer.core.rides import InvalidRide, decode_kinesis_data
 from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record
 from ride_scorer.tools.local.context import LocalLambdaContext
 from ride_scorer.tools.readers import StreamTail, receive_messages
+from tests.shared.paths import DATA, HOSTILE_CORPUS
+from tests.shared.trained_models import read_training_slice, save_mlflow_model
 from training.pipeline import build_pipeline
 
-CORPUS = [json.loads(line) for line in (Path(__file__).parent / "corpus" / "hostile_records.jsonl").open()]
+CORPUS = [json.loads(line) for line in HOSTILE_CORPUS.open()]
 LIMIT = 16 * 1024
 _numbers = itertools.count(49_600_000_000_000_000_000)
 
@@ -41,7 +41,11 @@ class Stack:
 @pytest.fixture(scope="module")
 def steep_model_dir(tmp_path_factory):
     """Linear model on the first 2,000 real rides: its distance coefficient (about 2.4 min/mile) is above 1,
-    so a finite but absurd distance overflows to an infinite duration, as it can in production."""
+    so a finite but absurd distance overflows to an infinite duration, as it can in production.
+
+    Not the session's `trained_model_dir`: that linear model (10,000 rides) learns a distance coefficient of
+    about 1e-6 min/mile, so no finite distance overflows and the corpus case
+    finite_distance_with_infinite_prediction (expected non_finite_prediction) could not happen."""
     features, target = read_training_slice(DATA / "green_tripdata_2021-01.parquet", 2_000)
     pipeline = build_pipeline("linear").fit(features, target)
     return save_mlflow_model(pipeline, tmp_path_factory.mktemp("steep") / "model", "steep-model")

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from local_emulators import Emulator, emulator, emulator_environment, localstack_emulator, wait_for_stream  # noqa: F401
 
 from infra.provision import provision
 from lambda_function.app import lambda_handler
@@ -21,9 +20,9 @@ from ride_scorer.tools.local.ride_source import mixed_records, poison_records, r
 from ride_scorer.tools.producer import publish
 from ride_scorer.tools.readers import read_dead_letters, read_stream
 from ride_scorer.tools.runner import EventSourceRunner
+from tests.shared.emulators import Emulator, emulator_environment, wait_for_stream
+from tests.shared.paths import ROOT
 from training.publish import publish_model
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _cli(module: str, *args: str, endpoint: str) -> subprocess.CompletedProcess[str]:
@@ -56,7 +55,7 @@ def test_localstack_health_wait_names_the_endpoint_when_nothing_answers() -> Non
 
 
 def test_missing_output_stream_gives_batch_item_failures_not_lost_records(
-    emulator: Emulator,  # noqa: F811
+    emulator: Emulator,
     trained_model_dir: Path,
     unique_prefix: str,
 ) -> None:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from local_emulators import Emulator, emulator, emulator_environment, localstack_emulator  # noqa: F401
 
 from infra.provision import Resources, provision
 from ride_scorer.core.model import load_model
@@ -21,9 +20,10 @@ from ride_scorer.tools.local.shards import ShardRecord
 from ride_scorer.tools.producer import publish
 from ride_scorer.tools.readers import read_dead_letters, read_stream
 from ride_scorer.tools.runner import EventSourceRunner, RunnerStats
+from tests.shared.emulators import Emulator, emulator_environment
+from tests.shared.paths import ROOT
 from training.publish import publish_model
 
-ROOT = Path(__file__).resolve().parents[1]
 RIDES = 20_000
 POISONS = 24  # four of each kind
 
@@ -43,7 +43,7 @@ class PipelineRun:
 
 
 @pytest.fixture(scope="module")
-def pipeline_run(emulator: Emulator, trained_model_dir: Path) -> PipelineRun:  # noqa: F811
+def pipeline_run(emulator: Emulator, trained_model_dir: Path) -> PipelineRun:
     session = emulator.session()
     with emulator_environment(emulator):
         resources = provision(f"e2e-{emulator.name}", shard_count=2, session=session)

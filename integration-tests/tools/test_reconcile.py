@@ -6,12 +6,11 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
-from reliability_harness import provisioned_stack, put_payloads, run_mapping  # noqa: F401
-
 from ride_scorer.tools import reconcile
 from ride_scorer.tools.event_factory import ride_event_bytes
 from ride_scorer.tools.readers import read_stream
 from ride_scorer.tools.reconcile import Sources, reconcile_sources
+from tests.shared.reliability import put_payloads, run_mapping
 
 GOOD = [ride_event_bytes(f"r-{i}", 130 + i, 205, 1.5 + i) for i in range(6)]
 BAD = [b"not json at all", b'{"ride": {"PULocationID": "x", "DOLocationID": 1, "trip_distance": 1}, "ride_id": 1}']

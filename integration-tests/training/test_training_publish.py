@@ -13,11 +13,11 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import DATA, ROOT
 from ride_scorer.adapters.aws_clients import client
 from ride_scorer.adapters.model_store import load_model_from
 from ride_scorer.core.integrity import DIGEST_FILE, ModelIntegrityError
 from ride_scorer.stream.settings import ScorerSettings
+from tests.shared.paths import DATA, ROOT
 from training.cli import main
 from training.data import TARGET, read_trips, trip_features
 from training.pipeline import build_pipeline

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic_core import from_json
 
 from ride_scorer.core.features import RideFeatures, ride_features
 
@@ -107,6 +108,12 @@ def parse_ride_event(payload: bytes | str, max_bytes: int) -> RideEvent:
         raise InvalidRide(_rejection_from(error)) from None
     except (ValueError, RecursionError) as error:  # pydantic surfaces some parser failures this way
         raise InvalidRide(Rejection(RejectionCode.INVALID_JSON, f"data is not JSON: {error}")) from None
+
+
+def parse_json(payload: bytes | str) -> Any:
+    """A JSON document parsed exactly as the stream parses its records (pydantic's parser), so that what is
+    not JSON there (a UTF-8 byte-order mark, a lone surrogate escape) is not JSON in any mode."""
+    return from_json(payload)
 
 
 def validate_ride_event(document: object) -> RideEvent:

@@ -8,11 +8,10 @@ client fixes them all in one round trip.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from ride_scorer.core.rides import Rejection, RejectionCode, RideEvent
+from ride_scorer.core.rides import Rejection, RejectionCode, RideEvent, parse_json
 from ride_scorer.core.scoring import read_document
 
 _JSON_TYPES = {str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
@@ -51,8 +50,8 @@ def parse_predict_body(raw: bytes) -> PredictRequest:
     if not raw.strip():
         raise BadRequest(str(RejectionCode.INVALID_JSON), "the body is empty: send one ride event or a list of them")
     try:
-        document = json.loads(raw)
-    except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        document = parse_json(raw)
+    except (ValueError, RecursionError) as error:
         raise BadRequest(str(RejectionCode.INVALID_JSON), f"the body is not JSON: {error}") from None
     if isinstance(document, dict | list):
         is_list = isinstance(document, list)

@@ -12,7 +12,7 @@ from importlib.metadata import version
 import pytest
 import sklearn
 
-from conftest import ROOT
+from tests.shared.paths import ROOT
 
 DOCKERFILE = ROOT / "Dockerfile.batch"
 LOCK = ROOT / "requirements" / "batch-http.txt"

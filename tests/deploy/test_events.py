@@ -13,9 +13,7 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent
 
 from infra.sam_translate import load_sam_template
-
-ROOT = Path(__file__).resolve().parent.parent
-EVENTS = ROOT / "events"
+from tests.shared.paths import EVENTS
 
 
 @pytest.fixture(scope="module")

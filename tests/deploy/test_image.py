@@ -1,6 +1,6 @@
 """The image recipe: a pinned base, only the scorer and its locked runtime dependencies, and a CMD that
 names a handler that exists. No Docker engine runs here, so the recipe is checked as text and the
-dependency set is proven by tests/test_deploy_closure.py."""
+dependency set is proven by integration-tests/deploy/test_runtime_closure.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import inspect
 import json
 import re
 import tomllib
-from pathlib import Path
 
 import pytest
 import sklearn
@@ -17,8 +16,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from infra.sam_translate import load_sam_template
+from tests.shared.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
 LOCK = ROOT / "requirements" / "runtime.txt"
 PINNED = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s\\]+)", re.MULTILINE)

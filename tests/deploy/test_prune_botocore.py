@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from infra.prune_botocore import KEPT_SERVICES, main, prune_service_models
+from tests.shared.paths import ROOT
 
 
 def botocore_folder(root: Path, services: list[str]) -> Path:
@@ -43,7 +44,7 @@ def test_refuses_a_folder_without_botocore(tmp_path: Path) -> None:
 
 def test_the_scorer_only_makes_clients_the_image_keeps() -> None:
     """Every service the Lambda path names must survive pruning (the stream's wiring is where clients are chosen)."""
-    wiring = Path(__file__).resolve().parent.parent / "ride_scorer" / "stream" / "wiring.py"
+    wiring = ROOT / "ride_scorer" / "stream" / "wiring.py"
     source = wiring.read_text(encoding="utf-8")
     named = set(re.findall(r'api_client\("([a-z0-9-]+)"', source))
     assert named == {"kinesis", "s3", "sqs"}

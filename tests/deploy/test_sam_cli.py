@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record
+from tests.shared.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SAM = ROOT / ".cache" / "sam-cli" / "bin" / "sam"
 
 pytestmark = pytest.mark.skipif(not SAM.exists(), reason="SAM CLI not installed: run `make sam-cli` (make test does)")

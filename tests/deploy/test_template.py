@@ -16,8 +16,8 @@ import yaml
 from cfnlint.api import ManualArgs, lint, lint_file
 
 from infra.sam_translate import load_sam_template, translate
+from tests.shared.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 INFRA = ROOT / "infra" / "resources.yaml"
 LINT_CONFIG = ManualArgs(regions=["us-east-1"])

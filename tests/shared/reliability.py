@@ -3,8 +3,8 @@ the local event source runner (`ride_scorer.tools.runner`) delivering them to th
 
 Records reach the handler only through `EventSourceRunner`, so the faults exercise the same mapping
 semantics as `make run` and the soak: batches in shard order, a raised error retries the batch, and
-`batchItemFailures` retries from the lowest failed record. Test files import the fixture functions they
-use (`provisioned_stack` is the fixture `stack`, so the import does not shadow the test's argument).
+`batchItemFailures` retries from the lowest failed record. The fixtures built on `provision_scorer`
+(`stack`, `emulator_stack`) are in integration-tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from local_emulators import Emulator, emulator_environment
 
 from infra.provision import Resources, provision
 from lambda_function import app
@@ -29,6 +28,7 @@ from ride_scorer.tools.local.mapping import MappingSettings
 from ride_scorer.tools.local.responses import OutcomeKind
 from ride_scorer.tools.readers import read_stream
 from ride_scorer.tools.runner import EventSourceRunner, RunnerStats
+from tests.shared.paths import ROOT
 
 Handler = Callable[[dict[str, Any], Any], Any]
 SHARDS = 2
@@ -36,31 +36,15 @@ SHARDS = 2
 RUN_TIMEOUT_SECONDS = 600.0
 
 
-def _provision_scorer(prefix: str, model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Resources:
+def provision_scorer(prefix: str, model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Resources:
+    """The scorer's streams and queues (SHARDS shards) on the emulator boto3 points at, and the handler's
+    environment naming them and `model_dir`."""
     resources = provision(prefix, shard_count=SHARDS)
     monkeypatch.setenv("MODEL_LOCATION", str(model_dir))
     monkeypatch.setenv("PREDICTIONS_STREAM_NAME", resources.predictions_stream)
     monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", resources.dead_letter_queue_url)
     app.reset()
     return resources
-
-
-@pytest.fixture(name="stack")
-def provisioned_stack(
-    aws_env: Any, unique_prefix: str, trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Resources]:
-    """The scorer's streams and queues on the session's moto server, and the handler configured for them."""
-    yield _provision_scorer(unique_prefix, trained_model_dir, monkeypatch)
-    app.reset()
-
-
-@pytest.fixture(name="emulator_stack")
-def provisioned_emulator_stack(
-    emulator: Emulator, unique_prefix: str, trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[Emulator, Resources]]:
-    """`stack` on each emulator of `local_emulators.emulator` (moto, then LocalStack)."""
-    with emulator_environment(emulator):
-        yield emulator, _provision_scorer(unique_prefix, trained_model_dir, monkeypatch)
 
 
 def put_payloads(kinesis: Any, stream: str, payloads: Sequence[tuple[str, bytes]]) -> list[str]:
@@ -148,7 +132,8 @@ class ChildProcessHandler:
             "die_after_first_put": die,
         }
         child = subprocess.run(
-            [sys.executable, str(Path(__file__)), "invoke"],
+            [sys.executable, "-m", "tests.shared.reliability", "invoke"],
+            cwd=ROOT,
             input=json.dumps(request).encode(),
             capture_output=True,
             timeout=300,

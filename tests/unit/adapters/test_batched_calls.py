@@ -1,12 +1,12 @@
 import json
 
 from botocore.exceptions import EndpointConnectionError
-from core_fakes import NO_WAIT, FakeKinesis
 
 from ride_scorer.adapters.chunking import chunk_spans
 from ride_scorer.adapters.kinesis import MAX_BYTES_PER_CALL, KinesisPredictionSink, chunk_by_limits
 from ride_scorer.adapters.retrying import RetryPolicy, send_with_retries
 from ride_scorer.core.interfaces import OutputRecord
+from tests.shared.fakes.aws import NO_WAIT, FakeKinesis
 
 
 def records(count: int, size: int = 10) -> list[OutputRecord]:

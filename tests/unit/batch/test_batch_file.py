@@ -9,10 +9,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import DATA
 from ride_scorer.batch.files import BatchIOError, default_rejects_location
 from ride_scorer.batch.job import BatchInputError, BatchJob, main, score_file
 from ride_scorer.core.model import load_model
+from tests.shared.paths import DATA
 
 RAW_MONTH = DATA / "green_tripdata_2023-01.parquet"
 REAL_ROWS = 500

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import math
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -20,9 +19,10 @@ from ride_scorer.core.rides import (
     RideEvent,
     decode_kinesis_data,
 )
+from tests.shared.paths import HOSTILE_CORPUS
 
 LIMIT = 16 * 1024
-CORPUS = [json.loads(line) for line in (Path(__file__).parent / "corpus" / "hostile_records.jsonl").open()]
+CORPUS = [json.loads(line) for line in HOSTILE_CORPUS.open()]
 HOSTILE = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 json_scalars = (

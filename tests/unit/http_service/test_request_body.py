@@ -44,7 +44,7 @@ def test_a_list_with_bad_rides_names_each_by_index_and_scores_none():
     ("body", "code", "message"),
     [
         (b"", "invalid_json", "the body is empty: send one ride event or a list of them"),
-        (b'{"ride": ', "invalid_json", "the body is not JSON: Expecting value: line 1 column 10 (char 9)"),
+        (b'{"ride": ', "invalid_json", "the body is not JSON: EOF while parsing a value at line 1 column 9"),
         (b"\xff\xfe\x00", "invalid_json", None),
         (b'"ride"', "invalid_schema", "the body is a JSON string; send one ride event (an object) or a list of them"),
         (b"null", "invalid_schema", "the body is a JSON null; send one ride event (an object) or a list of them"),

@@ -2,7 +2,6 @@ import base64
 import json
 
 import pytest
-from core_fakes import NO_WAIT, FakeKinesis, FakeSqs
 
 from ride_scorer.adapters.kinesis import KinesisPredictionSink
 from ride_scorer.adapters.sqs import SqsDeadLetterQueue
@@ -10,6 +9,7 @@ from ride_scorer.core.interfaces import RecordOrigin
 from ride_scorer.core.model import load_model
 from ride_scorer.stream.scorer import StreamRecord, StreamScorer
 from ride_scorer.tools.event_factory import ride_event_bytes
+from tests.shared.fakes.aws import NO_WAIT, FakeKinesis, FakeSqs
 
 ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/rides"
 

@@ -1,34 +1,23 @@
 """Reading TLC months: both schemas, the 1-60 minute filter, and errors that name the file and column.
 
 Every input is a handful of real rows taken from the bundled months, schema and all (string, int64 and
-int32 location ids; real dirt such as a 2009 pickup date in a January 2023 file).
+int32 location ids; real dirt such as a 2009 pickup date in a January 2023 file). Reading an `s3://` URI
+is tested on moto in integration-tests/training/test_trip_data_s3.py.
 """
 
 import re
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import DATA
+from tests.shared.paths import DATA
+from tests.shared.trips import real_rows, records
 from training.data import TripDataError, read_trips, trip_features
 
 # Rows of green_tripdata_2023-01.parquet, chosen for what they show.
 KEPT_11_MINUTES, UNDER_A_MINUTE, NEARLY_A_DAY, JUST_OVER_AN_HOUR = 0, 35, 49, 57
 PICKUP_IN_2009, EXACTLY_1_MINUTE, EXACTLY_60_MINUTES, ABSURD_DISTANCE = 17874, 733, 64693, 33373
-
-
-def real_rows(month: str, rows: list[int], tmp_path: Path, drop: tuple[str, ...] = ()) -> Path:
-    table = pq.read_table(DATA / f"green_tripdata_{month}.parquet").take(rows)
-    table = table.drop_columns(list(drop))
-    path = tmp_path / f"{month}-{len(rows)}-rows.parquet"
-    pq.write_table(table, path)
-    return path
-
-
-def records(path: Path) -> list[dict]:
-    return read_trips(str(path)).to_dict("records")
 
 
 def test_raw_2023_schema_computes_minutes_and_keeps_1_to_60(tmp_path):
@@ -116,13 +105,3 @@ def test_a_file_that_is_not_parquet_is_named(tmp_path):
     with pytest.raises(TripDataError, match=re.escape(f"{path}: cannot read it as parquet")):
         read_trips(str(path))
 
-
-def test_reads_s3_uri_through_aws_endpoint_url(aws_env, unique_prefix, tmp_path):
-    s3 = aws_env.client("s3")
-    s3.create_bucket(Bucket=unique_prefix)
-    local = real_rows("2023-02", [0, 1], tmp_path)
-    s3.upload_file(str(local), unique_prefix, "tlc/green_tripdata_2023-02.parquet")
-    uri = f"s3://{unique_prefix}/tlc/green_tripdata_2023-02.parquet"
-    assert read_trips(uri).to_dict("records") == records(local)
-    with pytest.raises(TripDataError, match=re.escape(f"s3://{unique_prefix}/tlc/missing.parquet")):
-        read_trips(f"s3://{unique_prefix}/tlc/missing.parquet")

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from conftest import DATA
 from ride_scorer.core.model import load_model
+from tests.shared.paths import DATA, ROOT
 from training import tracking
 from training.data import TARGET, read_trips, trip_features
 from training.pipeline import build_pipeline
@@ -92,7 +92,7 @@ def test_unknown_model_kind_is_refused_before_any_work(tmp_path):
 
 def test_tracking_defaults_to_the_projects_sqlite_file_unless_mlflow_tracking_uri_is_set(monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    project = Path(__file__).resolve().parent.parent
+    project = ROOT
     assert tracking.tracking_uri() == f"sqlite:///{project / 'mlflow.db'}"
     assert tracking.artifact_root(tracking.tracking_uri()) == (project / "mlartifacts").as_uri()
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")

@@ -1,0 +1,23 @@
+"""A handful of real rows of a bundled TLC month, written as a parquet file of their own (schema and all),
+and what `training.data.read_trips` makes of such a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from tests.shared.paths import DATA
+from training.data import read_trips
+
+
+def real_rows(month: str, rows: list[int], tmp_path: Path, drop: tuple[str, ...] = ()) -> Path:
+    table = pq.read_table(DATA / f"green_tripdata_{month}.parquet").take(rows)
+    table = table.drop_columns(list(drop))
+    path = tmp_path / f"{month}-{len(rows)}-rows.parquet"
+    pq.write_table(table, path)
+    return path
+
+
+def records(path: Path) -> list[dict]:
+    return read_trips(str(path)).to_dict("records")
