@@ -26,7 +26,7 @@ from infra.provision import Resources, provision
 from lambda_function import app
 from ride_scorer.tools.local.localstack import DEFAULT_CACHE, Layout, LocalStackServer, LocalStackUnavailable, install
 from ride_scorer.tools.local.ports import free_port
-from tests.shared.emulators import Emulator, Endpoint, emulator_environment
+from tests.shared.emulators import Emulator, Endpoint, emulator_environment, point_at
 from tests.shared.reliability import provision_scorer
 from training.publish import PublishResult, publish_model
 
@@ -54,12 +54,7 @@ def moto_endpoint() -> Iterator[Endpoint]:
 @pytest.fixture
 def aws_env(moto_endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch) -> Endpoint:
     """Point boto3's standard settings at the emulator, as a user would with AWS_ENDPOINT_URL."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint.url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", moto_endpoint.region)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
+    point_at(monkeypatch, moto_endpoint.url, moto_endpoint.region)
     return moto_endpoint
 
 

@@ -25,6 +25,7 @@ from ride_scorer.core.model import RideDurationModel, load_model
 from ride_scorer.core.settings import DEFAULT_MODEL_NAME, ModelSettings
 from ride_scorer.http_service.app import create_app
 from ride_scorer.http_service.settings import ServiceSettings
+from tests.shared.emulators import point_at
 from training.publish import PublishResult, publish_model
 
 MODEL_KINDS = ("linear", "forest")
@@ -57,13 +58,7 @@ def stream_deployment(model_kind: str, model_dir: Path, moto_endpoint) -> Iterat
     """The resources of infra/resources.yaml on moto, the model of `model_kind` published there by
     `publish_model`, and the handler's environment pointing at them (a fresh container)."""
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in {
-            "AWS_ENDPOINT_URL": moto_endpoint.url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": moto_endpoint.region,
-        }.items():
-            patch.setenv(name, value)
+        point_at(patch, moto_endpoint.url, moto_endpoint.region)
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "MODEL_NAME", "MAX_EVENT_BYTES"):
             patch.delenv(name, raising=False)
         resources = provision(prefix=f"rs-par-{uuid.uuid4().hex[:8]}", shard_count=1)

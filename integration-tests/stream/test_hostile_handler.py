@@ -22,6 +22,7 @@ from ride_scorer.core.rides import InvalidRide, decode_kinesis_data
 from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record
 from ride_scorer.tools.local.context import LocalLambdaContext
 from ride_scorer.tools.readers import StreamTail, receive_messages
+from tests.shared.emulators import point_at
 from tests.shared.paths import DATA, HOSTILE_CORPUS
 from tests.shared.trained_models import read_training_slice, save_mlflow_model
 from training.pipeline import build_pipeline
@@ -54,13 +55,7 @@ def steep_model_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def stack(moto_endpoint, steep_model_dir) -> Iterator[Stack]:
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in {
-            "AWS_ENDPOINT_URL": moto_endpoint.url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": moto_endpoint.region,
-        }.items():
-            patch.setenv(name, value)
+        point_at(patch, moto_endpoint.url, moto_endpoint.region)
         resources = provision("hostile", shard_count=1)
         patch.setenv("MODEL_LOCATION", str(steep_model_dir))
         patch.setenv("PREDICTIONS_STREAM_NAME", resources.predictions_stream)

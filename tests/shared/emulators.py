@@ -52,17 +52,23 @@ class Emulator:
         return self.session().client(service, endpoint_url=self.url)
 
 
+def point_at(patch: pytest.MonkeyPatch, url: str, region: str) -> None:
+    """boto3's standard settings aimed at a local endpoint, as a user would set them; no profile or session
+    token from the machine leaks in."""
+    patch.setenv("AWS_ENDPOINT_URL", url)
+    patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    patch.setenv("AWS_DEFAULT_REGION", region)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        patch.delenv(name, raising=False)
+
+
 @contextmanager
 def emulator_environment(emulator: Emulator, **scorer_env: str) -> Iterator[None]:
     """boto3's standard settings point at the emulator; the handler gets its Lambda variables; the cached
     scorer is dropped before and after so each use loads its own model and clients."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ENDPOINT_URL", emulator.url)
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        patch.setenv("AWS_DEFAULT_REGION", emulator.region)
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-            patch.delenv(name, raising=False)
+        point_at(patch, emulator.url, emulator.region)
         for name, value in scorer_env.items():
             patch.setenv(name, value)
         app.reset()
