@@ -13,6 +13,7 @@ import logging
 import math
 import pickle
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,7 +142,9 @@ def accepted_input_limit(regressor: Regressor) -> float:
     cast to float32 and raise on it, linear ones take any finite float. Scoring then refuses such rides up
     front, with a clear reason, instead of finding them one predict at a time."""
     try:
-        regressor.predict([{**REFERENCE_RIDE, "trip_distance": PAST_FLOAT32}])
+        with warnings.catch_warnings():  # the float32 cast warns before it raises: expected here, not news
+            warnings.simplefilter("ignore", RuntimeWarning)
+            regressor.predict([{**REFERENCE_RIDE, "trip_distance": PAST_FLOAT32}])
     except (ValueError, TypeError, ArithmeticError):  # what scoring also treats as a ride the model refuses
         return FLOAT32_MAX
     return math.inf
