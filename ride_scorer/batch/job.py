@@ -161,15 +161,20 @@ def _score_chunk(
         for pu, do, distance, ride_id in zip(pickups, dropoffs, distances, ride_ids, strict=True)
     ]
     outcomes = score_documents(model, documents)
-    kept = [position for position, outcome in enumerate(outcomes) if isinstance(outcome, Prediction)]
-    dropped = [(position, outcome) for position, outcome in enumerate(outcomes) if isinstance(outcome, Rejection)]
+    kept: list[tuple[int, Prediction]] = []
+    dropped: list[tuple[int, Rejection]] = []
+    for position, outcome in enumerate(outcomes):
+        if isinstance(outcome, Prediction):
+            kept.append((position, outcome))
+        else:
+            dropped.append((position, outcome))
     return _ChunkOutcome(
         scored={
-            "ride_id": [ride_ids[i] for i in kept],
-            "PULocationID": [pickups[i] for i in kept],
-            "DOLocationID": [dropoffs[i] for i in kept],
-            "trip_distance": [distances[i] for i in kept],
-            "ride_duration": [outcome.ride_duration for outcome in outcomes if isinstance(outcome, Prediction)],
+            "ride_id": [ride_ids[i] for i, _ in kept],
+            "PULocationID": [pickups[i] for i, _ in kept],
+            "DOLocationID": [dropoffs[i] for i, _ in kept],
+            "trip_distance": [distances[i] for i, _ in kept],
+            "ride_duration": [prediction.ride_duration for _, prediction in kept],
             "model_name": [model_name] * len(kept),
             "model_version": [model.version] * len(kept),
         },

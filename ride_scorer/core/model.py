@@ -26,6 +26,9 @@ from ride_scorer.core.integrity import verify_directory
 
 logger = logging.getLogger(__name__)
 
+# What a model raises when a ride's values are ones it cannot take; anything else (MemoryError, a bug) is
+# not about the ride. The load-time range probe and scoring's bisection both go by this.
+MODEL_INPUT_ERRORS = (ValueError, TypeError, ArithmeticError)
 FLOAT32_MAX = 3.4028234663852886e38
 PAST_FLOAT32 = 3.5e38
 # An ordinary ride (1.5 miles between two Manhattan zones) every model must be able to score.
@@ -145,7 +148,7 @@ def accepted_input_limit(regressor: Regressor) -> float:
         with warnings.catch_warnings():  # the float32 cast warns before it raises: expected here, not news
             warnings.simplefilter("ignore", RuntimeWarning)
             regressor.predict([{**REFERENCE_RIDE, "trip_distance": PAST_FLOAT32}])
-    except (ValueError, TypeError, ArithmeticError):  # what scoring also treats as a ride the model refuses
+    except MODEL_INPUT_ERRORS:
         return FLOAT32_MAX
     return math.inf
 

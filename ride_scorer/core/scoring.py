@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ride_scorer.core.model import RideDurationModel
+from ride_scorer.core.model import MODEL_INPUT_ERRORS, RideDurationModel
 from ride_scorer.core.rides import (
     InvalidRide,
     Rejection,
@@ -30,8 +30,6 @@ from ride_scorer.core.rides import (
 
 logger = logging.getLogger(__name__)
 
-# What a model raises on one ride's values; anything else (MemoryError, a bug) still fails the call.
-MODEL_INPUT_ERRORS = (ValueError, TypeError, ArithmeticError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,21 +73,20 @@ def score_documents(model: RideDurationModel, documents: Sequence[object]) -> li
 def score_rides(model: RideDurationModel, rides: Sequence[ReadRide]) -> list[Outcome]:
     """One outcome per ride, in order: rejections pass through, valid rides are scored in one predict."""
     outcomes: list[Outcome | None] = [ride if isinstance(ride, Rejection) else None for ride in rides]
-    positions: list[int] = []
+    scorable: list[tuple[int, RideEvent]] = []
     for position, ride in enumerate(rides):
-        if isinstance(ride, RideEvent):
-            distance = ride.ride.trip_distance
-            if distance > model.max_trip_distance:
-                outcomes[position] = Rejection(
-                    RejectionCode.INPUT_OUT_OF_RANGE,
-                    f"ride.trip_distance: {distance!r} is larger than the model accepts ({model.max_trip_distance!r})",
-                )
-            else:
-                positions.append(position)
-    events = [rides[position] for position in positions]
-    features = [event.ride.features() for event in events if isinstance(event, RideEvent)]
-    for position, event, value in zip(positions, events, _predict_isolating(model, features), strict=True):
-        assert isinstance(event, RideEvent)
+        if not isinstance(ride, RideEvent):
+            continue
+        distance = ride.ride.trip_distance
+        if distance > model.max_trip_distance:
+            outcomes[position] = Rejection(
+                RejectionCode.INPUT_OUT_OF_RANGE,
+                f"ride.trip_distance: {distance!r} is larger than the model accepts ({model.max_trip_distance!r})",
+            )
+        else:
+            scorable.append((position, ride))
+    values = _predict_isolating(model, [event.ride.features() for _, event in scorable])
+    for (position, event), value in zip(scorable, values, strict=True):
         outcomes[position] = _output_rule(event, value)
     return [outcome for outcome in outcomes if outcome is not None]
 
