@@ -50,7 +50,7 @@ def placed_code(dockerfile: Path, root: Path = ROOT) -> dict[Path, PurePosixPath
 
 def command(dockerfile: Path) -> list[str]:
     """The arguments of the Dockerfile's last CMD, which must be in exec (JSON) form, as a Lambda image needs."""
-    commands = [arguments for keyword, arguments in _instructions(dockerfile) if keyword == "CMD"]
+    commands = [arguments for keyword, arguments in instructions(dockerfile) if keyword == "CMD"]
     if not commands or not commands[-1].startswith("["):
         raise ValueError(f"{dockerfile.name} has no CMD in exec form")
     parsed = json.loads(commands[-1])
@@ -154,7 +154,7 @@ def _copies(dockerfile: Path) -> list[Copy]:
     """
     copies: list[Copy] = []
     workdir = "/"
-    for keyword, arguments in _instructions(dockerfile):
+    for keyword, arguments in instructions(dockerfile):
         if keyword == "WORKDIR":
             workdir = posixpath.join(workdir, arguments.strip())
         if keyword not in {"COPY", "ADD"}:
@@ -170,7 +170,7 @@ def _copies(dockerfile: Path) -> list[Copy]:
     return copies
 
 
-def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
+def instructions(dockerfile: Path) -> list[tuple[str, str]]:
     """Each instruction's keyword (upper case) and its arguments, continuation lines joined, comments dropped."""
     instructions: list[tuple[str, str]] = []
     logical = ""

@@ -12,16 +12,11 @@ from importlib.metadata import version
 import pytest
 import sklearn
 
+from infra.image_contents import instructions
 from tests.shared.paths import ROOT
 
 DOCKERFILE = ROOT / "Dockerfile.batch"
 LOCK = ROOT / "requirements" / "batch-http.txt"
-
-
-def instructions() -> list[tuple[str, str]]:
-    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text(encoding="utf-8"))
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines]
 
 
 def locked() -> dict[str, str]:
@@ -43,7 +38,7 @@ def test_lock_has_hashes_for_every_pin_and_no_mlflow():
 
 
 def test_default_command_serves_the_app_factory():
-    (cmd,) = [json.loads(argument) for keyword, argument in instructions() if keyword == "CMD"]
+    (cmd,) = [json.loads(argument) for keyword, argument in instructions(DOCKERFILE) if keyword == "CMD"]
     assert cmd == [
         "gunicorn",
         "-c",
@@ -53,7 +48,7 @@ def test_default_command_serves_the_app_factory():
     module, _, factory = cmd[-1].partition(":")
     assert callable(getattr(importlib.import_module(module), factory.removesuffix("()")))
     assert importlib.import_module("ride_scorer.http_service.gunicorn_conf").bind == ["127.0.0.1:8080"]
-    assert ("ENV", "BIND=0.0.0.0:8080") in instructions()
+    assert ("ENV", "BIND=0.0.0.0:8080") in instructions(DOCKERFILE)
 
 
 def test_the_batch_command_is_documented_with_the_image():

@@ -15,6 +15,7 @@ import sklearn
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from infra.image_contents import instructions
 from infra.sam_translate import load_sam_template
 from tests.shared.paths import ROOT
 
@@ -23,31 +24,25 @@ LOCK = ROOT / "requirements" / "runtime.txt"
 PINNED = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s\\]+)", re.MULTILINE)
 
 
-def instructions() -> list[tuple[str, str]]:
-    text = DOCKERFILE.read_text(encoding="utf-8").replace("\\\n", " ")
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
-    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines]
-
-
 def locked() -> dict[str, str]:
     return {canonicalize_name(name): version for name, version in PINNED.findall(LOCK.read_text(encoding="utf-8"))}
 
 
 def test_base_image_is_the_lambda_python_312_image_pinned_to_a_dated_tag() -> None:
-    froms = [argument for keyword, argument in instructions() if keyword == "FROM"]
+    froms = [argument for keyword, argument in instructions(DOCKERFILE) if keyword == "FROM"]
     assert len(froms) == 1
     assert re.fullmatch(r"public\.ecr\.aws/lambda/python:3\.12\.\d{4}\.\d{2}\.\d{2}\.\d{2}", froms[0]), froms[0]
 
 
 def test_dependency_layer_copies_only_the_lock_and_the_pruning_step() -> None:
-    copies = [argument.split()[:-1] for keyword, argument in instructions() if keyword in {"COPY", "ADD"}]
+    copies = [argument.split()[:-1] for keyword, argument in instructions(DOCKERFILE) if keyword in {"COPY", "ADD"}]
     assert copies[0] == ["requirements/runtime.txt", "infra/prune_botocore.py"]
     ignore = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
     assert ignore[ignore.index("*")] == "*", "the build context must start from nothing"
 
 
 def test_dependencies_are_installed_from_the_lock_with_hashes_and_nothing_else() -> None:
-    runs = [argument for keyword, argument in instructions() if keyword == "RUN"]
+    runs = [argument for keyword, argument in instructions(DOCKERFILE) if keyword == "RUN"]
     install = next(run for run in runs if "pip install" in run)
     for flag in ("--require-hashes", "--no-deps", "--only-binary :all:", '--target "${LAMBDA_TASK_ROOT}"'):
         assert flag in install
@@ -57,7 +52,7 @@ def test_dependencies_are_installed_from_the_lock_with_hashes_and_nothing_else()
 
 
 def test_cmd_and_template_name_the_same_importable_callable_handler() -> None:
-    (cmd,) = [json.loads(argument) for keyword, argument in instructions() if keyword == "CMD"]
+    (cmd,) = [json.loads(argument) for keyword, argument in instructions(DOCKERFILE) if keyword == "CMD"]
     function = load_sam_template()["Resources"]["ScorerFunction"]["Properties"]
     assert cmd == function["ImageConfig"]["Command"] == ["lambda_function.app.lambda_handler"]
     module_name, _, attribute = cmd[0].rpartition(".")
