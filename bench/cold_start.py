@@ -44,6 +44,7 @@ from infra.runtime_closure import (
     lock_hash,
 )
 from ride_scorer.core.integrity import write_digest
+from ride_scorer.tools.local.context import child_context_source
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -58,16 +59,8 @@ RUNTIME_CHILD = """
 import json, sys, time
 closure, code, output, *events = sys.argv[1:]
 sys.path[:0] = [closure, code]
-CONTEXT_FILE = CONTEXT_FILE_PATH
 from lambda_function.app import lambda_handler
-import importlib.util
-# The local Lambda context is a tool, not in the image: load its one file by path, beside the image's code.
-spec = importlib.util.spec_from_file_location("local_context", CONTEXT_FILE)
-local_context = sys.modules["local_context"] = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(local_context)
-LocalLambdaContext = local_context.LocalLambdaContext
-
-context = LocalLambdaContext(function_name="ride-scorer-scorer", region="us-east-1", account="123456789012")
+CHILD_CONTEXT
 
 seconds = []
 for path in events:
@@ -82,8 +75,7 @@ maxrss_mb = int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM
 json.dump({"event_seconds": seconds, "maxrss_mb": maxrss_mb, "first_event_done_at": first_event_done_at},
           open(output, "w"))
 """
-CONTEXT_FILE = ROOT / "ride_scorer" / "tools" / "local" / "context.py"
-RUNTIME_CHILD = RUNTIME_CHILD.replace("CONTEXT_FILE_PATH", repr(str(CONTEXT_FILE)))
+RUNTIME_CHILD = RUNTIME_CHILD.replace("CHILD_CONTEXT", child_context_source())
 
 # The usual MLflow handler: mlflow.pyfunc.load_model from S3, decode, predict, PutRecords.
 MLFLOW_CHILD = """

@@ -24,6 +24,7 @@ from infra.runtime_closure import install_runtime_closure
 from ride_scorer.core.integrity import write_digest
 from ride_scorer.core.model import load_model
 from ride_scorer.core.rides import InvalidRide, decode_kinesis_data
+from ride_scorer.tools.local.context import child_context_source
 from ride_scorer.tools.readers import read_dead_letters, read_stream
 from tests.shared.paths import EVENTS, ROOT
 
@@ -37,28 +38,19 @@ import json, sys
 closure, code, output, *events = sys.argv[1:]
 sys.path[:0] = [closure, code]
 allowed = (closure, code, sys.base_prefix)
-CONTEXT_FILE = CONTEXT_FILE_PATH
 from lambda_function.app import lambda_handler
-import importlib.util
-# The local Lambda context is a tool, not in the image: load its one file by path, beside the image's code.
-spec = importlib.util.spec_from_file_location("local_context", CONTEXT_FILE)
-local_context = sys.modules["local_context"] = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(local_context)
-LocalLambdaContext = local_context.LocalLambdaContext
-
-context = LocalLambdaContext(function_name="ride-scorer-scorer", region="us-east-1", account="123456789012")
+CHILD_CONTEXT
 
 results = [lambda_handler(json.load(open(path)), context) for path in events]
 files = [getattr(module, "__file__", None) or "" for module in list(sys.modules.values())]
 json.dump({
     "results": results,
     "site_packages": sorted({f for f in files if "site-packages" in f}),
-    "outside": sorted({f for f in files if f and f != CONTEXT_FILE and not f.startswith(allowed)}),
+    "outside": sorted({f for f in files if f and f != local_context.__file__ and not f.startswith(allowed)}),
     "unused": sorted({name.split(".")[0] for name in sys.modules} & {"mlflow", "boto3", "s3transfer"}),
 }, open(output, "w"))
 """
-CONTEXT_FILE = ROOT / "ride_scorer" / "tools" / "local" / "context.py"
-CHILD = CHILD.replace("CONTEXT_FILE_PATH", repr(str(CONTEXT_FILE)))
+CHILD = CHILD.replace("CHILD_CONTEXT", child_context_source())
 
 
 @pytest.fixture(scope="module")

@@ -54,3 +54,20 @@ def lambda_environment(function_name: str, region: str, memory_mb: int = DEFAULT
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
     }
+
+
+def child_context_source(function_name: str = "ride-scorer-scorer") -> str:
+    """Python source that defines `context` in a child interpreter whose path holds only an image's code.
+
+    This module is a tool, not in any image, so the child loads this one file by path (it imports nothing
+    of the project) and `local_context.__file__` names it, for checks of what the child imported.
+    """
+    return f"""
+import importlib.util
+spec = importlib.util.spec_from_file_location("local_context", {__file__!r})
+local_context = sys.modules["local_context"] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(local_context)
+context = local_context.LocalLambdaContext(
+    function_name={function_name!r}, region="us-east-1", account="123456789012"
+)
+"""
