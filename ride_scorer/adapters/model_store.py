@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
+from ride_scorer.adapters.aws_clients import client
 from ride_scorer.core.model import ModelLoadError, RideDurationModel, import_model_libraries, load_model
 
 DOWNLOAD_WORKERS = 8
@@ -82,8 +83,6 @@ def load_model_from(settings: ModelSource, s3_client: Any = None, cache_root: Pa
     Without `s3_client`, a boto3 S3 client is made for an s3:// location only (the Lambda passes its own).
     """
     if s3_client is None and settings.model_location.startswith("s3://"):
-        from ride_scorer.adapters.aws_clients import client
-
         s3_client = client("s3")
     root = cache_root or Path(tempfile.gettempdir()) / "ride-scorer-model"
     with ThreadPoolExecutor(max_workers=1) as pool:
