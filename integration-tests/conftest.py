@@ -54,7 +54,7 @@ def moto_endpoint() -> Iterator[Endpoint]:
 @pytest.fixture
 def aws_env(moto_endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch) -> Endpoint:
     """Point boto3's standard settings at the emulator, as a user would with AWS_ENDPOINT_URL."""
-    point_at(monkeypatch, moto_endpoint.url, moto_endpoint.region)
+    point_at(monkeypatch, moto_endpoint)
     return moto_endpoint
 
 
@@ -98,7 +98,7 @@ def deploy_scorer(aws_env: Endpoint, unique_prefix: str, trained_model_dir: Path
 def localstack_emulator() -> Iterator[Emulator]:
     external = os.environ.get("RIDE_SCORER_EXTERNAL_LOCALSTACK")
     if external:  # `make compose-test`: a LocalStack container someone else started and stops
-        yield Emulator("localstack", external)
+        yield Emulator(external, name="localstack")
         return
     layout = Layout(Path(os.environ.get("RIDE_SCORER_LOCALSTACK_CACHE", str(DEFAULT_CACHE))))
     try:
@@ -108,7 +108,7 @@ def localstack_emulator() -> Iterator[Emulator]:
     server = LocalStackServer(layout, free_port())
     server.start(timeout=LOCALSTACK_START_TIMEOUT)
     try:
-        yield Emulator("localstack", server.url)
+        yield Emulator(server.url, name="localstack")
     finally:
         server.stop()
 
@@ -117,7 +117,7 @@ def localstack_emulator() -> Iterator[Emulator]:
 def emulator(request: pytest.FixtureRequest) -> Emulator:
     if request.param == "moto":
         endpoint = request.getfixturevalue("moto_endpoint")
-        return Emulator("moto", endpoint.url, endpoint.region)
+        return Emulator(endpoint.url, endpoint.region, name="moto")
     return request.getfixturevalue("localstack_emulator")  # type: ignore[no-any-return]
 
 

@@ -58,7 +58,7 @@ def stream_deployment(model_kind: str, model_dir: Path, moto_endpoint) -> Iterat
     """The resources of infra/resources.yaml on moto, the model of `model_kind` published there by
     `publish_model`, and the handler's environment pointing at them (a fresh container)."""
     with pytest.MonkeyPatch.context() as patch:
-        point_at(patch, moto_endpoint.url, moto_endpoint.region)
+        point_at(patch, moto_endpoint)
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "MODEL_NAME", "MAX_EVENT_BYTES"):
             patch.delenv(name, raising=False)
         resources = provision(prefix=f"rs-par-{uuid.uuid4().hex[:8]}", shard_count=1)

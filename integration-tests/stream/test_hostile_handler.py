@@ -55,7 +55,7 @@ def steep_model_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def stack(moto_endpoint, steep_model_dir) -> Iterator[Stack]:
     with pytest.MonkeyPatch.context() as patch:
-        point_at(patch, moto_endpoint.url, moto_endpoint.region)
+        point_at(patch, moto_endpoint)
         resources = provision("hostile", shard_count=1)
         patch.setenv("MODEL_LOCATION", str(steep_model_dir))
         patch.setenv("PREDICTIONS_STREAM_NAME", resources.predictions_stream)

@@ -36,29 +36,19 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
-class Emulator:
-    """moto's server or LocalStack (the `emulator` fixture, parametrized over both)."""
+class Emulator(Endpoint):
+    """moto's server or LocalStack (the `emulator` fixture, parametrized over both, names which)."""
 
-    name: str
-    url: str
-    region: str = "us-east-1"
-
-    def session(self) -> boto3.session.Session:
-        return boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.region
-        )
-
-    def client(self, service: str) -> Any:
-        return self.session().client(service, endpoint_url=self.url)
+    name: str = "moto"
 
 
-def point_at(patch: pytest.MonkeyPatch, url: str, region: str) -> None:
+def point_at(patch: pytest.MonkeyPatch, endpoint: Endpoint) -> None:
     """boto3's standard settings aimed at a local endpoint, as a user would set them; no profile or session
     token from the machine leaks in."""
-    patch.setenv("AWS_ENDPOINT_URL", url)
+    patch.setenv("AWS_ENDPOINT_URL", endpoint.url)
     patch.setenv("AWS_ACCESS_KEY_ID", "testing")
     patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    patch.setenv("AWS_DEFAULT_REGION", region)
+    patch.setenv("AWS_DEFAULT_REGION", endpoint.region)
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         patch.delenv(name, raising=False)
 
@@ -68,7 +58,7 @@ def emulator_environment(emulator: Emulator, **scorer_env: str) -> Iterator[None
     """boto3's standard settings point at the emulator; the handler gets its Lambda variables; the cached
     scorer is dropped before and after so each use loads its own model and clients."""
     with pytest.MonkeyPatch.context() as patch:
-        point_at(patch, emulator.url, emulator.region)
+        point_at(patch, emulator)
         for name, value in scorer_env.items():
             patch.setenv(name, value)
         app.reset()
