@@ -68,9 +68,7 @@ def test_throttling_that_never_ends_is_reported_from_the_earliest_unwritten(reso
 def test_dead_letters_reach_sqs_with_reason_and_origin(resources):
     sqs = client("sqs")
     letters = [
-        DeadLetter(
-            f"raw-{i}", Rejection(RejectionCode.INVALID_JSON, "data is not JSON"), RecordOrigin(str(i), f"k{i}")
-        )
+        DeadLetter(f"raw-{i}", Rejection(RejectionCode.INVALID_JSON, "data is not JSON"), RecordOrigin(str(i), f"k{i}"))
         for i in range(23)
     ]
     assert SqsDeadLetterQueue(sqs, resources.dead_letter_queue_url, FAST).send(letters) == []

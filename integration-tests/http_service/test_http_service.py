@@ -76,7 +76,7 @@ def test_a_thousand_real_rides_in_one_request(service, model):
     [
         (
             b'{"ride": ',
-            {"code": "invalid_json", "message": "the body is not JSON: EOF while parsing a value at line 1 column 9"},
+            {"code": "invalid_json", "message": "the body is not JSON: Input data was truncated"},
         ),
         (
             b"42",
@@ -87,7 +87,7 @@ def test_a_thousand_real_rides_in_one_request(service, model):
         ),
         (
             json.dumps({**RIDE, "ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": "far"}}).encode(),
-            {"code": "invalid_schema", "message": "ride.trip_distance: Input should be a valid number"},
+            {"code": "invalid_schema", "message": "ride.trip_distance: Expected `float`, got `str`"},
         ),
         (
             json.dumps([RIDE, {"ride": RIDE["ride"]}]).encode(),

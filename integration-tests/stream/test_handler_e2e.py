@@ -33,7 +33,7 @@ EXPECTED_CODE = {
     "invalid_json": "invalid_json",
     "missing_field": "invalid_schema",
     "mistyped_field": "invalid_schema",
-    "nan_distance": "invalid_schema",
+    "nan_distance": "invalid_json",
     "negative_distance": "invalid_schema",
     "oversized": "payload_too_large",
 }

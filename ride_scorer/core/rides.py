@@ -2,18 +2,24 @@
 
 Every way a record can be bad maps to a `Rejection` with a machine-readable code and a human
 reason, so a bad record becomes a dead-letter message instead of a failed batch.
+
+Decoding and validation are msgspec's: typed Structs with constraints, decoded straight from the JSON bytes
+in one pass (about ten times pydantic's cost per record here, and no pydantic import on a cold start). The
+two rules msgspec cannot state (a location id given as text must fit the integer bound; a distance must be
+finite) are checked in `_check_ranges`, and every mode goes through it.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import math
+import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
-from pydantic_core import from_json
+import msgspec
 
 from ride_scorer.core.features import RideFeatures, ride_features
 
@@ -23,22 +29,13 @@ MAX_RIDE_ID_CHARS = 128
 MIN_RIDE_ID = -(2**63)
 MAX_RIDE_ID = 2**63 - 1
 
-LocationId = Annotated[int, Field(strict=True, ge=0, le=MAX_LOCATION_ID)]
-
-
-def _location_text_in_range(text: str) -> str:
-    """Ten digits can exceed the integer bound; text and numbers must accept the same ids."""
-    if int(text) > MAX_LOCATION_ID:
-        raise ValueError(f"location id must be at most {MAX_LOCATION_ID}")
-    return text
-
-
-LocationIdText = Annotated[
-    str, StringConstraints(strict=True, pattern=r"^[0-9]{1,10}$"), AfterValidator(_location_text_in_range)
-]
-RideIdInt = Annotated[int, Field(strict=True, ge=MIN_RIDE_ID, le=MAX_RIDE_ID)]
-RideIdText = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_RIDE_ID_CHARS)]
-Distance = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
+LocationId = (
+    Annotated[int, msgspec.Meta(ge=0, le=MAX_LOCATION_ID)] | Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,10}$")]
+)
+RideId = (
+    Annotated[int, msgspec.Meta(ge=MIN_RIDE_ID, le=MAX_RIDE_ID)]
+    | Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_RIDE_ID_CHARS)]
+)
 
 
 class RejectionCode(StrEnum):
@@ -54,27 +51,24 @@ class RejectionCode(StrEnum):
     MODEL_ERROR = "model_error"
 
 
-class Ride(BaseModel):
+# gc=False: a ride holds only scalars, so the collector need not track millions of them per hour.
+class Ride(msgspec.Struct, frozen=True, gc=False):
     """The ride's own fields; extra fields from upstream are ignored, not rejected."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    PULocationID: LocationId | LocationIdText
-    DOLocationID: LocationId | LocationIdText
-    trip_distance: Distance
+    PULocationID: LocationId
+    DOLocationID: LocationId
+    trip_distance: float
 
     def features(self) -> RideFeatures:
-        return ride_features(int(self.PULocationID), int(self.DOLocationID), self.trip_distance)
+        return ride_features(self.PULocationID, self.DOLocationID, self.trip_distance)
 
 
-class RideEvent(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
+class RideEvent(msgspec.Struct, frozen=True, gc=False):
     ride: Ride
-    ride_id: RideIdInt | RideIdText
+    ride_id: RideId
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rejection:
     """Why one ride gets no prediction: the same code in every mode (dead letter, rejects file, HTTP 400)."""
 
@@ -88,6 +82,10 @@ class InvalidRide(ValueError):
         self.rejection = rejection
 
 
+_event_decoder = msgspec.json.Decoder(RideEvent)
+_document_decoder = msgspec.json.Decoder()
+
+
 def decode_base64(data: str | bytes) -> bytes:
     try:
         return base64.b64decode(data, validate=True)
@@ -97,54 +95,78 @@ def decode_base64(data: str | bytes) -> bytes:
 
 def parse_ride_event(payload: bytes | str, max_bytes: int) -> RideEvent:
     """Parse one JSON ride event, bounded in size before any parsing so a huge record costs nothing."""
-    size = len(payload.encode("utf-8") if isinstance(payload, str) else payload)
-    if size > max_bytes:
+    raw = payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else payload
+    if len(raw) > max_bytes:
         raise InvalidRide(
-            Rejection(RejectionCode.PAYLOAD_TOO_LARGE, f"payload is {size} bytes; the limit is {max_bytes}")
+            Rejection(RejectionCode.PAYLOAD_TOO_LARGE, f"payload is {len(raw)} bytes; the limit is {max_bytes}")
         )
     try:
-        return RideEvent.model_validate_json(payload)
-    except ValidationError as error:
-        raise InvalidRide(_rejection_from(error)) from None
-    except (ValueError, RecursionError) as error:  # pydantic surfaces some parser failures this way
-        raise InvalidRide(Rejection(RejectionCode.INVALID_JSON, f"data is not JSON: {error}")) from None
+        # msgspec skips the fields it ignores without checking their UTF-8; the whole payload must be text.
+        raw.decode("utf-8")
+        event = _event_decoder.decode(raw)
+    except msgspec.ValidationError as error:
+        rejection = _not_json(raw) or Rejection(RejectionCode.INVALID_SCHEMA, _describe(error))
+        raise InvalidRide(rejection) from None
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as error:
+        raise InvalidRide(_json_rejection(error)) from None
+    return _check_ranges(event)
 
 
-def parse_json(payload: bytes | str) -> Any:
-    """A JSON document parsed exactly as the stream parses its records (pydantic's parser), so that what is
-    not JSON there (a UTF-8 byte-order mark, a lone surrogate escape) is not JSON in any mode."""
-    return from_json(payload)
+def _not_json(raw: bytes) -> Rejection | None:
+    """msgspec stops at the first wrong type; a payload that is not even JSON must still say so. Paid only
+    by rejected records."""
+    try:
+        _document_decoder.decode(raw)
+    except msgspec.ValidationError:  # well-formed, but a number beyond float's range (a DecodeError subclass)
+        pass
+    except (msgspec.DecodeError, RecursionError) as error:
+        return _json_rejection(error)
+    return None
+
+
+def _json_rejection(error: Exception) -> Rejection:
+    return Rejection(RejectionCode.INVALID_JSON, f"data is not JSON: {error}")
 
 
 def validate_ride_event(document: object) -> RideEvent:
     """Validate an already-parsed document (HTTP bodies, batch rows) with exactly the streaming rules."""
     try:
-        return RideEvent.model_validate(document)
-    except ValidationError as error:
-        raise InvalidRide(_rejection_from(error)) from None
+        event = msgspec.convert(document, RideEvent)
+    except msgspec.ValidationError as error:
+        raise InvalidRide(Rejection(RejectionCode.INVALID_SCHEMA, _describe(error))) from None
+    return _check_ranges(event)
 
 
 def decode_kinesis_data(data: str | bytes, max_bytes: int) -> RideEvent:
     return parse_ride_event(decode_base64(data), max_bytes)
 
 
-def _rejection_from(error: ValidationError) -> Rejection:
-    problems = error.errors(include_url=False, include_input=False)
-    if any(problem["type"] == "json_invalid" for problem in problems):
-        detail = "; ".join(str(problem["msg"]) for problem in problems)
-        return Rejection(RejectionCode.INVALID_JSON, f"data is not JSON: {detail}")
-    return Rejection(RejectionCode.INVALID_SCHEMA, _describe(problems))
+def _check_ranges(event: RideEvent) -> RideEvent:
+    ride = event.ride
+    distance = ride.trip_distance
+    if not 0 <= distance < math.inf:  # also false for NaN
+        reason = f"ride.trip_distance: Expected a finite `float` >= 0, got {distance}"
+        raise InvalidRide(Rejection(RejectionCode.INVALID_SCHEMA, reason))
+    for field in ("PULocationID", "DOLocationID"):
+        value = getattr(ride, field)
+        if isinstance(value, str) and int(value) > MAX_LOCATION_ID:
+            raise InvalidRide(
+                Rejection(RejectionCode.INVALID_SCHEMA, f"ride.{field}: Expected a location id <= {MAX_LOCATION_ID}")
+            )
+    return event
 
 
-def _describe(problems: list[Any]) -> str:
-    # A union reports one error per branch; keep one line per field so the reason stays readable.
-    seen: dict[str, str] = {}
-    for problem in problems:
-        location = [str(part) for part in problem["loc"] if not _is_union_branch(part)]
-        field = ".".join(location) or "(document)"
-        seen.setdefault(field, str(problem["msg"]))
-    return "; ".join(f"{field}: {message}" for field, message in seen.items())
+# msgspec says "<what was expected> - at `$.path`" and names a missing field in the message.
+_AT_PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]*)`$")
 
 
-def _is_union_branch(part: object) -> bool:
-    return isinstance(part, str) and (part in {"int", "str", "float"} or part.startswith("constrained-"))
+def _describe(error: msgspec.ValidationError) -> str:
+    """`field.path: what was expected`, the way the reason reads in every mode."""
+    found = _AT_PATH.match(str(error))
+    message, path = (found["message"], found["path"] or "") if found else (str(error), "")
+    field = path.lstrip(".")
+    missing = _MISSING.match(message)
+    if missing:
+        field, message = ".".join(filter(None, (field, missing["field"]))), "Field required"
+    return f"{field or '(document)'}: {message}"

@@ -31,7 +31,6 @@ from ride_scorer.core.rides import (
 logger = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True, slots=True)
 class Prediction:
     ride_id: int | str

@@ -8,13 +8,21 @@ client fixes them all in one round trip.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from ride_scorer.core.rides import Rejection, RejectionCode, RideEvent, parse_json
-from ride_scorer.core.scoring import read_document
+import msgspec
 
-_JSON_TYPES = {str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+from ride_scorer.core.rides import Rejection, RejectionCode, RideEvent
+from ride_scorer.core.scoring import read_json
+
+# The body's outer shape only: each ride stays raw bytes and is then read exactly as a stream record is, so
+# a ride gets the same outcome here as on the stream (what the stream ignores, such as an unknown field
+# holding 1e400, is ignored here too).
+_body_decoder = msgspec.json.Decoder(list[msgspec.Raw] | dict[str, msgspec.Raw])
+_JSON_TYPES = {"str": "string", "int": "number", "float": "number", "bool": "boolean", "null": "null"}
+_FOUND_TYPE = re.compile(r"got `(?P<type>\w+)`")
 
 
 @dataclass(frozen=True)
@@ -50,21 +58,24 @@ def parse_predict_body(raw: bytes) -> PredictRequest:
     if not raw.strip():
         raise BadRequest(str(RejectionCode.INVALID_JSON), "the body is empty: send one ride event or a list of them")
     try:
-        document = parse_json(raw)
-    except (ValueError, RecursionError) as error:
+        raw.decode("utf-8")  # as on the stream: the whole body must be UTF-8, ignored parts included
+        document = _body_decoder.decode(raw)
+    except msgspec.ValidationError as error:  # valid JSON, but neither an object nor a list
+        found = _FOUND_TYPE.search(str(error))
+        raise BadRequest(
+            str(RejectionCode.INVALID_SCHEMA),
+            f"the body is a JSON {_JSON_TYPES.get(found['type'] if found else '', 'value')}; "
+            "send one ride event (an object) or a list of them",
+        ) from None
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as error:
         raise BadRequest(str(RejectionCode.INVALID_JSON), f"the body is not JSON: {error}") from None
-    if isinstance(document, dict | list):
-        is_list = isinstance(document, list)
-        rides = [read_document(item) for item in (document if is_list else [document])]
-        rejections = [(index, ride) for index, ride in enumerate(rides) if isinstance(ride, Rejection)]
-        if rejections:
-            raise rejected_rides(rejections, len(rides), is_list)
-        return PredictRequest([ride for ride in rides if isinstance(ride, RideEvent)], is_list)
-    raise BadRequest(
-        str(RejectionCode.INVALID_SCHEMA),
-        f"the body is a JSON {_JSON_TYPES.get(type(document), 'value')}; "
-        "send one ride event (an object) or a list of them",
-    )
+    is_list = isinstance(document, list)
+    payloads = [bytes(item) for item in document] if isinstance(document, list) else [raw]
+    rides = [read_json(payload, max_bytes=len(raw)) for payload in payloads]
+    rejections = [(index, ride) for index, ride in enumerate(rides) if isinstance(ride, Rejection)]
+    if rejections:
+        raise rejected_rides(rejections, len(rides), is_list)
+    return PredictRequest([ride for ride in rides if isinstance(ride, RideEvent)], is_list)
 
 
 def rejected_rides(rejections: list[tuple[int, Rejection]], total: int, is_list: bool) -> BadRequest:

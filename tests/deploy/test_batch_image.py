@@ -24,7 +24,7 @@ def locked() -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    "name", ["flask", "gunicorn", "pyarrow", "tqdm", "scikit-learn", "numpy", "pydantic", "boto3", "skops"]
+    "name", ["flask", "gunicorn", "pyarrow", "tqdm", "scikit-learn", "numpy", "msgspec", "boto3", "skops"]
 )
 def test_lock_pins_what_the_code_imports_at_the_tested_versions(name):
     assert locked()[name] == version(name)

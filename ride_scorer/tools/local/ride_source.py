@@ -94,7 +94,7 @@ def poison_records(count: int) -> list[Poison]:
                 f'{{"ride": {{"PULocationID": 74, "DOLocationID": 75, "trip_distance": NaN}}, '
                 f'"ride_id": "poison-{n}"}}'.encode()
             ),
-            RejectionCode.INVALID_SCHEMA,
+            RejectionCode.INVALID_JSON,  # NaN is what a lax encoder writes, and not a JSON literal
         ),
         (
             "oversized",

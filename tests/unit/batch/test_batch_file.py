@@ -20,23 +20,23 @@ REAL_ROWS = 500
 DIRTY = [
     (
         {"PULocationID": 74, "DOLocationID": 75, "trip_distance": -1.5},
-        "ride.trip_distance: Input should be greater than or equal to 0",
+        "ride.trip_distance: Expected a finite `float` >= 0, got -1.5",
     ),
     (
         {"PULocationID": None, "DOLocationID": 75, "trip_distance": 2.0},
-        "ride.PULocationID: Input should be a valid integer",
+        "ride.PULocationID: Expected `int | str`, got `null`",
     ),
     (
         {"PULocationID": 74, "DOLocationID": 75, "trip_distance": math.nan},
-        "ride.trip_distance: Input should be a finite number",
+        "ride.trip_distance: Expected a finite `float` >= 0, got nan",
     ),
     (
         {"PULocationID": -3, "DOLocationID": 75, "trip_distance": 2.0},
-        "ride.PULocationID: Input should be greater than or equal to 0",
+        "ride.PULocationID: Expected `int` >= 0",
     ),
     (
         {"PULocationID": 74, "DOLocationID": 75, "trip_distance": None},
-        "ride.trip_distance: Input should be a valid number",
+        "ride.trip_distance: Expected `float`, got `null`",
     ),
 ]
 

@@ -41,9 +41,7 @@ def test_no_ride_to_score_means_no_predict_call(linear_model, linear_regressor):
     assert score_rides(linear_model, []) == []
     assert score_documents(linear_model, [{"ride_id": 1}, "not a ride"]) == [
         Rejection(RejectionCode.INVALID_SCHEMA, "ride: Field required"),
-        Rejection(
-            RejectionCode.INVALID_SCHEMA, "(document): Input should be a valid dictionary or instance of RideEvent"
-        ),
+        Rejection(RejectionCode.INVALID_SCHEMA, "(document): Expected `object`, got `str`"),
     ]
     assert linear_regressor.calls == []
 
@@ -61,7 +59,7 @@ def test_validation_rejections_pass_through_in_place_with_their_code(linear_mode
 
     assert codes(outcomes) == ["predicted", "invalid_json", "invalid_schema", "payload_too_large", "predicted"]
     assert outcomes[0] == Prediction(0, expected_minutes(2.0))
-    assert outcomes[2].reason == "ride.trip_distance: Input should be greater than or equal to 0"
+    assert outcomes[2].reason == "ride.trip_distance: Expected a finite `float` >= 0, got -1.0"
     assert outcomes[4] == Prediction(4, expected_minutes(4.0))
     # Only the two valid rides reached the model, in one call.
     assert linear_regressor.calls == [

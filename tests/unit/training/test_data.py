@@ -104,4 +104,3 @@ def test_a_file_that_is_not_parquet_is_named(tmp_path):
     path.write_text("not a parquet file")
     with pytest.raises(TripDataError, match=re.escape(f"{path}: cannot read it as parquet")):
         read_trips(str(path))
-
