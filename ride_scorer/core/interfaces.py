@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ride_scorer.core.rides import Rejection
 
@@ -18,8 +18,9 @@ from ride_scorer.core.rides import Rejection
 MAX_RAW_DATA_CHARS = 192 * 1024
 
 
-@dataclass(frozen=True)
-class OutputRecord:
+class OutputRecord(NamedTuple):
+    """A tuple, not a dataclass: one is made per prediction, and a tuple costs a third as much to build."""
+
     data: bytes
     partition_key: str
 

@@ -3,7 +3,6 @@ reason_code like any invalid record, the others are published in order, and noth
 
 from __future__ import annotations
 
-import base64
 import json
 
 import pytest
@@ -11,9 +10,9 @@ import pytest
 from lambda_function import app
 from ride_scorer.adapters.kinesis import KinesisPredictionSink
 from ride_scorer.adapters.sqs import SqsDeadLetterQueue
-from ride_scorer.core.interfaces import RecordOrigin
 from ride_scorer.core.model import FLOAT32_MAX
-from ride_scorer.stream.scorer import StreamRecord, StreamScorer
+from ride_scorer.stream.kinesis_event import KinesisEventRecords
+from ride_scorer.stream.scorer import StreamScorer
 from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
 from ride_scorer.tools.local.context import LocalLambdaContext
 from tests.shared.fakes.aws import NO_WAIT, FakeKinesis, FakeSqs
@@ -43,14 +42,22 @@ def sequence_number(position: int) -> str:
     return str(49_600_000_000_000_000_000 + position)
 
 
-def stream_records() -> list[StreamRecord]:
-    return [
-        StreamRecord(
-            base64.b64encode(ride_event_bytes(*ride)).decode("ascii"),
-            RecordOrigin(sequence_number(position), str(ride[0]), "shardId-000000000001", ARN, 1_700_000_000.5),
+def stream_records() -> KinesisEventRecords:
+    return KinesisEventRecords(
+        kinesis_event(
+            kinesis_record(
+                KinesisRecordSpec(
+                    ride_event_bytes(*ride),
+                    str(ride[0]),
+                    sequence_number(position),
+                    1_700_000_000.5,
+                    "shardId-000000000001",
+                ),
+                ARN,
+            )
+            for position, (ride, _) in enumerate(RIDES)
         )
-        for position, (ride, _) in enumerate(RIDES)
-    ]
+    )
 
 
 @pytest.fixture
@@ -84,7 +91,7 @@ def test_model_stage_rejections_are_dead_lettered_with_their_reason_code(scorer,
     assert [letter["reason_code"] for letter in letters] == [code for _, code in rejected]
     assert [letter["reason"] for letter in letters] == [REASONS[code] for _, code in rejected]
     # Each letter carries the record exactly as received and where it sits in the stream, to be replayed.
-    assert [letter["data"] for letter in letters] == [records[position].data for position, _ in rejected]
+    assert [letter["data"] for letter in letters] == [records.data[position] for position, _ in rejected]
     assert [letter["source"]["sequence_number"] for letter in letters] == [
         sequence_number(position) for position, _ in rejected
     ]

@@ -5,10 +5,10 @@ import pytest
 
 from ride_scorer.adapters.kinesis import KinesisPredictionSink
 from ride_scorer.adapters.sqs import SqsDeadLetterQueue
-from ride_scorer.core.interfaces import RecordOrigin
 from ride_scorer.core.model import load_model
-from ride_scorer.stream.scorer import StreamRecord, StreamScorer
-from ride_scorer.tools.event_factory import ride_event_bytes
+from ride_scorer.stream.kinesis_event import KinesisEventRecords
+from ride_scorer.stream.scorer import StreamScorer
+from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
 from tests.shared.fakes.aws import NO_WAIT, FakeKinesis, FakeSqs
 
 ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/rides"
@@ -19,12 +19,16 @@ def model(trained_model_dir):
     return load_model(trained_model_dir)
 
 
-def stream_record(position: int, raw: bytes | None = None) -> StreamRecord:
+def stream_record(position: int, raw: bytes | None = None) -> dict:
     raw = raw if raw is not None else ride_event_bytes(position, 130 + position % 5, 205, 1.0 + position / 10)
-    origin = RecordOrigin(
-        f"{49600000000000000000 + position}", str(position), "shardId-000000000001", ARN, 1700000000.5
+    spec = KinesisRecordSpec(
+        raw, str(position), f"{49600000000000000000 + position}", 1700000000.5, "shardId-000000000001"
     )
-    return StreamRecord(base64.b64encode(raw).decode(), origin)
+    return kinesis_record(spec, ARN)
+
+
+def batch(records: list[dict]) -> KinesisEventRecords:
+    return KinesisEventRecords(kinesis_event(records))
 
 
 def scorer(model, kinesis=None, sqs=None) -> tuple[StreamScorer, FakeKinesis, FakeSqs]:
@@ -45,7 +49,7 @@ def scorer(model, kinesis=None, sqs=None) -> tuple[StreamScorer, FakeKinesis, Fa
 
 def test_valid_rides_become_course_shaped_predictions(model):
     service, kinesis, sqs = scorer(model)
-    result = service.score([stream_record(i) for i in range(3)])
+    result = service.score(batch([stream_record(i) for i in range(3)]))
     assert result.failed_sequence_numbers == [] and sqs.sent == []
     expected = model.predict([{"PU_DO": f"{130 + i}_205", "trip_distance": 1.0 + i / 10} for i in range(3)])
     assert [json.loads(data) for data, _ in kinesis.written] == [
@@ -70,14 +74,14 @@ def test_one_predict_call_for_the_whole_batch(model):
 
     counting = type(model)(CountingRegressor(), model.metadata, 0.0)
     service, kinesis, _ = scorer(counting)
-    service.score([stream_record(i) for i in range(250)])
+    service.score(batch([stream_record(i) for i in range(250)]))
     assert calls == [250] and len(kinesis.written) == 250
 
 
 def test_bad_records_go_to_the_dead_letter_queue_with_their_origin(model):
     service, kinesis, sqs = scorer(model)
     records = [stream_record(0), stream_record(1, b"not json"), stream_record(2)]
-    result = service.score(records)
+    result = service.score(batch(records))
     assert (result.scored, result.invalid, result.dead_lettered) == (2, 1, 1)
     assert result.failed_sequence_numbers == []
     assert len(kinesis.written) == 2
@@ -95,12 +99,12 @@ def test_bad_records_go_to_the_dead_letter_queue_with_their_origin(model):
 
 def test_unwritten_prediction_fails_from_that_record_on_and_holds_back_later_letters(model):
     doomed = ride_event_bytes(3, 133, 205, 1.3)
-    kinesis = FakeKinesis(fail=lambda call, data: b'"ride_id": 3}' in data)
+    kinesis = FakeKinesis(fail=lambda call, data: b'"ride_id":3}' in data)
     service, kinesis, sqs = scorer(model, kinesis=kinesis)
     records = [stream_record(0), stream_record(1, b"bad"), stream_record(2), stream_record(3, doomed)]
     records += [stream_record(4, b"bad too"), stream_record(5)]
-    result = service.score(records)
-    assert result.failed_sequence_numbers == [r.origin.sequence_number for r in records[3:]]
+    result = service.score(batch(records))
+    assert result.failed_sequence_numbers == [r["kinesis"]["sequenceNumber"] for r in records[3:]]
     assert [json.loads(body)["source"]["partition_key"] for body in sqs.sent] == ["1"]  # record 4 waits
 
 
@@ -108,15 +112,15 @@ def test_dead_letter_queue_failure_reports_those_records_instead(model):
     sqs = FakeSqs(fail=lambda call, body: True)
     service, kinesis, sqs = scorer(model, sqs=sqs)
     records = [stream_record(0), stream_record(1), stream_record(2, b"[]"), stream_record(3)]
-    result = service.score(records)
-    assert result.failed_sequence_numbers == [r.origin.sequence_number for r in records[2:]]
+    result = service.score(batch(records))
+    assert result.failed_sequence_numbers == [r["kinesis"]["sequenceNumber"] for r in records[2:]]
     assert result.dead_lettered == 0 and len(kinesis.written) == 3
 
 
 def test_oversized_raw_data_is_kept_as_prefix_and_digest(model):
     service, _, sqs = scorer(model)
     huge = b"x" * (900 * 1024)
-    service.score([stream_record(0, huge)])
+    service.score(batch([stream_record(0, huge)]))
     (letter,) = [json.loads(body) for body in sqs.sent]
     assert letter["reason_code"] == "payload_too_large"
     assert letter["data_truncated"] is True
@@ -126,5 +130,5 @@ def test_oversized_raw_data_is_kept_as_prefix_and_digest(model):
 
 def test_empty_batch_is_a_no_op(model):
     service, kinesis, sqs = scorer(model)
-    result = service.score([])
+    result = service.score(batch([]))
     assert (result.records, result.failed_sequence_numbers, kinesis.calls, sqs.calls) == (0, [], [], 0)
