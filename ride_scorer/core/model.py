@@ -15,14 +15,17 @@ import pickle
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
 from ride_scorer.core.features import RideFeatures, ride_features
 from ride_scorer.core.integrity import verify_directory
+
+if TYPE_CHECKING:  # numpy is imported with the model, overlapping the download, not with this module
+    from ride_scorer.core.predictors import BatchPredict
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +66,8 @@ class RideDurationModel:
     # The largest trip_distance the model accepts: FLOAT32_MAX for models that cast to float32 (scikit-learn's
     # trees), else unbounded. Found at load by `accepted_input_limit`; scoring refuses rides beyond it.
     max_trip_distance: float = math.inf
+    # How a batch is scored: `batch_predictor`'s direct path when it equals the pipeline's own predict.
+    batch_predict: BatchPredict | None = field(default=None, repr=False)
 
     @property
     def version(self) -> str:
@@ -72,6 +77,8 @@ class RideDurationModel:
         """One vectorized call for the whole batch; never call it per record."""
         if not features:
             return []
+        if self.batch_predict is not None:
+            return self.batch_predict(features)
         return [float(value) for value in self.regressor.predict(list(features))]
 
 
@@ -121,7 +128,9 @@ def load_model(directory: Path, expected_sha256: str | None = None) -> RideDurat
     _check_scores_a_ride(regressor, directory)
     metadata = ModelMetadata(**{**metadata.__dict__, "digest": digest})
     limit = accepted_input_limit(regressor)
-    return RideDurationModel(regressor, metadata, time.perf_counter() - started, limit)
+    from ride_scorer.core.predictors import batch_predictor
+
+    return RideDurationModel(regressor, metadata, time.perf_counter() - started, limit, batch_predictor(regressor))
 
 
 def _check_scores_a_ride(regressor: Regressor, directory: Path) -> None:
