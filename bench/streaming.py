@@ -31,7 +31,7 @@ from infra.provision import provision  # noqa: E402
 from lambda_function import app  # noqa: E402
 from ride_scorer.core.features import features_from_columns  # noqa: E402
 from ride_scorer.core.model import load_model  # noqa: E402
-from ride_scorer.core.rides import decode_kinesis_data  # noqa: E402
+from ride_scorer.core.rides import RideEvent, read_kinesis_data  # noqa: E402
 from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes  # noqa: E402
 from ride_scorer.tools.local.context import LocalLambdaContext  # noqa: E402
 from ride_scorer.tools.local.embedded_moto import embedded_moto  # noqa: E402
@@ -74,7 +74,8 @@ def make_event(count: int) -> dict:
 
 def course_baseline(event: dict, model, kinesis, stream: str) -> None:
     for record in event["Records"]:
-        ride_event = decode_kinesis_data(record["kinesis"]["data"], 16 * 1024)
+        ride_event = read_kinesis_data(record["kinesis"]["data"], 16 * 1024)
+        assert isinstance(ride_event, RideEvent)
         duration = model.predict([ride_event.ride.features()])[0]
         output = {
             "model": "ride_duration_prediction_model",
@@ -137,7 +138,9 @@ def main() -> None:
             )
 
         features = [
-            decode_kinesis_data(r["kinesis"]["data"], 16 * 1024).ride.features() for r in make_event(1_000)["Records"]
+            ride.ride.features()
+            for r in make_event(1_000)["Records"]
+            if isinstance(ride := read_kinesis_data(r["kinesis"]["data"], 16 * 1024), RideEvent)
         ]
         one_by_one = timed(lambda: [model.predict([f]) for f in features])
         vectorized = timed(lambda: model.predict(features))

@@ -23,7 +23,7 @@ from infra.provision import Resources, provision
 from infra.runtime_closure import install_runtime_closure
 from ride_scorer.core.integrity import write_digest
 from ride_scorer.core.model import load_model
-from ride_scorer.core.rides import InvalidRide, decode_kinesis_data
+from ride_scorer.core.rides import RideEvent, read_kinesis_data
 from ride_scorer.tools.local.context import child_context_source
 from ride_scorer.tools.readers import read_dead_letters, read_stream
 from tests.shared.paths import EVENTS, ROOT
@@ -75,10 +75,9 @@ def expected_predictions(event_path: Path, model_dir: Path, version: str) -> lis
     model = load_model(model_dir)
     rides = []
     for item in json.loads(event_path.read_text(encoding="utf-8"))["Records"]:
-        try:
-            rides.append((decode_kinesis_data(item["kinesis"]["data"], 16 * 1024), item["kinesis"]["sequenceNumber"]))
-        except InvalidRide:
-            continue
+        ride = read_kinesis_data(item["kinesis"]["data"], 16 * 1024)
+        if isinstance(ride, RideEvent):
+            rides.append((ride, item["kinesis"]["sequenceNumber"]))
     durations = model.predict([ride.ride.features() for ride, _ in rides])
     return [
         (

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from infra.provision import Resources, provision
 from lambda_function import app
-from ride_scorer.core.rides import InvalidRide, decode_kinesis_data
+from ride_scorer.core.rides import Rejection, read_kinesis_data
 from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record
 from ride_scorer.tools.local.context import LocalLambdaContext
 from ride_scorer.tools.readers import StreamTail, receive_messages
@@ -102,11 +102,8 @@ MODEL_STAGE_CODES = {"input_out_of_range", "non_finite_prediction", "model_error
 
 
 def expected_outcome(data: str) -> str:
-    try:
-        decode_kinesis_data(data, LIMIT)
-    except InvalidRide as invalid:
-        return str(invalid.rejection.code)
-    return "scored"
+    result = read_kinesis_data(data, LIMIT)
+    return str(result.code) if isinstance(result, Rejection) else "scored"
 
 
 def assert_accounted(stack: Stack, kinesis_data: list[str]) -> dict[str, str]:

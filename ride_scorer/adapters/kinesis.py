@@ -23,7 +23,8 @@ def chunk_by_limits(
     records: Sequence[OutputRecord], max_count: int = MAX_RECORDS_PER_CALL, max_bytes: int = MAX_BYTES_PER_CALL
 ) -> Iterator[tuple[int, Sequence[OutputRecord]]]:
     """Yield (start position, chunk) with at most max_count records and max_bytes bytes per chunk."""
-    for start, end in chunk_spans([record.size for record in records], max_count, max_bytes):
+    sizes = [len(record.data) + len(record.partition_key.encode("utf-8")) for record in records]  # OutputRecord.size
+    for start, end in chunk_spans(sizes, max_count, max_bytes):
         yield start, records[start:end]
 
 

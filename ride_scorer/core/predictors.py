@@ -18,6 +18,7 @@ when the model loads; the tests compare both on real rides.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -59,7 +60,6 @@ def _generic(regressor: Any) -> BatchPredict:
 
 def _vectorized_pipeline(regressor: Any) -> BatchPredict | None:
     """`[DictVectorizer, estimator]` with a vocabulary of our two features, else None."""
-    from sklearn.ensemble._forest import ForestRegressor
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.pipeline import Pipeline
 
@@ -75,7 +75,10 @@ def _vectorized_pipeline(regressor: Any) -> BatchPredict | None:
         return None
     matrix = _matrix_builder(vocabulary, vectorizer.separator, vectorizer.dtype)
     final: Callable[[Any], Any] = estimator.predict
-    if type(estimator).predict is ForestRegressor.predict and estimator.n_outputs_ == 1:
+    # Unpickling a forest imported its module; importing it for a linear model would cost the cold start.
+    forests = sys.modules.get("sklearn.ensemble._forest")
+    is_forest = forests is not None and type(estimator).predict is forests.ForestRegressor.predict
+    if is_forest and estimator.n_outputs_ == 1:
         final = _forest_predict(estimator)
 
     def predict(features: Sequence[RideFeatures]) -> list[float]:
@@ -90,11 +93,13 @@ def _matrix_builder(vocabulary: dict[str, int], separator: str, dtype: Any) -> C
     number_column = vocabulary[NUMBER_FEATURE]
     prefix = TEXT_FEATURE + separator
     width = len(vocabulary)
+    # Keyed by the feature's value ("130_205" rather than "PU_DO=130_205"): one string less per ride.
+    text_vocabulary = {name[len(prefix) :]: column for name, column in vocabulary.items() if name.startswith(prefix)}
 
     def matrix(features: Sequence[RideFeatures]) -> Any:
         if not features:
             raise ValueError("Sample sequence X is empty.")  # as DictVectorizer says it
-        text_columns = np.array([vocabulary.get(prefix + ride["PU_DO"], -1) for ride in features], dtype=np.intc)
+        text_columns = np.array([text_vocabulary.get(ride["PU_DO"], -1) for ride in features], dtype=np.intc)
         numbers = np.array([ride["trip_distance"] for ride in features], dtype=dtype)
         known = text_columns >= 0
         indptr = np.zeros(len(features) + 1, dtype=np.intc)

@@ -14,8 +14,7 @@ from typing import Any
 
 import msgspec
 
-from ride_scorer.core.rides import Rejection, RejectionCode, RideEvent
-from ride_scorer.core.scoring import read_json
+from ride_scorer.core.rides import Rejection, RejectionCode, RideEvent, read_json
 
 # The body's outer shape only: each ride stays raw bytes and is then read exactly as a stream record is, so
 # a ride gets the same outcome here as on the stream (what the stream ignores, such as an unknown field

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from ride_scorer.core.interfaces import DeadLetter, DeadLetterSink, OutputRecord, PredictionSink
 from ride_scorer.core.model import RideDurationModel
-from ride_scorer.core.prediction_records import encode_record, prediction_record
-from ride_scorer.core.scoring import Prediction, read_kinesis_data, score_rides
+from ride_scorer.core.prediction_records import encode_predictions
+from ride_scorer.core.rides import Rejection, read_kinesis_data
+from ride_scorer.core.scoring import Prediction, score_rides
 from ride_scorer.stream.kinesis_event import RecordBatch
 
 
@@ -49,20 +50,24 @@ class StreamScorer:
         outcomes = score_rides(self.model, [read_kinesis_data(item, max_bytes) for item in data])
         scoring_seconds = time.perf_counter() - started
 
-        predicted: list[int] = []
-        outputs: list[OutputRecord] = []
-        rejected: list[tuple[int, DeadLetter]] = []
-        model_name, version = self.model_name, self.model.version
-        for position, outcome in enumerate(outcomes):
-            if isinstance(outcome, Prediction):
-                predicted.append(position)
-                ride_id = outcome.ride_id
-                record = prediction_record(
-                    model_name, version, ride_id, outcome.ride_duration, sequence_numbers[position]
-                )
-                outputs.append(OutputRecord(encode_record(record), str(ride_id)))
-            else:
-                rejected.append((position, DeadLetter(data[position], outcome, records.origin(position))))
+        predicted = [position for position, outcome in enumerate(outcomes) if type(outcome) is Prediction]
+        scored: list[Prediction] = [outcomes[position] for position in predicted]  # type: ignore[misc]
+        rejected = [
+            (position, DeadLetter(data[position], outcome, records.origin(position)))
+            for position, outcome in enumerate(outcomes)
+            if type(outcome) is Rejection
+        ]
+        encoded = encode_predictions(
+            self.model_name,
+            self.model.version,
+            [
+                (prediction.ride_id, prediction.ride_duration, sequence_numbers[position])
+                for prediction, position in zip(scored, predicted, strict=True)
+            ],
+        )
+        outputs = [
+            OutputRecord(output, str(prediction.ride_id)) for output, prediction in zip(encoded, scored, strict=True)
+        ]
 
         written = self.sink.write(outputs)
         # Everything from the first unwritten prediction on is re-delivered, so only letters before it

@@ -1,6 +1,8 @@
 import json
 
 from botocore.exceptions import EndpointConnectionError
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ride_scorer.adapters.chunking import chunk_spans
 from ride_scorer.adapters.kinesis import MAX_BYTES_PER_CALL, KinesisPredictionSink, chunk_by_limits
@@ -70,3 +72,23 @@ def test_whole_call_failure_marks_the_chunk_unwritten():
     result = KinesisPredictionSink(kinesis, "out", NO_WAIT).write(records(700))
     assert result.first_unwritten == 500
     assert len(kinesis.written) == 500
+
+
+def greedy_spans(sizes: list[int], max_count: int, max_bytes: int) -> list[tuple[int, int]]:
+    """The rule, one item at a time: a span takes items until the next would break a limit."""
+    spans, start, total = [], 0, 0
+    for position, size in enumerate(sizes):
+        if position > start and (position - start == max_count or total + size > max_bytes):
+            spans.append((start, position))
+            start, total = position, 0
+        total += size
+    return [*spans, (start, len(sizes))] if start < len(sizes) else spans
+
+
+@given(
+    sizes=st.lists(st.integers(min_value=0, max_value=120), max_size=60),
+    max_count=st.integers(min_value=1, max_value=8),
+    max_bytes=st.integers(min_value=1, max_value=300),
+)
+def test_whole_blocks_are_the_same_spans_as_item_by_item(sizes, max_count, max_bytes):
+    assert chunk_spans(sizes, max_count, max_bytes) == greedy_spans(sizes, max_count, max_bytes)

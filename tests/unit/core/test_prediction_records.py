@@ -2,14 +2,23 @@
 
 import json
 
-from ride_scorer.core.prediction_records import encode_record, prediction_record
+from ride_scorer.core.prediction_records import encode_predictions, prediction_record
 
 MODEL = "ride_duration_prediction_model"
 
 
+def encode_record(record: dict) -> bytes:
+    (encoded,) = encode_predictions(
+        record["model"],
+        record["version"],
+        [(record["prediction"]["ride_id"], record["prediction"]["ride_duration"], record["source_sequence_number"])],
+    )
+    return encoded
+
+
 def test_the_published_bytes_are_pinned():
-    record = prediction_record(MODEL, "run-1", 256, 18.168945726405326, "49600000000000000000000000001")
-    assert encode_record(record) == (
+    (encoded,) = encode_predictions(MODEL, "run-1", [(256, 18.168945726405326, "49600000000000000000000000001")])
+    assert encoded == (
         b'{"model":"ride_duration_prediction_model","version":"run-1",'
         b'"prediction":{"ride_duration":18.168945726405326,"ride_id":256},'
         b'"source_sequence_number":"49600000000000000000000000001"}'
@@ -17,11 +26,11 @@ def test_the_published_bytes_are_pinned():
 
 
 def test_the_http_shape_has_no_sequence_number_and_text_ids_stay_text():
-    record = prediction_record(MODEL, "run-1", "r-7", 3.5)
-    assert encode_record(record) == (
-        b'{"model":"ride_duration_prediction_model","version":"run-1",'
-        b'"prediction":{"ride_duration":3.5,"ride_id":"r-7"}}'
-    )
+    assert prediction_record(MODEL, "run-1", "r-7", 3.5) == {
+        "model": MODEL,
+        "version": "run-1",
+        "prediction": {"ride_duration": 3.5, "ride_id": "r-7"},
+    }
 
 
 def test_the_json_values_are_those_of_the_standard_library_and_floats_read_back_exactly():

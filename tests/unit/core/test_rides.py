@@ -5,11 +5,12 @@ import pytest
 
 from ride_scorer.core.features import features_from_columns, ride_features
 from ride_scorer.core.rides import (
-    InvalidRide,
+    Rejection,
     RejectionCode,
-    decode_kinesis_data,
-    parse_ride_event,
-    validate_ride_event,
+    RideEvent,
+    read_document,
+    read_json,
+    read_kinesis_data,
 )
 
 LIMIT = 16 * 1024
@@ -26,26 +27,32 @@ def event(**ride_changes):
 
 
 def test_course_example_decodes_to_features():
-    ride_event = decode_kinesis_data(b64(event()), LIMIT)
+    ride_event = accepted(b64(event()))
     assert ride_event.ride_id == 256
     assert ride_event.ride.features() == {"PU_DO": "130_205", "trip_distance": 3.66}
 
 
 def test_string_ids_and_integer_distance_are_accepted():
-    ride_event = decode_kinesis_data(b64({**event(PULocationID="130", trip_distance=4), "ride_id": "r-1"}), LIMIT)
+    ride_event = accepted(b64({**event(PULocationID="130", trip_distance=4), "ride_id": "r-1"}))
     assert ride_event.ride_id == "r-1"
     assert ride_event.ride.features() == {"PU_DO": "130_205", "trip_distance": 4.0}
 
 
 def test_extra_fields_are_ignored():
     document = {**event(vendor=2), "published_at": "2026-11-24T10:00:00Z"}
-    assert decode_kinesis_data(b64(document), LIMIT).ride_id == 256
+    assert accepted(b64(document)).ride_id == 256
 
 
 def rejection(data: str):
-    with pytest.raises(InvalidRide) as caught:
-        decode_kinesis_data(data, LIMIT)
-    return caught.value.rejection
+    result = read_kinesis_data(data, LIMIT)
+    assert isinstance(result, Rejection), result
+    return result
+
+
+def accepted(data: str) -> RideEvent:
+    result = read_kinesis_data(data, LIMIT)
+    assert isinstance(result, RideEvent), result
+    return result
 
 
 def test_undecodable_base64():
@@ -97,11 +104,9 @@ def test_non_finite_distance_is_rejected(literal):
 
 def test_parse_and_validate_apply_the_same_rules():
     document = event(trip_distance=-1)
-    with pytest.raises(InvalidRide) as parsed:
-        parse_ride_event(json.dumps(document), LIMIT)
-    with pytest.raises(InvalidRide) as validated:
-        validate_ride_event(document)
-    assert parsed.value.rejection == validated.value.rejection
+    parsed = read_json(json.dumps(document), LIMIT)
+    assert isinstance(parsed, Rejection)
+    assert parsed == read_document(document)
 
 
 def test_features_are_identical_for_int_and_text_ids():

@@ -9,8 +9,8 @@ import math
 import pytest
 
 from ride_scorer.core.model import FLOAT32_MAX
-from ride_scorer.core.rides import Rejection, RejectionCode
-from ride_scorer.core.scoring import Prediction, read_json, score_documents, score_rides
+from ride_scorer.core.rides import Rejection, RejectionCode, read_json
+from ride_scorer.core.scoring import Prediction, score_documents, score_rides
 from tests.shared.fakes.models import (
     PAST_FLOAT32_DISTANCE,
     POISON_PU_DO,
