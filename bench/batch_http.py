@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from ride_scorer.batch.job import BatchJob, score_file  # noqa: E402
 from ride_scorer.core.features import features_from_columns  # noqa: E402
+from ride_scorer.core.integrity import directory_digest  # noqa: E402
 from ride_scorer.core.model import load_model  # noqa: E402
 from ride_scorer.tools.local.gunicorn_service import gunicorn_service  # noqa: E402
 from training.pipeline import build_pipeline  # noqa: E402
@@ -81,7 +82,11 @@ def timed_post(session: requests.Session, url: str, body: object) -> float:
 def bench_http(model_dir: Path, work: Path, singles: int, batches: int) -> None:
     rides = pq.read_table(ROOT / "data" / MONTHS[0], columns=["PULocationID", "DOLocationID", "trip_distance"])
     events = [{"ride": ride, "ride_id": i} for i, ride in enumerate(rides.slice(0, 1_000).to_pylist())]
-    environment = {"MODEL_LOCATION": str(model_dir), "WEB_CONCURRENCY": "2"}
+    environment = {
+        "MODEL_LOCATION": str(model_dir),
+        "MODEL_SHA256": directory_digest(model_dir),
+        "WEB_CONCURRENCY": "2",
+    }
     quiet = ("--access-logfile", "/dev/null")
     with gunicorn_service(environment, work / "gunicorn.log", quiet) as url:
         with requests.Session() as session:

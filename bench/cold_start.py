@@ -47,7 +47,7 @@ from infra.runtime_closure import (
     install_target,
     lock_hash,
 )
-from ride_scorer.core.integrity import write_digest
+from ride_scorer.core.integrity import directory_digest, write_digest
 from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
 from ride_scorer.tools.local.context import child_context_source
 
@@ -261,7 +261,7 @@ def measure(repeats: int) -> dict[str, Any]:
             resources = provision(f"bench-{uuid.uuid4().hex[:8]}", session=session)
             model = train_model(workdir / "model")
             publish(model, session, endpoint, resources.model_bucket)
-            environment = child_environment(endpoint, resources, workdir)
+            environment = child_environment(endpoint, resources, workdir) | {"MODEL_SHA256": directory_digest(model)}
             code = workdir / "code"
             lay_out(ROOT / "Dockerfile", code)
             # As the Dockerfile does: bytecode compiled at build time, not on the first cold start.

@@ -56,6 +56,7 @@ os.environ.update(
 from lambda_function import app  # noqa: E402
 from ride_scorer.adapters.kinesis import KinesisPredictionSink  # noqa: E402
 from ride_scorer.adapters.sqs import SqsDeadLetterQueue  # noqa: E402
+from ride_scorer.core.integrity import directory_digest  # noqa: E402
 from ride_scorer.core.model import load_model  # noqa: E402
 from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes  # noqa: E402
 from ride_scorer.tools.local.context import LocalLambdaContext  # noqa: E402
@@ -169,6 +170,7 @@ def median_seconds(action: Callable[[], object], repeats: int) -> float:
 def install_scorer(model_dir: Path) -> None:
     """The handler's own cold path (settings, load, gc.freeze), then clients that answer in memory."""
     os.environ["MODEL_LOCATION"] = str(model_dir)
+    os.environ["MODEL_SHA256"] = directory_digest(model_dir)
     app.reset()
     gc.unfreeze()
     scorer = app.get_scorer()

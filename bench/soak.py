@@ -97,8 +97,12 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
 
     deadline = time.monotonic() + args.max_seconds
     resources = provision("soak", shard_count=args.shards)
+    from ride_scorer.core.integrity import directory_digest
+
+    model_dir = train_model(Path(tempfile.mkdtemp(prefix="soak-model-")))
     os.environ.update(
-        MODEL_LOCATION=str(train_model(Path(tempfile.mkdtemp(prefix="soak-model-")))),
+        MODEL_LOCATION=str(model_dir),
+        MODEL_SHA256=directory_digest(model_dir),
         PREDICTIONS_STREAM_NAME=resources.predictions_stream,
         DEAD_LETTER_QUEUE_URL=resources.dead_letter_queue_url,
     )

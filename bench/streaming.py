@@ -30,6 +30,7 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 from infra.provision import provision  # noqa: E402
 from lambda_function import app  # noqa: E402
 from ride_scorer.core.features import features_from_columns  # noqa: E402
+from ride_scorer.core.integrity import directory_digest  # noqa: E402
 from ride_scorer.core.model import load_model  # noqa: E402
 from ride_scorer.core.rides import RideEvent, read_kinesis_data  # noqa: E402
 from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes  # noqa: E402
@@ -107,6 +108,7 @@ def main() -> None:
         resources = provision(prefix=f"bench-{uuid.uuid4().hex[:6]}")
         os.environ.update(
             MODEL_LOCATION=str(model_dir),
+            MODEL_SHA256=directory_digest(model_dir),
             PREDICTIONS_STREAM_NAME=resources.predictions_stream,
             DEAD_LETTER_QUEUE_URL=resources.dead_letter_queue_url,
         )

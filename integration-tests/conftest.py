@@ -73,14 +73,17 @@ class Deployment:
 @pytest.fixture
 def deploy_scorer(aws_env: Endpoint, unique_prefix: str, trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch):
     """A scorer as deployed: the resources of infra/resources.yaml on moto, the test model published by
-    training's own publish step, and the handler's environment pointing at them (a fresh container)."""
+    training's own publish step, and the handler's environment pointing at them (a fresh container).
+    The digest is pinned as the template requires; `pin_digest=False` leaves MODEL_SHA256 unset."""
 
-    def deploy(shard_count: int = 1, pin_digest: bool = False) -> Deployment:
+    def deploy(shard_count: int = 1, pin_digest: bool = True) -> Deployment:
         resources = provision(prefix=unique_prefix, shard_count=shard_count)
         published = publish_model(trained_model_dir, resources.model_bucket, s3_client=aws_env.client("s3"))
         monkeypatch.setenv("MODEL_LOCATION", published.model_location)
         if pin_digest:
             monkeypatch.setenv("MODEL_SHA256", published.sha256)
+        else:
+            monkeypatch.delenv("MODEL_SHA256", raising=False)
         monkeypatch.setenv("PREDICTIONS_STREAM_NAME", resources.predictions_stream)
         monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", resources.dead_letter_queue_url)
         monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "RideScorerTest")

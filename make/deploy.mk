@@ -61,12 +61,15 @@ publish: build ## Push the image to the infra stack's ECR repository (tags are i
 	docker tag $(IMAGE):$(IMAGE_TAG) $(INFRA_REPOSITORY_URI):$(IMAGE_TAG)
 	docker push $(INFRA_REPOSITORY_URI):$(IMAGE_TAG)
 
-deploy: ## Deploy the function stack: make deploy MODEL_RUN_ID=<published run> [MODEL_SHA256=<digest>] (after make publish)
+# The pin is required: the scorer loads a model only when its files have the digest the stack gives it.
+deploy: ## Deploy the function stack: make deploy MODEL_RUN_ID=<published run> MODEL_SHA256=<digest> (after make publish)
+	@test -n "$(MODEL_RUN_ID)" || (echo "MODEL_RUN_ID is not set: the run id make publish-model printed" >&2 && exit 2)
+	@test -n "$(MODEL_SHA256)" || (echo "MODEL_SHA256 is not set: the digest make publish-model printed; the scorer loads only a pinned model" >&2 && exit 2)
+	@echo "$(MODEL_SHA256)" | grep -Eqx '[0-9a-f]{64}' || (echo "MODEL_SHA256=$(MODEL_SHA256) must be 64 lowercase hexadecimal characters (a SHA-256 digest)" >&2 && exit 2)
 	@test -x $(SAM) || (echo "make deploy needs the SAM CLI: run make sam-cli" && exit 1)
-	@test -n "$(MODEL_RUN_ID)" || (echo "MODEL_RUN_ID is not set: the run id make publish-model printed" && exit 2)
 	$(SAM) deploy --config-file samconfig.toml --region $(AWS_REGION) --stack-name $(STACK) \
 		--image-repository $(INFRA_REPOSITORY_URI) \
 		--parameter-overrides ImageUri=$(INFRA_REPOSITORY_URI):$(IMAGE_TAG) ModelBucketName=$(INFRA_MODEL_BUCKET) \
 		RidesStreamName=$(PREFIX)-rides PredictionsStreamName=$(PREFIX)-predictions \
 		DeadLetterQueueName=$(PREFIX)-dead-letters OnFailureQueueName=$(PREFIX)-on-failure \
-		ModelPrefix=$(or $(MODEL_PREFIX),models/ride-duration)/$(MODEL_RUN_ID) $(if $(MODEL_SHA256),ModelSha256=$(MODEL_SHA256))
+		ModelPrefix=$(or $(MODEL_PREFIX),models/ride-duration)/$(MODEL_RUN_ID) ModelSha256=$(MODEL_SHA256)

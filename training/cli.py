@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from ride_scorer.core.integrity import directory_digest
 from training.data import TripDataError
 from training.pipeline import DEFAULT_SERIALIZATION, SERIALIZATION_FORMATS, ModelKind
 from training.publish import DEFAULT_PREFIX, PublishError, PublishResult, publish_model
@@ -50,8 +51,9 @@ def _train(args: argparse.Namespace) -> int:
     if args.publish:
         _print_published(publish_model(result.model_dir, args.bucket, args.prefix, run_id=result.run_id))
     else:
-        # Unpublished, the local directory is itself a valid MODEL_LOCATION for a local scorer.
-        _print(MODEL_LOCATION=result.model_dir)
+        # Unpublished, the local directory is itself a valid MODEL_LOCATION for a local scorer, pinned by
+        # the same digest publishing would print.
+        _print(MODEL_LOCATION=result.model_dir, MODEL_SHA256=directory_digest(result.model_dir))
     return 0
 
 
@@ -63,7 +65,12 @@ def _publish(args: argparse.Namespace) -> int:
 
 
 def _print_published(result: PublishResult) -> None:
+    """MODEL_SHA256 is the pin: the scorer loads the model only with it, and `make deploy` requires it."""
     _print(MODEL_LOCATION=result.model_location, MODEL_SHA256=result.sha256)
+    print(
+        f"pin this model when deploying: make deploy MODEL_RUN_ID={result.run_id} MODEL_SHA256={result.sha256}",
+        file=sys.stderr,
+    )
 
 
 def _print(**values: object) -> None:
@@ -90,7 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_s3_options(train_command, bucket_required=False)
     _add_tracking_option(train_command)
 
-    publish = commands.add_parser("publish", help="upload a run's model to S3 and print MODEL_LOCATION")
+    publish = commands.add_parser(
+        "publish", help="upload a run's model to S3 and print MODEL_LOCATION and MODEL_SHA256 (the pin)"
+    )
     publish.add_argument("--run-id", required=True, help="the MLflow run whose model to publish")
     _add_s3_options(publish, bucket_required=True)
     _add_tracking_option(publish)

@@ -1,7 +1,9 @@
-"""Put a logged MLflow model in S3 where the scorer's MODEL_LOCATION points, with its digest.
+"""Put a logged MLflow model in S3 where the scorer's MODEL_LOCATION points, and return its digest.
 
 The scorer unpickles what it downloads, so the digest is computed here, from the exact files uploaded, and
-published beside them (`model.sha256`); pinning it as MODEL_SHA256 also protects against a swapped bucket.
+returned for the deployment to pin (MODEL_SHA256): the scorer loads nothing without that pin. A manifest
+of the files (`model.sha256`) is published beside them so that the scorer can refuse any object it does
+not list; it is checked against the pin, never trusted in its place.
 """
 
 from __future__ import annotations

@@ -11,17 +11,12 @@ import pytest
 from infra.provision import provision
 from ride_scorer.adapters.aws_clients import client
 from ride_scorer.adapters.kinesis import KinesisPredictionSink
-from ride_scorer.adapters.model_store import load_model_from
 from ride_scorer.adapters.retrying import RetryPolicy
 from ride_scorer.adapters.sqs import SqsDeadLetterQueue
-from ride_scorer.core.integrity import ModelIntegrityError
 from ride_scorer.core.interfaces import DeadLetter, OutputRecord, RecordOrigin
-from ride_scorer.core.model import ModelLoadError, load_model
 from ride_scorer.core.rides import Rejection, RejectionCode
-from ride_scorer.stream.settings import ScorerSettings
 from ride_scorer.tools.readers import read_dead_letters, read_stream
 from tests.shared.faults import PutRecordsThrottler
-from training.publish import publish_model
 
 FAST = RetryPolicy(max_attempts=6, base_delay=0.001, max_delay=0.01)
 
@@ -83,32 +78,3 @@ def test_unreachable_queue_returns_every_letter_as_unsent(resources):
     letters = [DeadLetter("x", Rejection(RejectionCode.INVALID_JSON, "no"), RecordOrigin("1", "k"))]
     missing = resources.dead_letter_queue_url + "-gone"
     assert SqsDeadLetterQueue(client("sqs"), missing, FAST).send(letters) == [0]
-
-
-def test_model_is_fetched_from_s3_and_its_digest_verified(resources, trained_model_dir, tmp_path, aws_env):
-    s3 = client("s3")
-    published = publish_model(trained_model_dir, resources.model_bucket, "models/ride-duration", "abc", s3)
-    location = published.model_location
-    settings = ScorerSettings.from_env(
-        {"MODEL_LOCATION": location, "PREDICTIONS_STREAM_NAME": "x", "DEAD_LETTER_QUEUE_URL": "http://q"}
-    )
-    model = load_model_from(settings, s3, tmp_path / "cache")
-    ride = [{"PU_DO": "74_75", "trip_distance": 1.2}]
-    assert model.predict(ride) == load_model(trained_model_dir).predict(ride)
-    assert model.metadata.digest is not None
-
-    s3.put_object(Bucket=resources.model_bucket, Key="models/ride-duration/abc/conda.yaml", Body=b"tampered")
-    with pytest.raises(ModelIntegrityError):
-        load_model_from(settings, s3, tmp_path / "cache2")
-
-
-def test_missing_model_prefix_is_a_clear_load_error(resources, tmp_path):
-    settings = ScorerSettings.from_env(
-        {
-            "MODEL_LOCATION": f"s3://{resources.model_bucket}/nothing/here",
-            "PREDICTIONS_STREAM_NAME": "x",
-            "DEAD_LETTER_QUEUE_URL": "http://q",
-        }
-    )
-    with pytest.raises(ModelLoadError, match="no MLmodel object under that prefix"):
-        load_model_from(settings, client("s3"), tmp_path)

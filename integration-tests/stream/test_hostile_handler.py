@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from infra.provision import Resources, provision
 from lambda_function import app
+from ride_scorer.core.integrity import directory_digest
 from ride_scorer.core.rides import Rejection, read_kinesis_data
 from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record
 from ride_scorer.tools.local.context import LocalLambdaContext
@@ -58,6 +59,7 @@ def stack(moto_endpoint, steep_model_dir) -> Iterator[Stack]:
         point_at(patch, moto_endpoint)
         resources = provision("hostile", shard_count=1)
         patch.setenv("MODEL_LOCATION", str(steep_model_dir))
+        patch.setenv("MODEL_SHA256", directory_digest(steep_model_dir))
         patch.setenv("PREDICTIONS_STREAM_NAME", resources.predictions_stream)
         patch.setenv("DEAD_LETTER_QUEUE_URL", resources.dead_letter_queue_url)
         app.reset()

@@ -79,6 +79,7 @@ def test_missing_output_stream_gives_batch_item_failures_not_lost_records(
 
     scorer_env = {
         "MODEL_LOCATION": published.model_location,
+        "MODEL_SHA256": published.sha256,
         "PREDICTIONS_STREAM_NAME": late_stream,
         "DEAD_LETTER_QUEUE_URL": resources.dead_letter_queue_url,
     }

@@ -1,7 +1,8 @@
 """Train on a real slice, publish to S3 (moto's server on 127.0.0.1), load it back the way the Lambda does.
 
-The Lambda reads MODEL_LOCATION (and MODEL_SHA256 when pinned) with `ScorerSettings.from_env()` and loads
-through `wiring.load_model_from`; these tests do exactly that, with a tracking store under tmp_path.
+The Lambda reads MODEL_LOCATION and MODEL_SHA256 (the pin publishing prints, which the template requires) with
+`ScorerSettings.from_env()` and loads through `wiring.load_model_from`; these tests do exactly that, with a
+tracking store under tmp_path.
 """
 
 import os
@@ -15,7 +16,8 @@ import pytest
 
 from ride_scorer.adapters.aws_clients import client
 from ride_scorer.adapters.model_store import load_model_from
-from ride_scorer.core.integrity import DIGEST_FILE, ModelIntegrityError
+from ride_scorer.core.integrity import DIGEST_FILE, ModelIntegrityError, directory_digest
+from ride_scorer.core.settings import ConfigError
 from ride_scorer.stream.settings import ScorerSettings
 from tests.shared.paths import DATA, ROOT
 from training.cli import main
@@ -80,13 +82,13 @@ def test_published_model_loads_through_model_location_with_training_predictions(
     assert {item["Key"].rsplit("/", 1)[-1] for item in stored} == {
         path.name for path in trained.model_dir.iterdir()
     } | {DIGEST_FILE}
-    for pinned in (None, published.sha256):
-        settings = lambda_settings(monkeypatch, published.model_location, pinned)
-        model = load_model_from(settings, client("s3"), cache_root=tmp_path / f"cache-{pinned is None}")
-        assert model.version == trained.run_id
-        assert model.metadata.digest == published.sha256
-        features, expected = training_pipeline_predictions(slices)
-        np.testing.assert_allclose(model.predict(features), expected, rtol=1e-9)
+    assert published.sha256 == directory_digest(trained.model_dir)
+    settings = lambda_settings(monkeypatch, published.model_location, published.sha256)
+    model = load_model_from(settings, client("s3"), download_root=tmp_path / "downloads")
+    assert model.version == trained.run_id
+    assert model.metadata.digest == published.sha256
+    features, expected = training_pipeline_predictions(slices)
+    np.testing.assert_allclose(model.predict(features), expected, rtol=1e-9)
 
 
 def test_tampered_published_object_is_refused(aws_env, unique_prefix, trained, monkeypatch, tmp_path):
@@ -95,12 +97,11 @@ def test_tampered_published_object_is_refused(aws_env, unique_prefix, trained, m
     key = f"prod/{trained.run_id}/requirements.txt"
     client("s3").put_object(Bucket=unique_prefix, Key=key, Body=b"scikit-learn==1.9.1\nevil-package==6.6.6\n")
 
-    settings = lambda_settings(monkeypatch, published.model_location)
-    with pytest.raises(ModelIntegrityError, match=DIGEST_FILE):
-        load_model_from(settings, client("s3"), cache_root=tmp_path / "recorded")
+    with pytest.raises(ConfigError, match=r"^MODEL_SHA256 is not set"):  # the digest in the bucket is no pin
+        lambda_settings(monkeypatch, published.model_location)
     settings = lambda_settings(monkeypatch, published.model_location, published.sha256)
-    with pytest.raises(ModelIntegrityError, match="MODEL_SHA256"):
-        load_model_from(settings, client("s3"), cache_root=tmp_path / "pinned")
+    with pytest.raises(ModelIntegrityError, match=r"MODEL_SHA256 is .*requirements\.txt"):
+        load_model_from(settings, client("s3"), download_root=tmp_path / "pinned")
 
 
 def test_republishing_a_run_removes_files_an_earlier_publish_left(aws_env, unique_prefix, trained):
@@ -154,7 +155,7 @@ def test_cli_train_publish_then_publish_by_run_id(aws_env, unique_prefix, slices
         "MODEL_SHA256": trained["MODEL_SHA256"],
     }
     settings = lambda_settings(monkeypatch, again["MODEL_LOCATION"], again["MODEL_SHA256"])
-    assert load_model_from(settings, client("s3"), cache_root=tmp_path / "cache").version == run_id
+    assert load_model_from(settings, client("s3"), download_root=tmp_path / "downloads").version == run_id
 
 
 def test_cli_publish_of_an_unknown_run_says_so(aws_env, unique_prefix, tmp_path, monkeypatch, capsys):
@@ -166,3 +167,13 @@ def test_cli_publish_of_an_unknown_run_says_so(aws_env, unique_prefix, tmp_path,
     output = capsys.readouterr()
     assert f"error: run '{'0' * 32}' is not in the tracking store {store}" in output.err
     assert output.out == ""
+
+
+def test_cli_train_without_publish_prints_the_local_models_pin(slices, tmp_path, capsys):
+    """An unpublished model is a valid MODEL_LOCATION for a local scorer, which needs its pin too."""
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert main(["train", "--train", slices[0], "--validate", slices[1], "--no-register", "--tracking-uri", store]) == 0
+
+    printed = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
+    assert printed["MODEL_LOCATION"] == printed["MODEL_DIR"]
+    assert printed["MODEL_SHA256"] == directory_digest(Path(printed["MODEL_DIR"]))

@@ -1,61 +1,208 @@
-"""A digest over a whole MLflow model directory.
+"""The model's digest, its manifest, and the names a model's files may have.
 
 Loading the sklearn flavour unpickles, which runs code: the scorer must load exactly the files that were
-published. Publishing writes this digest beside the model; the scorer recomputes it before unpickling.
+published, and only when the digest of those files is the one the deployment pinned (MODEL_SHA256). That
+digest comes from the deployment, never from the model's own folder or bucket: whoever can write there can
+write a matching digest too.
+
+Publishing also writes a manifest beside the model (`model.sha256`, in `sha256sum`'s format: one
+"<sha256>  <path>" line per file). The digest is computed from exactly those (path, sha256) pairs, so a
+manifest whose digest equals the pin lists exactly the published files: the downloader uses it to refuse
+objects it does not list before fetching anything. The manifest is never a pin itself.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
 
 DIGEST_FILE = "model.sha256"
+# A manifest lists a handful of files; anything much larger is not one.
+MANIFEST_MAX_BYTES = 1 << 20
+# The longest file or folder name Linux accepts (NAME_MAX, in bytes).
+NAME_MAX_BYTES = 255
+_MANIFEST_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
+_LEGACY_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+
+# relative POSIX path -> SHA-256 hex of the file's content
+Manifest = dict[str, str]
 
 
 class ModelIntegrityError(RuntimeError):
-    """The model on disk is not the model that was published."""
+    """The model is not the model that was published and pinned; nothing of it was unpickled."""
 
 
-def directory_digest(directory: Path) -> str:
-    """SHA-256 over every file's relative path and content, in a stable order, the digest file excluded."""
+class UnsafeNameError(ValueError):
+    """A file name that would leave the model's folder, or that the folder cannot hold."""
+
+
+def safe_relative_path(name: str) -> str:
+    """`name` itself when it is a plain relative path inside a folder; raises `UnsafeNameError` otherwise.
+
+    The model's file names come from S3 keys and the MLmodel document, both written by whoever can write to
+    the bucket, and are joined onto the download folder: `..`, an absolute path or an empty segment could
+    write outside it or alias another file. Backslashes and control characters are refused too: they are
+    path separators elsewhere or cannot be listed in a manifest line.
+    """
+    if not name:
+        raise UnsafeNameError("the name is empty")
+    if name.startswith("/"):
+        raise UnsafeNameError("it is an absolute path")
+    if "\\" in name:
+        raise UnsafeNameError("it contains a backslash")
+    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in name):
+        raise UnsafeNameError("it contains a control character")
+    for segment in name.split("/"):
+        if segment == "":
+            raise UnsafeNameError("it has an empty path segment ('//' or a trailing '/')")
+        if segment in (".", ".."):
+            raise UnsafeNameError(f"it has a {segment!r} path segment")
+        if len(segment.encode("utf-8", "surrogatepass")) > NAME_MAX_BYTES:
+            raise UnsafeNameError(f"a path segment is longer than {NAME_MAX_BYTES} bytes")
+    return name
+
+
+def manifest_digest(manifest: Mapping[str, str]) -> str:
+    """The model's digest (what MODEL_SHA256 pins): SHA-256 over every (path, file digest), in a stable order.
+
+    The order is path by path segments, as `sorted()` orders `Path` objects, so that digests published
+    before the manifest existed are still the same value.
+    """
     outer = hashlib.sha256()
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-        relative = path.relative_to(directory).as_posix()
-        if relative == DIGEST_FILE:
-            continue
+    for relative in sorted(manifest, key=lambda path: path.split("/")):
         outer.update(relative.encode("utf-8") + b"\0")
-        outer.update(_file_digest(path).encode("ascii") + b"\n")
+        outer.update(manifest[relative].encode("ascii") + b"\n")
     return outer.hexdigest()
 
 
-def write_digest(directory: Path) -> str:
-    digest = directory_digest(directory)
-    (directory / DIGEST_FILE).write_text(digest + "\n", encoding="ascii")
-    return digest
+def directory_manifest(directory: Path) -> Manifest:
+    """Every regular file under `directory` with its SHA-256, the manifest file itself excluded.
 
-
-def verify_directory(directory: Path, expected: str | None) -> str | None:
-    """Check the model against the pinned digest (MODEL_SHA256) or, failing that, the published one.
-
-    Returns the verified digest, or None when neither exists (a plain MLflow model saved by hand).
+    Symbolic links and other special files are refused, never followed: the digest must cover the bytes that
+    get loaded, not whatever a link points at when the loader opens it.
     """
-    recorded_file = directory / DIGEST_FILE
-    recorded = recorded_file.read_text(encoding="ascii").strip() if recorded_file.exists() else None
-    wanted = expected or recorded
-    if wanted is None:
+    manifest: Manifest = {}
+    try:
+        _collect(directory, "", manifest)
+    except OSError as error:  # gone, unreadable, or a file swapped for a link while it was read
+        raise ModelIntegrityError(f"cannot read the model at {directory}: {error}") from error
+    manifest.pop(DIGEST_FILE, None)
+    return manifest
+
+
+def directory_digest(directory: Path) -> str:
+    return manifest_digest(directory_manifest(directory))
+
+
+def format_manifest(manifest: Mapping[str, str]) -> str:
+    """`sha256sum` format, so `sha256sum -c model.sha256` in the model's folder checks the files too."""
+    return "".join(
+        f"{manifest[relative]}  {relative}\n" for relative in sorted(manifest, key=lambda path: path.split("/"))
+    )
+
+
+def write_digest(directory: Path) -> str:
+    """Write the manifest of `directory` beside its files and return the model's digest (the pin)."""
+    manifest = directory_manifest(directory)
+    for relative in manifest:
+        try:
+            safe_relative_path(relative)
+        except UnsafeNameError as error:
+            raise ModelIntegrityError(f"{directory / relative}: cannot publish this file name: {error}") from None
+    (directory / DIGEST_FILE).write_text(format_manifest(manifest), encoding="utf-8")
+    return manifest_digest(manifest)
+
+
+def parse_manifest(text: str) -> Manifest | None:
+    """The manifest's entries, or None for a digest-only file published before manifests existed.
+
+    Raises `ModelIntegrityError` for anything else: a malformed line, an unsafe or repeated name.
+    """
+    lines = text.splitlines()
+    if len(lines) == 1 and _LEGACY_DIGEST.match(lines[0].strip()):
         return None
-    actual = directory_digest(directory)
-    if actual != wanted:
-        source = "MODEL_SHA256" if expected else DIGEST_FILE
+    manifest: Manifest = {}
+    for number, line in enumerate(lines, start=1):
+        match = _MANIFEST_LINE.match(line)
+        if match is None:
+            raise ModelIntegrityError(f"{DIGEST_FILE} line {number} is not '<sha256>  <path>': {line[:100]!r}")
+        digest, relative = match.groups()
+        try:
+            safe_relative_path(relative)
+        except UnsafeNameError as error:
+            raise ModelIntegrityError(f"{DIGEST_FILE} line {number} lists {relative!r}: {error}") from None
+        if relative in manifest or relative == DIGEST_FILE:
+            raise ModelIntegrityError(f"{DIGEST_FILE} line {number} lists {relative!r} twice")
+        manifest[relative] = digest
+    if not manifest:
+        raise ModelIntegrityError(f"{DIGEST_FILE} lists no files")
+    return manifest
+
+
+def verify_manifest(manifest: Manifest, expected: str) -> Manifest:
+    """`manifest` if its digest is the pinned one; otherwise the model was not published with that pin."""
+    actual = manifest_digest(manifest)
+    if actual != expected:
         raise ModelIntegrityError(
-            f"model at {directory} has digest {actual}, but {source} says {wanted}: refusing to unpickle it"
+            f"the model's {DIGEST_FILE} lists files whose digest is {actual}, but MODEL_SHA256 is {expected}: "
+            "this is not the pinned model, refusing to load it"
         )
-    return actual
+    return manifest
+
+
+def verify_directory(directory: Path, expected: str | None) -> Manifest:
+    """The manifest of `directory`, checked against the pinned digest when there is one.
+
+    With `expected=None` nothing is checked: the caller has decided to load an unpinned model.
+    """
+    manifest = directory_manifest(directory)
+    if expected is None:
+        return manifest
+    actual = manifest_digest(manifest)
+    if actual != expected:
+        raise ModelIntegrityError(
+            f"model at {directory} has digest {actual}, but MODEL_SHA256 is {expected}"
+            f"{_differences(directory, manifest)}: refusing to unpickle it"
+        )
+    return manifest
+
+
+def _differences(directory: Path, actual: Manifest) -> str:
+    """Which files differ from the folder's own manifest, to help find the cause; it is not trusted here."""
+    try:
+        recorded = parse_manifest((directory / DIGEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ModelIntegrityError):
+        return ""
+    if recorded is None:
+        return ""
+    names = sorted(name for name in recorded.keys() | actual.keys() if recorded.get(name) != actual.get(name))
+    return f" (files that differ from its {DIGEST_FILE}: {', '.join(names)})" if names else ""
+
+
+def _collect(directory: Path, prefix: str, manifest: Manifest) -> None:
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            relative = prefix + entry.name
+            if entry.is_symlink():
+                raise ModelIntegrityError(
+                    f"{entry.path} is a symbolic link: a model holds regular files only, and links are not followed"
+                )
+            if entry.is_dir(follow_symlinks=False):
+                _collect(Path(entry.path), relative + "/", manifest)
+            elif entry.is_file(follow_symlinks=False):
+                manifest[relative] = _file_digest(Path(entry.path))
+            else:
+                raise ModelIntegrityError(f"{entry.path} is not a regular file: a model holds regular files only")
 
 
 def _file_digest(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    # O_NOFOLLOW: a file swapped for a link after the directory was listed is refused, not followed.
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(descriptor, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 import yaml
 
 from ride_scorer.core.features import RideFeatures, ride_features
-from ride_scorer.core.integrity import verify_directory
+from ride_scorer.core.integrity import (
+    Manifest,
+    ModelIntegrityError,
+    UnsafeNameError,
+    manifest_digest,
+    safe_relative_path,
+    verify_directory,
+)
 
 if TYPE_CHECKING:  # numpy is imported with the model, overlapping the download, not with this module
     from ride_scorer.core.predictors import BatchPredict
@@ -109,12 +116,26 @@ def read_metadata(directory: Path) -> ModelMetadata:
 
 
 def load_model(directory: Path, expected_sha256: str | None = None) -> RideDurationModel:
-    """Verify, then unpickle. A digest mismatch is refused before any byte is unpickled."""
+    """Verify, then unpickle: with `expected_sha256` (the deployment's MODEL_SHA256), a model whose files
+    do not have that digest is refused before any byte is unpickled.
+
+    `expected_sha256=None` loads the model unverified, with a warning. Only a caller that made the model
+    itself or whose user opted out (ALLOW_UNPINNED_MODEL) passes None: the settings of every mode refuse a
+    missing MODEL_SHA256 otherwise. A digest file in the folder is never taken as the pin.
+    """
     started = time.perf_counter()
-    digest = verify_directory(directory, expected_sha256)
-    if digest is None:
-        logger.warning("model at %s carries no digest; publish it with `python -m training publish`", directory)
+    manifest = verify_directory(directory, expected_sha256)
+    digest = manifest_digest(manifest)
+    if expected_sha256 is None:
+        logger.warning(
+            "loading the model at %s without a pinned digest (MODEL_SHA256): its files were not verified; "
+            "their digest is %s",
+            directory,
+            digest,
+        )
+    _require_listed("MLmodel", manifest, directory)
     metadata = read_metadata(directory)
+    _require_listed(metadata.pickled_model, manifest, directory)
     installed = importlib.metadata.version("scikit-learn")
     if metadata.sklearn_version and metadata.sklearn_version != installed:
         logger.warning(
@@ -126,11 +147,23 @@ def load_model(directory: Path, expected_sha256: str | None = None) -> RideDurat
     if not callable(getattr(regressor, "predict", None)):
         raise ModelLoadError(f"{directory / metadata.pickled_model} holds a {type(regressor).__name__}, not a model")
     _check_scores_a_ride(regressor, directory)
-    metadata = ModelMetadata(**{**metadata.__dict__, "digest": digest})
+    # The digest recorded (logged by the Lambda, served by /health) is a verified one, or None.
+    metadata = ModelMetadata(**{**metadata.__dict__, "digest": None if expected_sha256 is None else digest})
     limit = accepted_input_limit(regressor)
     from ride_scorer.core.predictors import batch_predictor
 
     return RideDurationModel(regressor, metadata, time.perf_counter() - started, limit, batch_predictor(regressor))
+
+
+def _require_listed(name: str, manifest: Manifest, directory: Path) -> None:
+    """The files that get loaded must be regular files inside the folder that the digest covered: MLmodel
+    names the pickle, and a name like `../x` or `/tmp/x` would load bytes the digest never saw."""
+    try:
+        safe_relative_path(name)
+    except UnsafeNameError as error:
+        raise ModelIntegrityError(f"model at {directory} names the file {name!r}: {error}") from None
+    if name not in manifest:
+        raise ModelLoadError(f"model at {directory} has no file {name!r}")
 
 
 def _check_scores_a_ride(regressor: Regressor, directory: Path) -> None:

@@ -13,6 +13,14 @@ from dataclasses import dataclass
 
 DEFAULT_MODEL_NAME = "ride_duration_prediction_model"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+ALLOW_UNPINNED_MODEL = "ALLOW_UNPINNED_MODEL"
+MISSING_PIN = (
+    "MODEL_SHA256 is not set: a model is unpickled, which runs code, only when its digest is pinned. "
+    "Set MODEL_SHA256 to the digest `python -m training publish` printed; for local work only, "
+    f"{ALLOW_UNPINNED_MODEL}=true loads a model without one"
+)
+_TRUE = ("true", "1", "yes")
+_FALSE = ("false", "0", "no")
 
 
 class ConfigError(ValueError):
@@ -26,14 +34,24 @@ class ModelSettings:
     model_location: str
     model_name: str = DEFAULT_MODEL_NAME
     model_sha256: str | None = None
+    # The explicit local-work opt-out (ALLOW_UNPINNED_MODEL=true): load a model nobody pinned.
+    allow_unpinned_model: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ModelSettings:
+        """Refuses a missing MODEL_SHA256 unless ALLOW_UNPINNED_MODEL=true: a scorer deployed without a pin
+        must fail at once, not unpickle whatever the bucket holds."""
         env = os.environ if environ is None else environ
+        location = model_location(env)
+        pin = sha256(env, "MODEL_SHA256")
+        allow_unpinned = flag(env, ALLOW_UNPINNED_MODEL)
+        if pin is None and not allow_unpinned:
+            raise ConfigError(MISSING_PIN)
         return cls(
-            model_location=model_location(env),
+            model_location=location,
             model_name=optional(env, "MODEL_NAME") or DEFAULT_MODEL_NAME,
-            model_sha256=sha256(env, "MODEL_SHA256"),
+            model_sha256=pin,
+            allow_unpinned_model=allow_unpinned,
         )
 
 
@@ -65,6 +83,16 @@ def sha256(env: Mapping[str, str], name: str) -> str | None:
     if value is not None and not _SHA256.match(value.lower()):
         raise ConfigError(f"{name}={value!r} must be 64 hexadecimal characters (a SHA-256 digest)")
     return value.lower() if value else None
+
+
+def flag(env: Mapping[str, str], name: str) -> bool:
+    """An on/off switch, off when unset; a value that is neither is refused rather than guessed at."""
+    value = optional(env, name)
+    if value is None or value.lower() in _FALSE:
+        return False
+    if value.lower() in _TRUE:
+        return True
+    raise ConfigError(f"{name}={value!r} must be true or false")
 
 
 def positive_int(env: Mapping[str, str], name: str, default: int) -> int:

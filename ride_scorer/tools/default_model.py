@@ -1,6 +1,7 @@
 """The model `make serve` and `make batch` use when MODEL_LOCATION is not set: trained once, then reused.
 
-    python -m ride_scorer.tools.default_model   # prints the model directory, training it on first use
+    python -m ride_scorer.tools.default_model            # prints the model directory, training it on first use
+    python -m ride_scorer.tools.default_model --sha256   # prints its digest, the MODEL_SHA256 that pins it
 
 It is trained by the project's own `training.train.train` on the bundled TLC months (linear, 2021-01 /
 2021-02) with a tracking store under .cache, so trying the service locally leaves the team's MLflow store
@@ -13,7 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from ride_scorer.core.integrity import write_digest
+from ride_scorer.core.integrity import directory_digest, write_digest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CACHE = PROJECT_ROOT / ".cache" / "default-model"
@@ -45,5 +46,10 @@ def ensure_default_model(cache: Path = CACHE) -> Path:
     return model_dir
 
 
+def default_model_sha256(cache: Path = CACHE) -> str:
+    """The default model's digest, computed from its files: the scorer loads it only with this pin."""
+    return directory_digest(ensure_default_model(cache))
+
+
 if __name__ == "__main__":
-    print(ensure_default_model())
+    print(default_model_sha256() if sys.argv[1:] == ["--sha256"] else ensure_default_model())

@@ -90,7 +90,7 @@ def test_function_is_an_image_with_tracing_and_the_scorer_environment(function: 
     assert function["Environment"]["Variables"] == {
         "MODEL_LOCATION": {"Fn::Sub": "s3://${ModelBucketName}/${ModelPrefix}"},
         "MODEL_NAME": {"Ref": "ModelName"},
-        "MODEL_SHA256": {"Fn::If": ["HasModelSha256", {"Ref": "ModelSha256"}, {"Ref": "AWS::NoValue"}]},
+        "MODEL_SHA256": {"Ref": "ModelSha256"},
         "PREDICTIONS_STREAM_NAME": {"Ref": "PredictionsStreamName"},
         "DEAD_LETTER_QUEUE_URL": {
             "Fn::Sub": "https://sqs.${AWS::Region}.${AWS::URLSuffix}/${AWS::AccountId}/${DeadLetterQueueName}"
@@ -98,6 +98,18 @@ def test_function_is_an_image_with_tracing_and_the_scorer_environment(function: 
         "POWERTOOLS_SERVICE_NAME": "ride-scorer",
         "POWERTOOLS_METRICS_NAMESPACE": "RideScorer",
     }
+
+
+def test_the_model_pin_is_a_required_parameter_and_reaches_the_function(sam: dict[str, Any]) -> None:
+    """No default and no empty value: a stack cannot be deployed without the digest the scorer checks the model
+    against, and the function always gets it (the scorer refuses to start without MODEL_SHA256)."""
+    parameter = sam["Parameters"]["ModelSha256"]
+    assert "Default" not in parameter
+    assert parameter["AllowedPattern"] == "^[0-9a-f]{64}$"
+    assert "HasModelSha256" not in sam.get("Conditions", {})
+    variables = sam["Resources"]["ScorerFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["MODEL_SHA256"] == {"Ref": "ModelSha256"}
+    assert "ALLOW_UNPINNED_MODEL" not in variables
 
 
 def test_kinesis_event_reports_partial_failures_and_gives_up_finitely(
@@ -239,6 +251,30 @@ def test_infra_resources_are_encrypted_versioned_and_private() -> None:
     for queue in ("DeadLetterQueue", "OnFailureQueue"):
         assert resources[queue]["Properties"]["SqsManagedSseEnabled"] is True
     assert resources["ImageRepository"]["Properties"]["ImageTagMutability"] == "IMMUTABLE"
+
+
+def test_model_bucket_denies_every_request_without_tls() -> None:
+    """The scorer unpickles what it reads from the model bucket: nothing may reach it over plain HTTP."""
+    resources = yaml.safe_load(INFRA.read_text(encoding="utf-8"))["Resources"]
+    policies = [
+        resource["Properties"]
+        for resource in resources.values()
+        if resource["Type"] == "AWS::S3::BucketPolicy" and resource["Properties"]["Bucket"] == {"Ref": "ModelBucket"}
+    ]
+    assert len(policies) == 1
+    assert policies[0]["PolicyDocument"]["Statement"] == [
+        {
+            "Sid": "DenyRequestsWithoutTls",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [
+                {"Fn::Sub": "arn:${AWS::Partition}:s3:::${ModelBucket}"},
+                {"Fn::Sub": "arn:${AWS::Partition}:s3:::${ModelBucket}/*"},
+            ],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
 
 
 def test_samconfig_deploys_this_template_with_iam_capability() -> None:

@@ -23,6 +23,7 @@ import pytest
 
 from infra.provision import Resources, provision
 from lambda_function import app
+from ride_scorer.core.integrity import directory_digest
 from ride_scorer.tools.local.context import LocalLambdaContext
 from ride_scorer.tools.local.mapping import MappingSettings
 from ride_scorer.tools.local.responses import OutcomeKind
@@ -38,9 +39,10 @@ RUN_TIMEOUT_SECONDS = 600.0
 
 def provision_scorer(prefix: str, model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Resources:
     """The scorer's streams and queues (SHARDS shards) on the emulator boto3 points at, and the handler's
-    environment naming them and `model_dir`."""
+    environment naming them and `model_dir`, pinned by its digest."""
     resources = provision(prefix, shard_count=SHARDS)
     monkeypatch.setenv("MODEL_LOCATION", str(model_dir))
+    monkeypatch.setenv("MODEL_SHA256", directory_digest(model_dir))
     monkeypatch.setenv("PREDICTIONS_STREAM_NAME", resources.predictions_stream)
     monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", resources.dead_letter_queue_url)
     app.reset()

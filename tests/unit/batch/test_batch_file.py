@@ -11,6 +11,7 @@ import pytest
 
 from ride_scorer.batch.files import BatchIOError, default_rejects_location
 from ride_scorer.batch.job import BatchInputError, BatchJob, main, score_file
+from ride_scorer.core.integrity import directory_digest
 from ride_scorer.core.model import load_model
 from tests.shared.paths import DATA
 
@@ -168,6 +169,7 @@ def test_cli_prints_a_json_summary_and_uses_model_location(
 ):
     path, rows = dirty_month
     monkeypatch.setenv("MODEL_LOCATION", str(trained_model_dir))
+    monkeypatch.setenv("MODEL_SHA256", directory_digest(trained_model_dir))
     monkeypatch.setenv("MODEL_NAME", "ride-duration")
 
     code = main(["--input", str(path), "--output", str(tmp_path / "o.parquet"), "--no-progress", "--chunk-rows", "50"])

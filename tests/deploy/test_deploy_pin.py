@@ -1,0 +1,52 @@
+"""`make deploy` requires the model pin and passes it to the stack, before it needs the SAM CLI or AWS.
+
+The infra stack's outputs are given on the command line, so no AWS call is made; `-n` prints the `sam deploy`
+command instead of running it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from tests.shared.paths import ROOT
+
+PIN = "0123456789abcdef" * 4
+OFFLINE = ["INFRA_REPOSITORY_URI=123456789012.dkr.ecr.us-east-1.amazonaws.com/ride-scorer", "INFRA_MODEL_BUCKET=models"]
+
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+
+
+def make_deploy(*arguments: str) -> subprocess.CompletedProcess[str]:
+    environment = {key: value for key, value in os.environ.items() if key not in {"MODEL_SHA256", "MODEL_RUN_ID"}}
+    return subprocess.run(
+        ["make", "--no-print-directory", *arguments, *OFFLINE],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_deploy_without_the_pin_stops_naming_it():
+    result = make_deploy("deploy", "MODEL_RUN_ID=abc")
+    assert result.returncode != 0
+    assert "MODEL_SHA256 is not set" in result.stderr
+    assert "SAM CLI" not in result.stdout + result.stderr  # it stopped before anything else
+
+
+def test_deploy_with_a_malformed_pin_stops_naming_it():
+    result = make_deploy("deploy", "MODEL_RUN_ID=abc", "MODEL_SHA256=3f0c")
+    assert result.returncode != 0
+    assert "MODEL_SHA256=3f0c must be 64 lowercase hexadecimal characters" in result.stderr
+
+
+def test_deploy_passes_the_pin_to_the_stack():
+    result = make_deploy("-n", "deploy", "MODEL_RUN_ID=abc", f"MODEL_SHA256={PIN}")
+    assert result.returncode == 0, result.stderr
+    assert f"ModelPrefix=models/ride-duration/abc ModelSha256={PIN}" in result.stdout
