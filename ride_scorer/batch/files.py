@@ -3,17 +3,22 @@ client (so AWS_ENDPOINT_URL points it at LocalStack or moto like everything else
 
 An S3 input is downloaded to a temporary file and read from disk chunk by chunk, so memory stays bounded
 by the chunk, not the file. Outputs are written beside their destination under a temporary name and only
-moved into place (or uploaded) once complete: a failed run never leaves a file that looks finished.
+moved into place (or uploaded) once all of them are complete: a failed run never leaves a file that looks
+finished, and never touches a file it did not write.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from ride_scorer.adapters.aws_clients import client
 from ride_scorer.adapters.model_store import split_s3_uri
@@ -42,6 +47,52 @@ def _rejects_name(path: PurePosixPath | Path) -> PurePosixPath | Path:
     return path.with_name(f"{stem}.rejects.parquet")
 
 
+def same_location(first: str, second: str) -> str | None:
+    """The one file both locations name, or None when they name two.
+
+    Compares what the job would really open, not the spelling: two S3 URIs by the bucket and key they are
+    read and written with; two local paths after resolving symlinks, `.`, `..` and the working directory,
+    and, when both exist, by device and inode (a bind mount or a case-insensitive file system shows one file
+    under two resolved paths). A local path and an S3 URI never collide."""
+    if is_s3(first) or is_s3(second):
+        if is_s3(first) and is_s3(second) and split_s3_uri(first) == split_s3_uri(second):
+            bucket, key = split_s3_uri(first)
+            return f"s3://{bucket}/{key}"
+        return None
+    resolved = _resolved(first)
+    if resolved == _resolved(second):
+        return str(resolved)
+    try:
+        return str(resolved) if os.path.samefile(first, second) else None
+    except OSError:  # one of them does not exist yet: the resolved paths already told them apart
+        return None
+
+
+def _resolved(location: str) -> Path:
+    try:
+        return Path(location).resolve()
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13): compare the spelling
+        return Path(os.path.abspath(location))
+
+
+def check_writable(location: str, role: str = "output") -> None:
+    """Refuse, before any work, a destination that can never be written (a directory, a missing folder, an
+    S3 URI without a key), so a long run does not end in an error, and one the final move would destroy (a
+    device such as /dev/null, a pipe)."""
+    if is_s3(location):
+        bucket, key = split_s3_uri(location)
+        if not bucket or not key:
+            raise BatchIOError(f"{role} {location!r} must be s3://bucket/key")
+        return
+    destination = Path(location)
+    if destination.is_dir():
+        raise BatchIOError(f"{role} {location!r} is a directory, not a file")
+    if destination.exists() and not destination.is_file():  # /dev/null, a pipe: the move would replace it
+        raise BatchIOError(f"{role} {location!r} is not a regular file; the job only writes regular files")
+    if not destination.parent.is_dir():
+        raise BatchIOError(f"{role} {location!r}: folder {str(destination.parent)!r} does not exist")
+
+
 @contextmanager
 def readable_file(location: str, s3_client: S3ClientFactory = lambda: client("s3")) -> Iterator[Path]:
     """A local path to read `location` from; an S3 object is downloaded first and removed afterwards."""
@@ -63,27 +114,96 @@ def readable_file(location: str, s3_client: S3ClientFactory = lambda: client("s3
         yield target
 
 
+@dataclass
+class _Staged:
+    """One output being written: its temporary file, and once moved into place, whether a file was there
+    before (so undoing the run removes only what this run created)."""
+
+    location: str
+    role: str
+    path: Path
+    placed: bool = False
+    replaced_existing: bool = False
+
+    def commit(self, s3_client: S3ClientFactory) -> None:
+        try:
+            if is_s3(self.location):
+                bucket, key = split_s3_uri(self.location)
+                s3_client().upload_file(str(self.path), bucket, key)
+            else:
+                self.replaced_existing = os.path.lexists(self.location)
+                os.replace(self.path, self.location)
+        except Exception as error:  # botocore raises many types; os.replace an OSError
+            raise BatchIOError(f"cannot write {self.role} {self.location!r}: {_reason(error)}") from error
+        self.placed = True
+
+    @property
+    def kept_after_discard(self) -> bool:
+        """Placed, and not ours alone to remove: it replaced an existing file, or it is an S3 object (deleting
+        one needs a permission the job is not given, and in a versioned bucket hides the old version)."""
+        return self.placed and (self.replaced_existing or is_s3(self.location))
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+        if self.placed and not self.kept_after_discard:
+            Path(self.location).unlink(missing_ok=True)
+            self.placed = False
+
+
+def _reason(error: BaseException) -> str:
+    """What went wrong, without the temporary file's name: boto3's upload error wraps S3's answer in a
+    message about the temporary path, so S3's own code and message are used when there is one."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ClientError):
+            details = cause.response.get("Error", {})
+            return f"{details.get('Code', 'error')}: {details.get('Message', '')}".rstrip(": ")
+        cause = cause.__cause__ or cause.__context__
+    return error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+
+
 @contextmanager
-def writable_file(location: str, s3_client: S3ClientFactory = lambda: client("s3")) -> Iterator[Path]:
-    """A temporary local path to write; moved to `location` (or uploaded) only if the block succeeds."""
+def writable_files(
+    locations: Sequence[tuple[str, str]], s3_client: S3ClientFactory = lambda: client("s3")
+) -> Iterator[list[Path]]:
+    """Temporary local files to write, one per (location, role), moved into place (or uploaded) in the
+    order given only once the block succeeds: put last the file whose appearance tells a scheduler the
+    run is done.
+
+    A local output is written in its destination folder (so the move is an atomic rename on one file
+    system) under a hidden name nobody can predict, created exclusively (an existing file or a planted
+    symlink is never opened). If the block fails, every temporary file is removed and no destination is
+    touched. If a move fails, the destinations this run had already created are removed again; one that
+    replaced an existing file, or an S3 object, cannot be undone and the error names it."""
+    staged: list[_Staged] = []
+    with ExitStack() as stack:
+        try:
+            for location, role in locations:
+                staged.append(_Staged(location, role, _temporary_path(location, role, stack)))
+            yield [stage.path for stage in staged]
+            for stage in staged:
+                try:
+                    stage.commit(s3_client)
+                except BatchIOError as error:
+                    kept = [f"{other.role} {other.location!r}" for other in staged if other.kept_after_discard]
+                    if kept:
+                        raise BatchIOError(f"{error}; {' and '.join(kept)} had already been written") from error
+                    raise
+        except BaseException:
+            for stage in staged:
+                stage.discard()
+            raise
+
+
+def _temporary_path(location: str, role: str, stack: ExitStack) -> Path:
     if is_s3(location):
-        bucket, key = split_s3_uri(location)
-        if not bucket or not key:
-            raise BatchIOError(f"output {location!r} must be s3://bucket/key")
-        with tempfile.TemporaryDirectory(prefix="ride-scorer-batch-") as folder:
-            path = Path(folder) / PurePosixPath(key).name
-            yield path
-            try:
-                s3_client().upload_file(str(path), bucket, key)
-            except Exception as error:
-                raise BatchIOError(f"cannot upload output to {location!r}: {error}") from error
-        return
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ride-scorer-batch-")))
+        return folder / PurePosixPath(split_s3_uri(location)[1]).name
     destination = Path(location)
-    if not destination.parent.is_dir():
-        raise BatchIOError(f"output {location!r}: folder {str(destination.parent)!r} does not exist")
-    partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
+    path = destination.with_name(f".{destination.name}.{secrets.token_hex(8)}.partial")
     try:
-        yield partial
-        os.replace(partial, destination)
-    finally:
-        partial.unlink(missing_ok=True)
+        # O_EXCL: never an existing file, never through a symlink. 0o666 & ~umask, as a plain open would.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except OSError as error:
+        raise BatchIOError(f"cannot write {role} {location!r}: {_reason(error)}") from error
+    return path

@@ -15,11 +15,15 @@ import functools
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import pyarrow as pa
@@ -28,7 +32,14 @@ from tqdm import tqdm
 
 from ride_scorer.adapters.aws_clients import client
 from ride_scorer.adapters.model_store import load_model_from
-from ride_scorer.batch.files import BatchIOError, default_rejects_location, readable_file, writable_file
+from ride_scorer.batch.files import (
+    BatchIOError,
+    check_writable,
+    default_rejects_location,
+    readable_file,
+    same_location,
+    writable_files,
+)
 from ride_scorer.core.integrity import ModelIntegrityError
 from ride_scorer.core.model import ModelLoadError, RideDurationModel
 from ride_scorer.core.rides import Rejection
@@ -42,7 +53,13 @@ DEFAULT_CHUNK_ROWS = 50_000
 
 
 class BatchInputError(ValueError):
-    """The file as a whole cannot be scored (a column is missing); no row-level reject could explain it."""
+    """The file as a whole cannot be scored (not parquet, a column missing or twice); no row-level reject
+    could explain it."""
+
+
+class BatchLocationError(ValueError):
+    """Two of the job's files are one file: running would overwrite the input or lose the predictions, so
+    the job is refused before anything is read or written (the CLI's exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -106,32 +123,45 @@ def score_file(
     model_name: str,
     s3_client: Callable[[], Any] = lambda: client("s3"),
 ) -> BatchSummary:
+    """Score every row of `job.input` into `job.output` and `job.rejects`.
+
+    Everything that can be checked first is checked before a row is scored (colliding files, unwritable
+    destinations, a file that is not parquet or lacks a ride column), so a long run does not fail at the end;
+    whatever fails, neither output is left behind half-written."""
+    refuse_colliding_locations(job)
+    check_writable(job.output, "output")
+    check_writable(job.rejects, "rejects file")
     started = time.perf_counter()
     counts: Counter[str] = Counter()
     rows = scored = 0
     with readable_file(job.input, s3_client) as source_path:
-        source = pq.ParquetFile(source_path)
+        source = _open_parquet(source_path, job.input)
         inputs = source.schema_arrow
         _check_columns(inputs, job)
         ride_id_type = inputs.field(job.id_column).type if job.id_column else pa.int64()
         scored_schema = output_schema(ride_id_type, inputs)
         reject_schema = rejects_schema(ride_id_type, inputs)
-        columns = list(dict.fromkeys([*RIDE_COLUMNS, *([job.id_column] if job.id_column else [])]))
-        with (
-            writable_file(job.output, s3_client) as output_path,
-            writable_file(job.rejects, s3_client) as rejects_path,
-            pq.ParquetWriter(output_path, scored_schema) as scored_writer,
-            pq.ParquetWriter(rejects_path, reject_schema) as rejects_writer,
-            tqdm(total=source.metadata.num_rows, unit="rows", disable=not job.progress, file=sys.stderr) as bar,
-        ):
-            for chunk in source.iter_batches(batch_size=job.chunk_rows, columns=columns):
-                outcome = _score_chunk(chunk, rows, job.id_column, model, model_name)
-                scored_writer.write_table(pa.Table.from_pydict(outcome.scored, schema=scored_schema))
-                rejects_writer.write_table(pa.Table.from_pydict(outcome.rejected, schema=reject_schema))
-                counts.update(outcome.rejected["reason_code"])
-                rows += chunk.num_rows
-                scored += len(outcome.scored["ride_id"])
-                bar.update(chunk.num_rows)
+        # The output last: once it appears, the rejects file beside it is complete too.
+        destinations = [(job.rejects, "rejects file"), (job.output, "output")]
+        with writable_files(destinations, s3_client) as (rejects_path, output_path):
+            try:
+                with (
+                    pq.ParquetWriter(output_path, scored_schema) as scored_writer,
+                    pq.ParquetWriter(rejects_path, reject_schema) as rejects_writer,
+                    tqdm(total=source.metadata.num_rows, unit="rows", disable=not job.progress, file=sys.stderr) as bar,
+                ):
+                    for chunk in _chunks(source, job):
+                        outcome = _score_chunk(chunk, rows, job.id_column, model, model_name)
+                        scored_writer.write_table(pa.Table.from_pydict(outcome.scored, schema=scored_schema))
+                        rejects_writer.write_table(pa.Table.from_pydict(outcome.rejected, schema=reject_schema))
+                        counts.update(outcome.rejected["reason_code"])
+                        rows += chunk.num_rows
+                        scored += len(outcome.scored["ride_id"])
+                        bar.update(chunk.num_rows)
+            except (OSError, pa.ArrowException) as error:  # the input's errors are BatchInputErrors by now
+                raise BatchIOError(
+                    f"cannot write output {job.output!r} and rejects file {job.rejects!r}: {error}"
+                ) from error
     return BatchSummary(
         rows=rows,
         scored=scored,
@@ -143,6 +173,53 @@ def score_file(
         output=job.output,
         rejects=job.rejects,
     )
+
+
+def refuse_colliding_locations(job: BatchJob, names: tuple[str, str, str] = ("input", "output", "rejects")) -> None:
+    """Raise BatchLocationError when two of the job's files are one file (see `same_location`): writing the
+    output over the input destroys it, and writing predictions and rejects to one file keeps only the
+    second. `names` are how the message calls the three files (the CLI passes its flags)."""
+    input_name, output_name, rejects_name = names
+    pairs = [
+        (output_name, job.output, input_name, job.input, "refusing to overwrite the input"),
+        (rejects_name, job.rejects, input_name, job.input, "refusing to overwrite the input"),
+        (rejects_name, job.rejects, output_name, job.output, "predictions and rejects need two files"),
+    ]
+    for name, location, other_name, other, why in pairs:
+        shared = same_location(location, other)
+        if shared is not None:
+            raise BatchLocationError(
+                f"{name} {location!r} and {other_name} {other!r} are the same file ({shared}): {why}"
+            )
+
+
+def _open_parquet(path: Path, location: str) -> pq.ParquetFile:
+    """The input's footer and schema, or a BatchInputError naming the location the user gave."""
+    if path.stat().st_size == 0:
+        raise BatchInputError(f"input {location!r} is empty (0 bytes), not a parquet file")
+    try:
+        return pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as error:
+        raise BatchInputError(f"input {location!r} cannot be read as parquet: {error}") from error
+
+
+def _chunks(source: pq.ParquetFile, job: BatchJob) -> Iterator[pa.RecordBatch]:
+    """The ride (and id) columns, `job.chunk_rows` rows at a time. A page that cannot be decoded (a corrupt
+    or cut file whose footer still reads) is a BatchInputError naming the row the damage starts at."""
+    columns = list(dict.fromkeys([*RIDE_COLUMNS, *([job.id_column] if job.id_column else [])]))
+    batches = source.iter_batches(batch_size=job.chunk_rows, columns=columns)
+    first_row = 0
+    while True:
+        try:
+            chunk = next(batches)
+        except StopIteration:
+            return
+        except (OSError, pa.ArrowException) as error:
+            raise BatchInputError(
+                f"input {job.input!r} cannot be read as parquet from row {first_row}: {error}"
+            ) from error
+        first_row += chunk.num_rows
+        yield chunk
 
 
 @dataclass(frozen=True)
@@ -198,6 +275,13 @@ def _check_columns(inputs: pa.Schema, job: BatchJob) -> None:
             f"input {job.input!r} has no column(s) {', '.join(missing)}; "
             f"a ride needs {', '.join(RIDE_COLUMNS)} (columns present: {', '.join(inputs.names)})"
         )
+    # Which of two same-named columns holds the ride is a guess; other duplicated columns are never read.
+    repeated = [name for name in dict.fromkeys(wanted) if inputs.names.count(name) > 1]
+    if repeated:
+        raise BatchInputError(
+            f"input {job.input!r} has more than one column named {', '.join(repeated)}; "
+            "each column the job reads must appear once"
+        )
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -226,7 +310,9 @@ def _positive(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Exit 0 when the file was scored (rejects included), 1 when it could not be, 2 on bad arguments."""
+    """Exit 0 when the file was scored (rejects included); 1 when it could not be, with one `error:` line
+    and neither output written; 2 on bad arguments, including files that collide, refused before anything
+    is read."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     job = BatchJob(
@@ -237,15 +323,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         chunk_rows=args.chunk_rows,
         progress=not args.no_progress,
     )
+    try:
+        refuse_colliding_locations(
+            job, ("--input", "--output", "--rejects" if args.rejects else "the default --rejects")
+        )
+    except BatchLocationError as error:
+        return _fail(error, code=2)
     s3_client = functools.cache(lambda: client("s3"))
     try:
-        environ = {**os.environ, "MODEL_LOCATION": args.model} if args.model else os.environ
-        settings = ModelSettings.from_env(environ)
-        model = load_model_from(settings)
-        summary = score_file(job, model, settings.model_name, s3_client)
+        with _stop_on_sigterm():
+            check_writable(job.output, "output")
+            check_writable(job.rejects, "rejects file")
+            environ = {**os.environ, "MODEL_LOCATION": args.model} if args.model else os.environ
+            settings = ModelSettings.from_env(environ)
+            model = load_model_from(settings)
+            summary = score_file(job, model, settings.model_name, s3_client)
     except (ConfigError, ModelLoadError, ModelIntegrityError, BatchIOError, BatchInputError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        return _fail(error)
+    except KeyboardInterrupt:
+        return _fail("stopped before the end (interrupted); nothing was written")
     print(
         f"scored {summary.scored} of {summary.rows} rows, rejected {summary.rejected}"
         f"{f' {summary.rejected_by_code}' if summary.rejected_by_code else ''} "
@@ -255,6 +351,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(json.dumps(asdict(summary)))
     return 0
+
+
+def _fail(error: BaseException | str, code: int = 1) -> int:
+    """One `error:` line, whatever the message holds (pyarrow's and botocore's may span lines)."""
+    print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
+    return code
+
+
+@contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """A scheduler stops a container with SIGTERM; by default Python dies at once and leaves the temporary
+    outputs behind. Raising KeyboardInterrupt instead unwinds the job, which removes them."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: signals cannot be handled here, keep the default
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":
