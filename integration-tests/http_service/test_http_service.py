@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
+from ride_scorer.core.integrity import directory_digest
 from ride_scorer.core.model import load_model
 from ride_scorer.core.prediction_records import prediction_record
 from ride_scorer.tools.local.gunicorn_service import gunicorn_service
@@ -25,6 +26,7 @@ def service(trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
     """gunicorn on a free loopback port, one worker; stopped (TERM, then KILL) when the module is done."""
     environment = {
         "MODEL_LOCATION": str(trained_model_dir),
+        "MODEL_SHA256": directory_digest(trained_model_dir),
         "MODEL_NAME": MODEL_NAME,
         "MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES),
         "WEB_CONCURRENCY": "1",
@@ -43,10 +45,11 @@ def expected(model, ride_id, pickup, dropoff, distance) -> dict:
     return prediction_record(MODEL_NAME, model.version, ride_id, duration)
 
 
-def test_health_names_the_model(service, model):
+def test_health_names_the_model(service, model, trained_model_dir):
     response = requests.get(f"{service}/health", timeout=10)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "model": MODEL_NAME, "version": model.version, "digest": None}
+    digest = directory_digest(trained_model_dir)  # the pinned, verified digest
+    assert response.json() == {"status": "ok", "model": MODEL_NAME, "version": model.version, "digest": digest}
 
 
 def test_one_ride_gets_the_stream_record(service, model):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -10,9 +11,16 @@ from ride_scorer.tools import reconcile
 from ride_scorer.tools.event_factory import ride_event_bytes
 from ride_scorer.tools.readers import read_stream
 from ride_scorer.tools.reconcile import Sources, reconcile_sources
+from tests.shared.paths import HOSTILE_CORPUS
 from tests.shared.reliability import put_payloads, run_mapping
 
 GOOD = [ride_event_bytes(f"r-{i}", 130 + i, 205, 1.5 + i) for i in range(6)]
+# The hostile corpus's own deep array: 16,000 nested lists, deeper than Python's json can recurse.
+DEEP_ARRAY = next(
+    base64.b64decode(case["kinesis_data"])
+    for case in map(json.loads, HOSTILE_CORPUS.open(encoding="utf-8"))
+    if case["name"] == "deep_array_16000"
+)
 BAD = [b"not json at all", b'{"ride": {"PULocationID": "x", "DOLocationID": 1, "trip_distance": 1}, "ride_id": 1}']
 
 
@@ -154,3 +162,67 @@ def test_command_line_writes_json_and_fails_when_rides_are_missing(stack, aws_en
     assert "missing       1" in capsys.readouterr().out
     # --delete-messages removed the dead letter it read.
     assert "Messages" not in sqs.receive_message(QueueUrl=stack.dead_letter_queue_url, WaitTimeSeconds=0)
+
+
+def test_a_deeply_nested_record_sharing_a_sequence_number_with_another_shard_is_reported(stack, aws_env):
+    """moto numbers each shard from 1, so a ride on one shard and the corpus's deep array on the other both
+    have sequence number 1; telling them apart reads the inputs' ride ids, and the deep array is not one."""
+    since = started()
+    kinesis = aws_env.client("kinesis")
+    shards = kinesis.list_shards(StreamName=stack.rides_stream)["Shards"]
+    placed = [
+        kinesis.put_record(
+            StreamName=stack.rides_stream,
+            PartitionKey="k",
+            ExplicitHashKey=shard["HashKeyRange"]["StartingHashKey"],  # one record on each shard
+            Data=data,
+        )
+        for shard, data in zip(shards, (GOOD[0], DEEP_ARRAY), strict=True)
+    ]
+    assert {entry["SequenceNumber"] for entry in placed} == {"1"}
+    assert len({entry["ShardId"] for entry in placed}) == 2
+    run_mapping(stack, kinesis, aws_env.client("sqs"))
+
+    report = reconcile_sources(sources(stack), since)
+
+    assert counts(report) == {
+        "inputs": 2,
+        "predictions": 1,
+        "dead_lettered": 1,
+        "discarded": 0,
+        "scored": 1,
+        "missing": 0,
+        "duplicated": 0,
+        "duplicated_not_identical": 0,
+        "unexpected": 0,
+        "scored_and_dead_lettered": 0,
+    }
+    assert report.ok
+
+
+def test_whatever_else_is_in_the_streams_and_queues_is_reported_not_a_crash(stack, aws_env, tmp_path):
+    """Anyone who may write to the prediction stream or the queues can put anything there: deep nesting,
+    a `source` or `prediction` that is not an object, sequence numbers that are not numbers."""
+    kinesis, sqs = aws_env.client("kinesis"), aws_env.client("sqs")
+    ride = kinesis.put_record(StreamName=stack.rides_stream, PartitionKey="k", Data=GOOD[0])
+    for data in (DEEP_ARRAY, b'{"source_sequence_number": "999", "prediction": "r-0"}'):
+        kinesis.put_record(StreamName=stack.predictions_stream, PartitionKey="k", Data=data)
+    for body in (DEEP_ARRAY.decode(), '{"source": [1]}', '{"source": {"shard_id": {}, "sequence_number": [1]}}'):
+        sqs.send_message(QueueUrl=stack.dead_letter_queue_url, MessageBody=body)
+    # Ranges on the ride's own shard whose ends are not sequence numbers (int() refuses over 4,300 digits).
+    for start, end in (("first", "last"), ("9" * 5000, ride["SequenceNumber"]), ("0", "9" * 5000)):
+        batch = {"shardId": ride["ShardId"], "startSequenceNumber": start, "endSequenceNumber": end}
+        sqs.send_message(QueueUrl=stack.on_failure_queue_url, MessageBody=json.dumps({"KinesisBatchInfo": batch}))
+    sqs.send_message(QueueUrl=stack.on_failure_queue_url, MessageBody=DEEP_ARRAY.decode())
+    prefix = stack.rides_stream.removesuffix("-rides")
+    output = tmp_path / "report.json"
+
+    status = reconcile.main(["--prefix", prefix, "--since", "5m", "--json", str(output)])
+
+    document = json.loads(output.read_text())
+    assert status == 1
+    assert (document["counts"]["inputs"], document["counts"]["discarded"]) == (1, 0)
+    assert document["missing"] == [{"shard_id": ride["ShardId"], "sequence_number": ride["SequenceNumber"]}]
+    assert [
+        (item["kind"], item.get("source_sequence_number"), item.get("ride_id")) for item in document["unexpected"]
+    ] == [("prediction", None, None), ("prediction", "999", None)] + [("dead_letter", None, None)] * 3

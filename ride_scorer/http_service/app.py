@@ -1,11 +1,12 @@
 """On-demand predictions over HTTP: a Flask app on the streaming core, served by gunicorn.
 
-    gunicorn -c python:ride_scorer.http_service.gunicorn_conf 'ride_scorer.http_service.app:create_app()'
+    python -m ride_scorer.http_service.gunicorn_conf 'ride_scorer.http_service.app:create_app()'
 
 `POST /predict` takes what a stream event carries (one `{"ride": ..., "ride_id": ...}` or a list) and
 answers with what the output stream carries (`prediction_record`s). `GET /health` names the model.
 The model is loaded once, when the app is created; a bad model stops the service at start, not on the
-first request. Every error is JSON: bad input is a 400 saying what is wrong, an oversized body a 413.
+first request. Every error is JSON: bad input is a 400 saying what is wrong, an oversized body a 413, a
+body that stops arriving a 408.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge, RequestTimeout
 
 from ride_scorer.adapters.model_store import load_model_from
-from ride_scorer.core.model import RideDurationModel
+from ride_scorer.core.integrity import ModelIntegrityError
+from ride_scorer.core.model import ModelLoadError, RideDurationModel
 from ride_scorer.core.prediction_records import prediction_record
 from ride_scorer.core.rides import Rejection
 from ride_scorer.core.scoring import Prediction, score_rides
+from ride_scorer.core.settings import ConfigError
 from ride_scorer.http_service.request_body import BadRequest, parse_predict_body, rejected_rides
 from ride_scorer.http_service.settings import ServiceSettings
 
@@ -28,8 +31,17 @@ logger = logging.getLogger(__name__)
 
 
 def create_app(settings: ServiceSettings | None = None, model: RideDurationModel | None = None) -> Flask:
-    """Settings default to the environment (MODEL_LOCATION, MODEL_SHA256, MODEL_NAME, MAX_REQUEST_BYTES)."""
-    settings = settings or ServiceSettings.from_env()
+    """Settings default to the environment (MODEL_LOCATION, MODEL_SHA256, MODEL_NAME, MAX_REQUEST_BYTES).
+
+    Called without settings, this is the process's entry (gunicorn's app factory, in the master before it
+    forks). A setting or model the service cannot start with then ends the process with one `error:` line
+    and exit status 1, as the batch job does, instead of a traceback that buries the variable's name."""
+    if settings is None:
+        try:
+            settings = ServiceSettings.from_env()
+            model = model or load_model_from(settings.model)
+        except (ConfigError, ModelLoadError, ModelIntegrityError) as error:
+            raise SystemExit(f"error: {error}") from None
     model = model or load_model_from(settings.model)
     model_name = settings.model.model_name
     logger.info("model %s loaded in %.3fs (digest %s)", model.version, model.load_seconds, model.metadata.digest)
@@ -69,6 +81,8 @@ def create_app(settings: ServiceSettings | None = None, model: RideDurationModel
         message = error.description or name
         if code == 413:
             message = f"the body is larger than {settings.max_request_bytes} bytes (MAX_REQUEST_BYTES)"
+        elif code == 408:
+            message = "the client stopped sending the body before it was complete"
         return jsonify(error={"code": name, "message": message}), code
 
     @app.errorhandler(Exception)
@@ -81,8 +95,19 @@ def create_app(settings: ServiceSettings | None = None, model: RideDurationModel
 
 
 def _read_body(max_bytes: int) -> bytes:
-    """The body, or a 413 when it is longer than `max_bytes` (with or without a Content-Length)."""
-    body = request.get_data(cache=False)
+    """The body, or a 413 when it is longer than `max_bytes` (with or without a Content-Length), or a 408
+    when the client stopped sending it.
+
+    gunicorn's connections give up a read after GUNICORN_CLIENT_TIMEOUT (gunicorn_conf): a blocking socket
+    with SO_RCVTIMEO raises BlockingIOError, one with a Python timeout TimeoutError. werkzeug reports any
+    failed read as ClientDisconnected (a 400), raised while handling that error; the error tells the two
+    apart."""
+    try:
+        body = request.get_data(cache=False)
+    except ClientDisconnected as disconnected:
+        if isinstance(disconnected.__context__, BlockingIOError | TimeoutError):
+            raise RequestTimeout() from None
+        raise
     if len(body) > max_bytes:
         raise RequestEntityTooLarge()
     return body

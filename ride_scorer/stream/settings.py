@@ -10,11 +10,16 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from ride_scorer.core.settings import DEFAULT_MODEL_NAME, ConfigError, ModelSettings, positive_int, required
 
 DEFAULT_MAX_EVENT_BYTES = 16 * 1024
 _STREAM_NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,128}$")
+_HOST = re.compile(r"[a-z0-9.-]+|[0-9a-f:.]+")  # a name or IPv4 address, or an IPv6 one (urlsplit lowercases)
+# /<account id>/<queue name>: 1-80 of a-z A-Z 0-9 _ -, where a FIFO queue's name ends in .fifo (within the 80).
+# LocalStack's path-style URLs put /queue/<region> first.
+_QUEUE_PATH = re.compile(r"(/queue/[a-z0-9-]+)?/[0-9]{12}/(?=[a-zA-Z0-9_.-]{1,80}$)[a-zA-Z0-9_-]+(\.fifo)?")
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,25 @@ def stream_name(env: Mapping[str, str], name: str) -> str:
 
 
 def queue_url(env: Mapping[str, str], name: str) -> str:
+    """A queue URL as SQS hands them out: http(s), a host (AWS, or an emulator's host and port) and the path
+    /<12-digit account id>/<queue name> (LocalStack:
+    /queue/<region>/<account>/<name>). Anything less would be accepted here and fail only when the first
+    bad record is dead-lettered, so the record would be retried instead of set aside."""
     value = required(env, name)
-    if not value.startswith(("https://", "http://")):
-        raise ConfigError(f"{name}={value!r} must be an SQS queue URL (https://sqs.<region>.amazonaws.com/...)")
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or parts.port > 0  # .port raises ValueError when it is not a number
+    except ValueError:
+        port_ok = False
+    if not (
+        port_ok
+        and parts.scheme in ("https", "http")
+        and _HOST.fullmatch(parts.hostname or "")
+        and not (parts.username or parts.password or parts.query or parts.fragment)
+        and _QUEUE_PATH.fullmatch(parts.path)
+    ):
+        raise ConfigError(
+            f"{name}={value!r} must be an SQS queue URL: "
+            "https://sqs.<region>.amazonaws.com/<12-digit account id>/<queue name>"
+        )
     return value

@@ -45,12 +45,10 @@ class InputRecord:
 
     def ride_id(self) -> Any:
         """Best effort: only used to tell apart inputs of different shards with the same sequence number
-        (emulators number each shard from 1; AWS sequence numbers are unique per stream)."""
-        try:
-            document = json.loads(self.data)
-        except ValueError:
-            return None
-        return document.get("ride_id") if isinstance(document, dict) else None
+        (emulators number each shard from 1; AWS sequence numbers are unique per stream). An input that is
+        not a JSON object, however hostile, has none."""
+        document = json_object(self.data)
+        return None if document is None else document.get("ride_id")
 
 
 @dataclass(frozen=True)
@@ -60,11 +58,12 @@ class Prediction:
     data: bytes
 
     def document(self) -> dict[str, Any] | None:
-        try:
-            document = json.loads(self.data)
-        except ValueError:
-            return None
-        return document if isinstance(document, dict) else None
+        return json_object(self.data)
+
+    def ride_id(self) -> Any:
+        """The ride id the record names, or None when its `prediction` is not an object (a foreign writer)."""
+        prediction = (self.document() or {}).get("prediction")
+        return prediction.get("ride_id") if isinstance(prediction, dict) else None
 
 
 @dataclass(frozen=True)
@@ -73,11 +72,11 @@ class DeadLetterMessage:
     body: str
 
     def source(self) -> tuple[str | None, str | None]:
-        try:
-            source = json.loads(self.body).get("source") or {}
-        except (ValueError, AttributeError):
+        """The input the scorer dead-lettered; (None, None) for anything else someone put in the queue."""
+        source = (json_object(self.body) or {}).get("source")
+        if not isinstance(source, dict):
             return None, None
-        return source.get("shard_id"), source.get("sequence_number")
+        return _text(source.get("shard_id")), _text(source.get("sequence_number"))
 
 
 @dataclass(frozen=True)
@@ -90,9 +89,10 @@ class DiscardedBatch:
 
     def covers(self, key: InputKey) -> bool:
         shard_id, number = key
-        return shard_id == self.shard_id and (
-            int(self.start_sequence_number) <= int(number) <= int(self.end_sequence_number)
-        )
+        start, end, position = map(_number, (self.start_sequence_number, self.end_sequence_number, number))
+        if shard_id != self.shard_id or start is None or end is None or position is None:
+            return False  # a range that is not numbers covers nothing
+        return start <= position <= end
 
 
 @dataclass
@@ -233,7 +233,30 @@ def _duplicates(kind: str, found: Mapping[InputKey, Sequence[bytes | str]]) -> l
 
 
 def _order(key: InputKey) -> tuple[str, int]:
-    return key[0], int(key[1]) if key[1].isdigit() else 0
+    number = _number(key[1])
+    return key[0], -1 if number is None else number
+
+
+def json_object(data: bytes | str) -> dict[str, Any] | None:
+    """A record or message as a JSON object, or None for anything else. Streams and queues hold whatever
+    anyone wrote to them, the hostile corpus included: a document nested deeper than the parser recurses is
+    "not an object" too, so one such record is reported like any other instead of stopping the tool."""
+    try:
+        document = json.loads(data)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _number(sequence_number: str) -> int | None:
+    """Kinesis sequence numbers are up to 128 decimal digits; None for anything else, so that a malformed
+    on-failure message covers nothing instead of crashing the tool (int() refuses over 4,300 digits)."""
+    is_number = len(sequence_number) <= 128 and sequence_number.isascii() and sequence_number.isdigit()
+    return int(sequence_number) if is_number else None
 
 
 def _match_prediction(prediction: Prediction, by_number: dict[str, list[InputRecord]]) -> InputKey | None:
@@ -242,8 +265,9 @@ def _match_prediction(prediction: Prediction, by_number: dict[str, list[InputRec
         return None
     candidates = by_number.get(str(document.get("source_sequence_number")), [])
     if len(candidates) > 1:
-        ride_id = (document.get("prediction") or {}).get("ride_id")
-        candidates = [record for record in candidates if record.ride_id() == ride_id]
+        # Every prediction the scorer writes names its ride; one without cannot tell candidates apart.
+        ride_id = prediction.ride_id()
+        candidates = [record for record in candidates if ride_id is not None and record.ride_id() == ride_id]
     return candidates[0].key if len(candidates) == 1 else None
 
 
@@ -254,7 +278,7 @@ def _unexpected_prediction(prediction: Prediction) -> dict[str, Any]:
         "shard_id": prediction.shard_id,
         "sequence_number": prediction.sequence_number,
         "source_sequence_number": document.get("source_sequence_number"),
-        "ride_id": (document.get("prediction") or {}).get("ride_id"),
+        "ride_id": prediction.ride_id(),
     }
 
 
@@ -286,13 +310,12 @@ def discarded_batches(bodies: Iterable[str]) -> list[DiscardedBatch]:
     """Parse Lambda's on-failure destination records (their `KinesisBatchInfo`)."""
     batches = []
     for body in bodies:
-        try:
-            info = json.loads(body)["KinesisBatchInfo"]
-            batches.append(
-                DiscardedBatch(info["shardId"], str(info["startSequenceNumber"]), str(info["endSequenceNumber"]))
-            )
-        except (ValueError, KeyError, TypeError):
-            continue
+        info = (json_object(body) or {}).get("KinesisBatchInfo")
+        if not isinstance(info, dict) or not {"shardId", "startSequenceNumber", "endSequenceNumber"} <= info.keys():
+            continue  # not an on-failure record: it covers nothing
+        batches.append(
+            DiscardedBatch(str(info["shardId"]), str(info["startSequenceNumber"]), str(info["endSequenceNumber"]))
+        )
     return batches
 
 

@@ -39,10 +39,11 @@ def test_lock_has_hashes_for_every_pin_and_no_mlflow():
 
 def test_default_command_serves_the_app_factory():
     (cmd,) = [json.loads(argument) for keyword, argument in instructions(DOCKERFILE) if keyword == "CMD"]
+    # The launcher checks every setting (WEB_CONCURRENCY included) before gunicorn reads it, then runs gunicorn.
     assert cmd == [
-        "gunicorn",
-        "-c",
-        "python:ride_scorer.http_service.gunicorn_conf",
+        "python",
+        "-m",
+        "ride_scorer.http_service.gunicorn_conf",
         "ride_scorer.http_service.app:create_app()",
     ]
     module, _, factory = cmd[-1].partition(":")
