@@ -8,8 +8,17 @@ STAMP := $(VENV)/.installed
 .DEFAULT_GOAL := help
 .PHONY: help install test unit integration lint layers typecheck check clean
 
+# A help text may name a make variable as $(NAME): `make help` prints its value instead (command-line
+# overrides included), so the help shows what the target will use, not make syntax.
+HELP_VARIABLES = $(sort $(shell sed -n 's/^[a-zA-Z_-]*:.*\#\# //p' $(MAKEFILE_LIST) | grep -o '\$$([A-Za-z_][A-Za-z0-9_]*)' | tr -d '$$()'))
+
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
+		$(foreach name,$(HELP_VARIABLES),$(name)='$($(name))') awk -F':.*## ' -v names='$(HELP_VARIABLES)' \
+		'{ text = $$2; count = split(names, list, " "); \
+		   for (i = 1; i <= count; i++) { ref = "$$(" list[i] ")"; \
+		     while ((at = index(text, ref)) > 0) text = substr(text, 1, at - 1) ENVIRON[list[i]] substr(text, at + length(ref)) } \
+		   printf "  make %-18s %s\n", $$1, text }'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -3,25 +3,32 @@
 CloudFormation deploys that template to AWS; locally there is no CloudFormation engine we can rely on,
 so this reads the same file and makes the same streams, bucket and queues with boto3. One source of
 truth: a resource added to the template is created here too, or this fails naming its type.
+
+Names follow the template, ${AWS::AccountId} included: it is the caller's account as STS reports it
+(GetCallerIdentity, which needs no permission), so a sandbox account gets its own bucket name, LocalStack
+000000000000 and moto 123456789012.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ride_scorer.adapters.aws_clients import client
 
 TEMPLATE = Path(__file__).with_name("resources.yaml")
-LOCAL_ACCOUNT = "000000000000"
-# Resources that have no meaning on a local emulator run (images are only pushed for a real deployment).
-SKIPPED_LOCALLY = {"AWS::ECR::Repository"}
+# Resources that have no meaning on a local emulator run: images are only pushed for a real deployment, and
+# the model bucket's policy denies everything but TLS, which a plain-http emulator endpoint never is.
+SKIPPED_LOCALLY = {"AWS::ECR::Repository", "AWS::S3::BucketPolicy"}
 
 
 @dataclass(frozen=True)
@@ -62,15 +69,16 @@ def resolve(value: Any, parameters: dict[str, Any]) -> Any:
     return value
 
 
-def provision(
-    prefix: str = "ride-scorer",
-    shard_count: int = 1,
-    session: Any = None,
-    template_path: Path = TEMPLATE,
-    timeout: float = 60.0,
-) -> Resources:
-    template = load_template(template_path)
-    kinesis, s3, sqs = (client(name, session) for name in ("kinesis", "s3", "sqs"))
+def caller_account(session: Any = None) -> str:
+    """The account CloudFormation would substitute for ${AWS::AccountId}: the one whose credentials we use."""
+    return str(client("sts", session).get_caller_identity()["Account"])
+
+
+def resolved_resources(
+    template: dict[str, Any], prefix: str, account: str, region: str, shard_count: int = 1
+) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Each resource's type and properties as CloudFormation would resolve them for this prefix, account and
+    region: what `provision` creates, and where `infra.sam_env` reads the names the function is given."""
     parameters: dict[str, Any] = {name: spec.get("Default") for name, spec in template.get("Parameters", {}).items()}
     parameters.update(
         {
@@ -78,14 +86,31 @@ def provision(
             "ShardCount": shard_count,
             "StreamMode": "PROVISIONED",
             "Condition:IsProvisioned": True,
-            "AWS::AccountId": LOCAL_ACCOUNT,
-            "AWS::Region": kinesis.meta.region_name,
+            "AWS::AccountId": account,
+            "AWS::Region": region,
         }
     )
+    return {
+        logical_id: (resource["Type"], resolve(resource.get("Properties", {}), parameters))
+        for logical_id, resource in template["Resources"].items()
+    }
+
+
+def provision(
+    prefix: str = "ride-scorer",
+    shard_count: int = 1,
+    session: Any = None,
+    template_path: Path = TEMPLATE,
+    timeout: float = 60.0,
+) -> Resources:
+    """Create what is missing (an existing stream, bucket or queue is kept), so it can be run again."""
+    template = load_template(template_path)
+    kinesis, s3, sqs = (client(name, session) for name in ("kinesis", "s3", "sqs"))
+    resources = resolved_resources(
+        template, prefix, caller_account(session), kinesis.meta.region_name, shard_count=shard_count
+    )
     names: dict[str, str] = {}
-    for logical_id, resource in template["Resources"].items():
-        kind = resource["Type"]
-        properties = resolve(resource.get("Properties", {}), parameters)
+    for logical_id, (kind, properties) in resources.items():
         if kind in SKIPPED_LOCALLY:
             continue
         if kind == "AWS::Kinesis::Stream":
@@ -151,13 +176,20 @@ def _create_queue(sqs: Any, properties: dict[str, Any]) -> str:
     return str(sqs.create_queue(QueueName=properties["QueueName"], Attributes=attributes)["QueueUrl"])
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Create ride-scorer's resources on the endpoint boto3 points at.")
     parser.add_argument("--prefix", default="ride-scorer")
     parser.add_argument("--shards", type=int, default=1)
-    args = parser.parse_args()
-    print(json.dumps(asdict(provision(args.prefix, args.shards)), indent=2))
+    args = parser.parse_args(argv)
+    try:
+        resources = provision(args.prefix, args.shards)
+    except (BotoCoreError, ClientError, TimeoutError) as error:
+        endpoint = os.environ.get("AWS_ENDPOINT_URL") or "AWS's own endpoints"
+        print(f"error: could not provision {args.prefix!r} at {endpoint}: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(asdict(resources), indent=2))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -17,6 +17,17 @@ publish-model: $(STAMP) ## Upload a run's model to S3: make publish-model RUN_ID
 	@test -n "$(MODEL_BUCKET)" || { echo "MODEL_BUCKET is not set: the bucket the scorer reads models from" >&2; exit 2; }
 	$(PY) -m training publish --run-id "$(RUN_ID)" --bucket "$(MODEL_BUCKET)" --prefix "$(MODEL_PREFIX)"
 
-mlflow-ui: $(STAMP) ## MLflow UI on 127.0.0.1:5000 (MLFLOW_UI_PORT) over the project's tracking store
-	MLFLOW_DISABLE_TELEMETRY=$${MLFLOW_DISABLE_TELEMETRY:-true} $(BIN)/mlflow ui --host 127.0.0.1 --port $(MLFLOW_UI_PORT) \
-		--backend-store-uri "sqlite:///$(CURDIR)/mlflow.db" --default-artifact-root "$(CURDIR)/mlartifacts"
+# One worker is plenty for one person's UI, and starts in a few seconds; mlflow's default of 4 workers takes
+# ~25 s to start on a 2-core machine. The warning silenced is MLflow's own import of a deprecated Starlette
+# module (mlflow/server/fastapi_app.py), printed once per worker: nothing a user can act on.
+MLFLOW_UI_WORKERS ?= 1
+# The store `make train` writes to by default (training/tracking.py); point both elsewhere to browse another.
+MLFLOW_UI_STORE ?= sqlite:///$(CURDIR)/mlflow.db
+MLFLOW_UI_ARTIFACTS ?= $(CURDIR)/mlartifacts
+MLFLOW_UI_WARNINGS ?= ignore::DeprecationWarning,ignore:starlette.middleware.wsgi is deprecated:UserWarning
+
+mlflow-ui: $(STAMP) ## MLflow UI on 127.0.0.1:$(MLFLOW_UI_PORT) (MLFLOW_UI_PORT), $(MLFLOW_UI_WORKERS) worker (MLFLOW_UI_WORKERS), over the project's tracking store
+	@echo "MLflow UI on http://127.0.0.1:$(MLFLOW_UI_PORT), $(MLFLOW_UI_WORKERS) worker(s), store $(MLFLOW_UI_STORE)"
+	@MLFLOW_DISABLE_TELEMETRY=$${MLFLOW_DISABLE_TELEMETRY:-true} PYTHONWARNINGS='$(MLFLOW_UI_WARNINGS)' \
+		$(BIN)/mlflow ui --host 127.0.0.1 --port $(MLFLOW_UI_PORT) --workers $(MLFLOW_UI_WORKERS) \
+		--backend-store-uri "$(MLFLOW_UI_STORE)" --default-artifact-root "$(MLFLOW_UI_ARTIFACTS)"

@@ -1,7 +1,10 @@
 """Publish real TLC rides to a Kinesis stream as ride events, with PutRecords, at a chosen rate.
 
     python -m ride_scorer.tools.producer --stream ride-scorer-rides \
-        --input data/green_tripdata_2023-01.parquet --rate 1000 --limit 5000 --poison 12
+        --input data/green_tripdata_2023-01.parquet --rate 1000 --limit 5000 --poison 2
+
+`--poison N` adds N bad records of every kind (6 kinds: 12 records for N=2), so each way a record can be
+bad reaches the scorer whatever N is.
 
 Calls stay within PutRecords' limits (500 records, 5 MB); entries the service rejects (throttling) are
 retried with backoff, and the run fails loudly if some still are not written.
@@ -100,28 +103,49 @@ def publish(
     return PublishReport(sent, calls, retried, clock() - started)
 
 
+def poison_kinds() -> list[str]:
+    """The kinds of bad record poison_records makes, in the order it cycles through them."""
+    kinds: list[str] = []
+    for poison in poison_records(64):  # far more than there are kinds: the cycle shows up within it
+        if poison.kind in kinds:
+            break
+        kinds.append(poison.kind)
+    return kinds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ride_scorer.tools.producer", description="Publish real TLC rides to a Kinesis stream."
     )
+    kinds = poison_kinds()
     parser.add_argument("--stream", required=True)
     parser.add_argument("--input", type=Path, default=Path("data/green_tripdata_2023-01.parquet"))
     parser.add_argument("--rate", type=float, help="records per second (default: as fast as possible)")
     parser.add_argument("--limit", type=int, help="publish at most this many rides")
-    parser.add_argument("--poison", type=int, default=0, help="also publish this many bad records of every kind")
+    parser.add_argument(
+        "--poison",
+        type=int,
+        default=0,
+        metavar="N",
+        help=f"also publish N bad records of every kind ({len(kinds)} kinds: {', '.join(kinds)})",
+    )
     parser.add_argument("--seed", type=int, default=0, help="where the poison records go among the rides")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     if args.rate is not None and args.rate <= 0:
         parser.error("--rate must be positive")
-    records = mixed_records(read_rides(args.input, args.limit), poison_records(args.poison), args.seed)
+    if args.poison < 0:
+        parser.error("--poison must be 0 or more")
+    poisons = poison_records(args.poison * len(kinds))  # it cycles through the kinds: N of each
+    records = mixed_records(read_rides(args.input, args.limit), poisons, args.seed)
     try:
         report = publish(client("kinesis"), args.stream, records, args.rate, progress=not args.no_progress)
     except (EndpointUnavailable, ResourceMissing, PublishError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(
-        f"published {report.records} records ({args.poison} poison) in {report.calls} PutRecords calls, "
+        f"published {report.records} records ({len(poisons)} poison: {args.poison} of each of "
+        f"{len(kinds)} kinds) in {report.calls} PutRecords calls, "
         f"{report.retried} entries retried, {report.seconds:.1f} s ({report.rate:.0f} rec/s)",
         file=sys.stderr,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -12,8 +13,9 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent
 
+from infra.sam_env import function_variables
 from infra.sam_translate import load_sam_template
-from tests.shared.paths import EVENTS
+from tests.shared.paths import EVENTS, ROOT
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +50,33 @@ def test_sample_events_parse_as_lambda_kinesis_events() -> None:
     }
 
 
-def test_env_json_overrides_only_variables_the_template_declares() -> None:
-    """sam local invoke ignores overrides of variables the template does not declare: catch typos."""
-    declared = set(load_sam_template()["Resources"]["ScorerFunction"]["Properties"]["Environment"]["Variables"])
-    overrides = json.loads((EVENTS / "env.json").read_text(encoding="utf-8"))
-    assert set(overrides) == {"ScorerFunction"}
-    assert set(overrides["ScorerFunction"]) <= declared
+def test_generated_env_vars_override_only_variables_the_template_declares() -> None:
+    """sam local invoke ignores overrides of variables the template does not declare: catch typos. The file
+    is made by `make sam-env` (infra/sam_env.py) for a published model, so it is checked as made."""
+    function = load_sam_template()["Resources"]["ScorerFunction"]
+    declared = set(function["Properties"]["Environment"]["Variables"])
+    variables = function_variables(
+        prefix="ride-scorer", run_id="abc123", sha256="0" * 64, account="000000000000", region="us-east-1"
+    )
+    assert set(variables) <= declared
+    assert variables["MODEL_NAME"] == load_sam_template()["Parameters"]["ModelName"]["Default"]
+    assert variables["MODEL_LOCATION"] == "s3://ride-scorer-models-000000000000-us-east-1/models/ride-duration/abc123"
+    assert variables["DEAD_LETTER_QUEUE_URL"] == (
+        "https://sqs.us-east-1.amazonaws.com/000000000000/ride-scorer-dead-letters"
+    )
+
+
+def test_container_env_vars_reach_the_localstack_that_sam_env_names() -> None:
+    """--container-env-vars takes one flat object (not per function, unlike --env-vars), and the endpoint
+    in it is the one `make sam-env` writes the queue URL for."""
+    container = json.loads((EVENTS / "local-endpoint.json").read_text(encoding="utf-8"))
+    assert all(isinstance(value, str) for value in container.values())
+    make = subprocess.run(
+        ["make", "--no-print-directory", "-n", "sam-env", "MODEL_RUN_ID=abc", f"MODEL_SHA256={'0' * 64}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert f'--endpoint "{container["AWS_ENDPOINT_URL"]}"' in make.stdout

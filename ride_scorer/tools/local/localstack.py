@@ -23,7 +23,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +33,8 @@ KINESIS_LOCAL_VERSION = "0.5.2"
 CONSTRAINTS = REPO / "localstack" / f"constraints-localstack-core-{LOCALSTACK_VERSION}-py313.txt"
 LOOPBACK_PRELOAD = REPO / "localstack" / "kinesis-loopback.js"
 DEFAULT_CACHE = REPO / ".cache" / "localstack"
-SERVICES = ("kinesis", "s3", "sqs")
+# sts: `python -m infra.provision` names the bucket with the caller's account, from GetCallerIdentity.
+SERVICES = ("kinesis", "s3", "sqs", "sts")
 MIN_PYTHON = (3, 13)
 
 
@@ -105,8 +106,18 @@ def find_python(environ: Mapping[str, str] | None = None) -> Path | None:
     return None
 
 
-def install(layout: Layout, python: Path | None = None, quiet: bool = True) -> None:
-    """Create the venv and the kinesis-mock install if missing or stale; a no-op when both are current."""
+def install(
+    layout: Layout,
+    python: Path | None = None,
+    quiet: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> None:
+    """Create the venv and the kinesis-mock install if missing or stale; a no-op when both are current.
+
+    `progress` hears each long step before it starts: a first install is silent pip and npm work for
+    30-60 s, and a command that says nothing that long looks hung.
+    """
+    say = progress or (lambda message: None)
     wanted = _install_fingerprint()
     if not (layout.install_marker.is_file() and layout.install_marker.read_text() == wanted):
         interpreter = python or find_python()
@@ -115,6 +126,10 @@ def install(layout: Layout, python: Path | None = None, quiet: bool = True) -> N
                 "LocalStack needs Python >= 3.13 and none was found (pyenv versions, python3.13 on PATH); "
                 "set LOCALSTACK_PYTHON to a 3.13 interpreter"
             )
+        say(
+            f"installing localstack-core {LOCALSTACK_VERSION} into {layout.venv} with {interpreter} "
+            "(first run only, 30-60 s)"
+        )
         if layout.venv.exists():
             shutil.rmtree(layout.venv)
         _run([str(interpreter), "-m", "venv", str(layout.venv)], "create LocalStack's venv")
@@ -134,6 +149,7 @@ def install(layout: Layout, python: Path | None = None, quiet: bool = True) -> N
         npm = shutil.which("npm")
         if npm is None:
             raise LocalStackUnavailable("LocalStack's Kinesis (kinesis-mock) is an npm package and npm is not on PATH")
+        say(f"installing LocalStack's Kinesis, npm kinesis-local@{KINESIS_LOCAL_VERSION} (first run only)")
         layout.kinesis_local.mkdir(parents=True, exist_ok=True)
         _run(
             [
@@ -281,14 +297,22 @@ def _log_tail(log_file: Path | None, lines: int = 25) -> str:
     return f"last lines of {log_file}:\n" + "\n".join(tail)
 
 
+def _progress(message: str) -> None:
+    """What `up` and `install` are doing, on stderr, so stdout stays the endpoint alone."""
+    print(message, file=sys.stderr, flush=True)
+
+
 def _up(layout: Layout, port: int) -> None:
     if layout.pid_file.is_file():
         raise LocalStackError(f"{layout.pid_file} exists: LocalStack may be running; `make localstack-down` first")
-    install(layout)
+    install(layout, progress=_progress)
     server = LocalStackServer(layout, port)
+    _progress(f"starting LocalStack ({', '.join(SERVICES)}) on {server.url}; log: {layout.log_file}")
+    started = time.monotonic()
     url = server.start()
     assert server.process is not None
     layout.pid_file.write_text(json.dumps({"pid": server.process.pid, "url": url}))
+    _progress(f"LocalStack ready at {url} after {time.monotonic() - started:.0f} s")
     print(url)
 
 
@@ -311,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     layout = Layout(args.cache.resolve())
     try:
         if args.action == "install":
-            install(layout, quiet=False)
+            install(layout, quiet=False, progress=_progress)
         elif args.action == "up":
             _up(layout, args.port)
         else:
