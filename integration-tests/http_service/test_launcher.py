@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ import pytest
 import requests
 
 from ride_scorer.core.rides import Rejection, RejectionCode, read_kinesis_data
-from ride_scorer.tools.local.ports import free_port
+from ride_scorer.tools.local.gunicorn_service import gunicorn_service
 from tests.shared.paths import ROOT
 
 APP = "ride_scorer.http_service.app:create_app()"
@@ -108,36 +107,9 @@ class Launched(NamedTuple):
 def launched(model_settings: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
     """The launcher on a free loopback port. WEB_CONCURRENCY is set but blank, as a platform may leave it:
     the default worker count, where gunicorn alone would crash on int('')."""
-    port = free_port()
     log = tmp_path_factory.mktemp("launcher") / "gunicorn.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [*LAUNCHER, "--bind", f"127.0.0.1:{port}", APP],
-            cwd=ROOT,
-            env=environment(**model_settings, WEB_CONCURRENCY=""),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, f"the launcher exited with {process.returncode}:\n{log.read_text()}"
-            try:
-                if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, f"no /health within 120 s:\n{log.read_text()}"
-            time.sleep(0.2)
+    with gunicorn_service(environment(**model_settings, WEB_CONCURRENCY=""), log) as url:
         yield Launched(url, log)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_the_launcher_serves_with_threaded_workers(launched):

@@ -1,4 +1,5 @@
-"""The HTTP service as users run it (gunicorn with the project's config) on a free loopback port.
+"""The HTTP service as users run it (the launcher the image and `make serve` start: the project's settings
+checked, then gunicorn with its config) on a free loopback port.
 
 For the tests and the benchmark: ready when `/health` answers 200, stopped with SIGTERM and then SIGKILL,
 and a failure to start reports gunicorn's own log.
@@ -33,8 +34,7 @@ def gunicorn_service(
     """Yield the service's base URL; `environment` is added to this process's environment."""
     port = free_port()
     command = [
-        str(Path(sys.executable).with_name("gunicorn")),
-        *("-c", "python:ride_scorer.http_service.gunicorn_conf", "--bind", f"127.0.0.1:{port}", *extra_args),
+        *(sys.executable, "-m", "ride_scorer.http_service.gunicorn_conf", "--bind", f"127.0.0.1:{port}", *extra_args),
         "ride_scorer.http_service.app:create_app()",
     ]
     with log.open("wb") as output:
