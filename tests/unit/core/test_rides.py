@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from ride_scorer.core.features import features_from_columns, ride_features
+from ride_scorer.core.features import features_from_columns, features_of, ride_features
 from ride_scorer.core.rides import (
     Rejection,
     RejectionCode,
@@ -115,3 +115,18 @@ def test_features_are_identical_for_int_and_text_ids():
         {"PU_DO": "1_3", "trip_distance": 0.5},
         {"PU_DO": "2_4", "trip_distance": 1.0},
     ]
+
+
+def test_the_batch_features_are_ride_features_of_each_ride():
+    rides = [
+        accepted(b64(event())).ride,
+        accepted(b64(event(PULocationID="7", DOLocationID="8", trip_distance=2))).ride,
+    ]
+    assert (
+        features_of(rides)
+        == [ride.features() for ride in rides]
+        == [
+            ride_features(130, 205, 3.66),
+            ride_features("7", "8", 2.0),
+        ]
+    )
