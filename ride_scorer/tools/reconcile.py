@@ -25,6 +25,7 @@ from typing import Any
 
 from ride_scorer.adapters.aws_clients import client
 from ride_scorer.tools.readers import read_stream, receive_messages
+from ride_scorer.tools.resource_names import ResourceNames, queue_url
 
 LISTED_ITEMS = 50
 
@@ -370,19 +371,17 @@ def parse_time(text: str, now: datetime | None = None) -> datetime:
 
 def sources_from_args(args: argparse.Namespace, sqs: Any) -> Sources:
     """Explicit names win; otherwise they follow infra/resources.yaml's naming from --prefix."""
-    prefix = args.prefix
-
-    def queue(url: str | None, suffix: str) -> str | None:
-        if url or not prefix:
-            return url
-        return str(sqs.get_queue_url(QueueName=f"{prefix}-{suffix}")["QueueUrl"])
-
-    input_stream = args.input_stream or (prefix and f"{prefix}-rides")
-    output_stream = args.output_stream or (prefix and f"{prefix}-predictions")
-    dead_letters = queue(args.dead_letter_queue_url, "dead-letters")
-    if not (input_stream and output_stream and dead_letters):
+    if args.prefix:
+        names = ResourceNames.from_prefix(args.prefix)
+        return Sources(
+            args.input_stream or names.rides_stream,
+            args.output_stream or names.predictions_stream,
+            args.dead_letter_queue_url or queue_url(sqs, names.dead_letter_queue),
+            args.on_failure_queue_url or queue_url(sqs, names.on_failure_queue),
+        )
+    if not (args.input_stream and args.output_stream and args.dead_letter_queue_url):
         raise SystemExit("give --prefix, or --input-stream, --output-stream and --dead-letter-queue-url")
-    return Sources(input_stream, output_stream, dead_letters, queue(args.on_failure_queue_url, "on-failure"))
+    return Sources(args.input_stream, args.output_stream, args.dead_letter_queue_url, args.on_failure_queue_url)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -40,6 +40,7 @@ from ride_scorer.tools.local.on_failure import (
 )
 from ride_scorer.tools.local.responses import Outcome, OutcomeKind, classify
 from ride_scorer.tools.local.shards import ShardInfo, ShardReader, ShardRecord, list_shards, stream_arn
+from ride_scorer.tools.resource_names import ResourceNames, queue_url
 
 logger = logging.getLogger(__name__)
 
@@ -386,7 +387,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Run the scorer's handler on a Kinesis stream like Lambda's event source mapping. "
         "Defaults follow template.yaml; endpoints come from AWS_ENDPOINT_URL.",
     )
-    parser.add_argument("--stream", required=True, help="input stream name")
+    parser.add_argument(
+        "--prefix",
+        help="resource prefix of infra/resources.yaml: names the input stream, the predictions stream and both "
+        "queues (explicit options win)",
+    )
+    parser.add_argument("--stream", help="input stream name (or --prefix)")
     parser.add_argument("--starting-position", choices=[p.value for p in StartingPosition], default="TRIM_HORIZON")
     parser.add_argument("--starting-position-timestamp", type=_timestamp, help="ISO time or Unix seconds")
     parser.add_argument("--batch-size", type=int, default=500)
@@ -401,7 +407,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--until-idle", action="store_true", help="stop once every shard is caught up")
     mode.add_argument("--max-records", type=int, help="stop after this many records are done")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not (args.stream or args.prefix):
+        parser.error("give --prefix, or --stream with the scorer's options")
+    return args
+
+
+def apply_prefix(args: argparse.Namespace, sqs: Any) -> None:
+    """Fill what --prefix names into the options the user left out: explicit options always win."""
+    names = ResourceNames.from_prefix(args.prefix)
+    args.stream = args.stream or names.rides_stream
+    args.predictions_stream = args.predictions_stream or names.predictions_stream
+    for option, name in (
+        ("dead_letter_queue_url", names.dead_letter_queue),
+        ("on_failure_queue_url", names.on_failure_queue),
+    ):
+        if not getattr(args, option):
+            try:
+                setattr(args, option, queue_url(sqs, name))
+            except (ClientError, BotoCoreError) as error:
+                raise explain(error, sqs, f"queue {name!r}") from error
 
 
 def _timestamp(text: str) -> datetime:
@@ -417,10 +442,12 @@ def main(argv: list[str] | None = None) -> int:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     for name, value in lambda_environment(args.function_name, region).items():
         os.environ.setdefault(name, value)
-    for option, variable in SCORER_OPTIONS.items():
-        if getattr(args, option):
-            os.environ[variable] = getattr(args, option)
     try:
+        if args.prefix:
+            apply_prefix(args, client("sqs"))
+        for option, variable in SCORER_OPTIONS.items():
+            if getattr(args, option):
+                os.environ[variable] = getattr(args, option)
         settings = MappingSettings(
             stream_name=args.stream,
             starting_position=StartingPosition(args.starting_position),
