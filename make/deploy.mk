@@ -50,24 +50,50 @@ deploy-infra: ## Create or update the long-lived resources (infra/resources.yaml
 	aws cloudformation deploy --region $(AWS_REGION) --stack-name $(INFRA_STACK) \
 		--template-file infra/resources.yaml --parameter-overrides Prefix=$(PREFIX) --no-fail-on-empty-changeset
 
-# The repository URI comes from the infra stack, so nothing account-specific lives in the repo.
-INFRA_REPOSITORY_URI = $(shell aws cloudformation describe-stacks --region $(AWS_REGION) --stack-name $(INFRA_STACK) \
-	--query "Stacks[0].Outputs[?OutputKey=='ImageRepositoryUri'].OutputValue" --output text)
-INFRA_MODEL_BUCKET = $(shell aws cloudformation describe-stacks --region $(AWS_REGION) --stack-name $(INFRA_STACK) \
-	--query "Stacks[0].Outputs[?OutputKey=='ModelBucketName'].OutputValue" --output text)
+# The repository URI and bucket come from the infra stack, so nothing account-specific lives in the repo.
+# Each is read once per make run, and only when a recipe that needs it runs: make expands a recipe whole
+# before its first line, so the checks that must come first are prerequisites (deploy-pin, infra-outputs).
+# Give them on the command line (INFRA_REPOSITORY_URI=... INFRA_MODEL_BUCKET=...) to skip the lookup.
+INFRA_OUTPUT = $(shell aws cloudformation describe-stacks --region $(AWS_REGION) --stack-name $(INFRA_STACK) \
+	--query "Stacks[0].Outputs[?OutputKey=='$(1)'].OutputValue" --output text 2>/dev/null)
+INFRA_REPOSITORY_URI = $(eval INFRA_REPOSITORY_URI := $(call INFRA_OUTPUT,ImageRepositoryUri))$(INFRA_REPOSITORY_URI)
+INFRA_MODEL_BUCKET = $(eval INFRA_MODEL_BUCKET := $(call INFRA_OUTPUT,ModelBucketName))$(INFRA_MODEL_BUCKET)
+# What the Lambda image is built from (.dockerignore): an edit there that is not committed would be pushed
+# under the commit's tag, and ECR's tags are immutable, so publish refuses it.
+IMAGE_SOURCES := Dockerfile .dockerignore requirements/runtime.txt infra/prune_botocore.py lambda_function ride_scorer
 
-publish: build ## Push the image to the infra stack's ECR repository (tags are immutable: one tag per commit)
-	aws ecr get-login-password --region $(AWS_REGION) | docker login --username AWS --password-stdin $(firstword $(subst /, ,$(INFRA_REPOSITORY_URI)))
-	docker tag $(IMAGE):$(IMAGE_TAG) $(INFRA_REPOSITORY_URI):$(IMAGE_TAG)
-	docker push $(INFRA_REPOSITORY_URI):$(IMAGE_TAG)
+.PHONY: deploy-pin infra-outputs image-committed
+
+infra-outputs:
+	@command -v aws >/dev/null || (echo "this target needs the AWS CLI (aws) to read stack $(INFRA_STACK)'s outputs" >&2 && exit 2)
+	@case "$(INFRA_REPOSITORY_URI)" in ""|None) echo "stack $(INFRA_STACK) in $(AWS_REGION) has no ImageRepositoryUri output (no such stack, or no credentials): run make deploy-infra, or set INFRA_REPOSITORY_URI" >&2; exit 2;; esac
+	@case "$(INFRA_MODEL_BUCKET)" in ""|None) echo "stack $(INFRA_STACK) in $(AWS_REGION) has no ModelBucketName output: run make deploy-infra, or set INFRA_MODEL_BUCKET" >&2; exit 2;; esac
+
+image-committed:
+	@if [ "$(origin IMAGE_TAG)" = file ] && [ -n "$$(git status --porcelain -- $(IMAGE_SOURCES))" ]; then \
+		echo "uncommitted changes in the image's files (git status -- $(IMAGE_SOURCES)): commit them, or set IMAGE_TAG; the image is tagged with the commit ($(IMAGE_TAG)) and ECR tags are immutable" >&2; exit 2; fi
+
+publish: image-committed infra-outputs build ## Push the image to the infra stack's ECR repository (tags are immutable: one tag per commit; an existing tag is kept)
+	@if aws ecr describe-images --region $(AWS_REGION) --repository-name $(lastword $(subst /, ,$(INFRA_REPOSITORY_URI))) \
+		--image-ids imageTag=$(IMAGE_TAG) >/dev/null 2>&1; then \
+		echo "$(INFRA_REPOSITORY_URI):$(IMAGE_TAG) is already published (tags are immutable): nothing to push"; \
+	else \
+		aws ecr get-login-password --region $(AWS_REGION) | docker login --username AWS --password-stdin $(firstword $(subst /, ,$(INFRA_REPOSITORY_URI))) \
+		&& docker tag $(IMAGE):$(IMAGE_TAG) $(INFRA_REPOSITORY_URI):$(IMAGE_TAG) \
+		&& docker push $(INFRA_REPOSITORY_URI):$(IMAGE_TAG); \
+	fi
 
 # The pin is required: the scorer loads a model only when its files have the digest the stack gives it.
-deploy: ## Deploy the function stack: make deploy MODEL_RUN_ID=<published run> MODEL_SHA256=<digest> (after make publish)
+deploy-pin:
 	@test -n "$(MODEL_RUN_ID)" || (echo "MODEL_RUN_ID is not set: the run id make publish-model printed" >&2 && exit 2)
 	@test -n "$(MODEL_SHA256)" || (echo "MODEL_SHA256 is not set: the digest make publish-model printed; the scorer loads only a pinned model" >&2 && exit 2)
 	@echo "$(MODEL_SHA256)" | grep -Eqx '[0-9a-f]{64}' || (echo "MODEL_SHA256=$(MODEL_SHA256) must be 64 lowercase hexadecimal characters (a SHA-256 digest)" >&2 && exit 2)
-	@test -x $(SAM) || (echo "make deploy needs the SAM CLI: run make sam-cli" && exit 1)
-	$(SAM) deploy --config-file samconfig.toml --region $(AWS_REGION) --stack-name $(STACK) \
+	@test -x $(SAM) || (echo "make deploy needs the SAM CLI: run make sam-cli" >&2 && exit 2)
+
+# --template-file: after `sam build` (the debug recipe), a bare `sam deploy` would pick .aws-sam/build's
+# template and deploy the locally built image instead of ImageUri.
+deploy: deploy-pin infra-outputs ## Deploy the function stack: make deploy MODEL_RUN_ID=<published run> MODEL_SHA256=<digest> (after make publish)
+	$(SAM) deploy --template-file template.yaml --config-file samconfig.toml --region $(AWS_REGION) --stack-name $(STACK) \
 		--image-repository $(INFRA_REPOSITORY_URI) \
 		--parameter-overrides ImageUri=$(INFRA_REPOSITORY_URI):$(IMAGE_TAG) ModelBucketName=$(INFRA_MODEL_BUCKET) \
 		RidesStreamName=$(PREFIX)-rides PredictionsStreamName=$(PREFIX)-predictions \
