@@ -20,11 +20,15 @@ help: ## List the targets
 		     while ((at = index(text, ref)) > 0) text = substr(text, 1, at - 1) ENVIRON[list[i]] substr(text, at + length(ref)) } \
 		   printf "  make %-18s %s\n", $$1, text }'
 
+# -qq: pip's own warnings and setuptools' editable-install banner say nothing a user can act on; errors
+# still print, and pip's exit status still stops make.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[train,batch,serve,dev]'
-	touch $(STAMP)
+	@echo "creating $(VENV) and installing ride-scorer with its training, batch, serving and test tools (a few minutes on a first run)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -qq --upgrade pip
+	@$(PY) -m pip install -qq -e '.[train,batch,serve,dev]'
+	@touch $(STAMP)
+	@echo "$(VENV) is ready"
 
 install: $(STAMP) ## Create .venv with runtime, training, serving and test tools
 
