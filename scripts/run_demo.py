@@ -28,7 +28,7 @@ from ride_scorer.tools.local.context import lambda_environment  # noqa: E402
 from ride_scorer.tools.local.embedded_moto import embedded_moto  # noqa: E402
 from ride_scorer.tools.local.mapping import MappingSettings  # noqa: E402
 from ride_scorer.tools.local.ride_source import mixed_records, poison_records, read_rides  # noqa: E402
-from ride_scorer.tools.producer import publish  # noqa: E402
+from ride_scorer.tools.producer import poison_kinds, publish  # noqa: E402
 from ride_scorer.tools.readers import read_dead_letters, read_stream  # noqa: E402
 from ride_scorer.tools.runner import EventSourceRunner  # noqa: E402
 
@@ -61,7 +61,14 @@ def train_model(work: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run ride-scorer end to end on a local AWS endpoint.")
     parser.add_argument("--rides", type=int, default=3000)
-    parser.add_argument("--poison", type=int, default=6, help="bad records mixed in (one of each kind per 6)")
+    kinds = poison_kinds()
+    parser.add_argument(
+        "--poison",
+        type=int,
+        default=1,
+        metavar="N",
+        help=f"also publish N bad records of every kind, as the producer does ({len(kinds)} kinds: {', '.join(kinds)})",
+    )
     parser.add_argument("--input", type=Path, default=ROOT / "data" / "green_tripdata_2023-01.parquet")
     parser.add_argument("--model-dir", type=Path, help="reuse this MLflow model directory instead of training")
     parser.add_argument("--shards", type=int, default=2)
@@ -70,7 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     # The handler's structured logs and metrics would drown the summary; warnings still show.
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    for noisy in ("werkzeug", "mlflow", "alembic"):  # moto's request log, the tracking store's migrations
+    # MLflow sets its loggers' level when it is imported (later, by training): the demo's own lines are the
+    # summary, and MLflow's notes on the throwaway tracking store (its tables, the pickle format the digest
+    # pin guards) are not. Errors still show.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
+    for noisy in ("werkzeug", "alembic"):  # moto's request log, the tracking store's migrations
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
     with tempfile.TemporaryDirectory(prefix="ride-scorer-run-") as scratch, aws_endpoint() as endpoint:
@@ -87,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"model published to {published.model_location} (sha256 {published.sha256[:12]}...)")
 
         rides = read_rides(args.input, args.rides)
-        poisons = poison_records(args.poison)
+        poisons = poison_records(args.poison * len(kinds))
         report = publish(client("kinesis"), resources.rides_stream, mixed_records(rides, poisons), progress=True)
         print(f"published {report.records} records ({len(poisons)} poison) at {report.rate:.0f} rec/s")
 

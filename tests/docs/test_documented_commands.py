@@ -1,0 +1,214 @@
+"""Every fenced command in README.md and docs/ works as written here, or is marked as needing AWS or Docker.
+
+What "works here" means for each kind of command, without running the long ones:
+- `make TARGET VAR=...`: the target exists, and each variable given is one the makefiles read;
+- `python -m MODULE`, a repo script, or a console script: it starts (`--help` exits 0) and has every
+  `--option` the docs give it;
+- anything else: the program is on this machine.
+A command needs AWS when it calls the AWS CLI or an `s3://` location, or is a make target whose recipe (or a
+prerequisite's) does; it needs Docker for `docker`, `sam build`, `sam local invoke|start-*` and the make
+targets that run them. Such a command must sit in a block marked `<!-- needs: aws -->` (or docker, or both)
+on the line before its fence; the checks above still apply to it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+from tests.docs.conftest import KNOWN_NEEDS, SHELL_LANGUAGES, Block, Command
+from tests.shared.paths import ROOT
+
+MAKEFILES = [ROOT / "Makefile", *sorted((ROOT / "make").glob("*.mk"))]
+TARGET = re.compile(r"^([a-zA-Z0-9_-]+):(?!=)(.*)$")
+PYTHONS = {"python", "python3", ".venv/bin/python", "$(PY)"}
+SAM = {"sam", ".cache/sam-cli/bin/sam"}
+# SAM subcommands that start containers: an image function is built and invoked with Docker.
+SAM_DOCKER = {("build",), ("local", "invoke"), ("local", "start-api"), ("local", "start-lambda")}
+SAM_AWS = {("deploy",), ("delete",), ("logs",), ("sync",), ("remote", "invoke"), ("list",)}
+
+
+@functools.cache
+def make_targets() -> dict[str, tuple[str, list[str]]]:
+    """Each target's recipe text and prerequisites, across the Makefile and make/*.mk."""
+    targets: dict[str, tuple[str, list[str]]] = {}
+    for makefile in MAKEFILES:
+        current: str | None = None
+        for line in makefile.read_text(encoding="utf-8").splitlines():
+            match = TARGET.match(line)
+            if match and not line.startswith("\t"):
+                current = match.group(1)
+                recipe, prerequisites = targets.get(current, ("", []))
+                prerequisites = prerequisites + match.group(2).split("##")[0].split()
+                targets[current] = (recipe, prerequisites)
+            elif line.startswith("\t") and current:
+                recipe, prerequisites = targets[current]
+                targets[current] = (recipe + line + "\n", prerequisites)
+            elif line and not line.startswith(("\t", "#")):
+                current = None
+    return targets
+
+
+@functools.cache
+def make_variables() -> set[str]:
+    text = "\n".join(makefile.read_text(encoding="utf-8") for makefile in MAKEFILES)
+    return set(re.findall(r"\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]", text)) | set(
+        re.findall(r"\$\$\{?([A-Z_][A-Z0-9_]*)", text)
+    )
+
+
+def recipe_needs(target: str, seen: frozenset[str] = frozenset()) -> set[str]:
+    recipe, prerequisites = make_targets().get(target, ("", []))
+    needs = set()
+    if re.search(r"(^|[\s;(&|])docker\s", recipe):
+        needs.add("docker")
+    if re.search(r"(^|[\s;(&|])aws\s", recipe) or "$(SAM) deploy" in recipe:
+        needs.add("aws")
+    for prerequisite in prerequisites:
+        if prerequisite in make_targets() and prerequisite not in seen:
+            needs |= recipe_needs(prerequisite, seen | {target})
+    return needs
+
+
+def needs_of(command: Command) -> set[str]:
+    words = command.words
+    needs = {"aws"} if any(word.startswith(("s3://", "s3a://")) for word in words) else set()
+    if command.program == "docker":
+        needs.add("docker")
+    elif command.program == "aws":
+        needs.add("aws")
+    elif command.program in SAM:
+        subcommand = tuple(word for word in words[1:3] if not word.startswith("-"))
+        if subcommand[:1] in SAM_DOCKER or subcommand[:2] in SAM_DOCKER:
+            needs.add("docker")
+        if subcommand[:1] in SAM_AWS or subcommand[:2] in SAM_AWS:
+            needs.add("aws")
+    elif command.program == "make":
+        for target in make_goals(command):
+            needs |= recipe_needs(target)
+    return needs
+
+
+def make_goals(command: Command) -> list[str]:
+    return [word for word in command.words[1:] if not word.startswith("-") and "=" not in word]
+
+
+@functools.cache
+def console_scripts() -> dict[str, str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return {name: target.split(":")[0] for name, target in project["project"].get("scripts", {}).items()}
+
+
+@functools.cache
+def help_text(program: tuple[str, ...]) -> tuple[int, str]:
+    result = subprocess.run(
+        [sys.executable, *program, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def python_program(command: Command) -> tuple[str, ...] | None:
+    """How to start the command's Python entry point here (`-m module` or a script path), if it is one."""
+    words = command.words
+    start: tuple[str, ...] | None = None
+    if command.program in console_scripts():
+        start, rest = ("-m", console_scripts()[command.program]), words[1:]
+    elif command.program in PYTHONS and len(words) > 2 and words[1] == "-m":
+        start, rest = ("-m", words[2]), words[3:]
+    elif command.program in PYTHONS and len(words) > 1 and words[1].endswith(".py"):
+        start, rest = (words[1],), words[2:]
+    if start is None:
+        return None
+    subcommands = []  # `python -m training train ...`: the help of `train`
+    for word in rest:
+        if not re.fullmatch(r"[a-z][a-z-]*", word):
+            break
+        subcommands.append(word)
+    return (*start, *subcommands)
+
+
+def options(command: Command) -> set[str]:
+    return {word.strip("[]").split("=")[0] for word in command.words if re.match(r"\[?--[a-z]", word)}
+
+
+def test_every_fence_names_its_language(blocks: list[Block]):
+    unnamed = [block.where for block in blocks if not block.language]
+    assert unnamed == [], "give these fences a language (bash, text, json...)"
+
+
+def test_markers_name_known_needs(blocks: list[Block]):
+    unknown = [(block.where, sorted(block.needs - KNOWN_NEEDS)) for block in blocks if block.needs - KNOWN_NEEDS]
+    assert unknown == []
+
+
+def test_commands_that_need_aws_or_docker_are_marked(documented_commands: list[Command]):
+    unmarked = [
+        f"{command} needs {', '.join(sorted(needs_of(command) - command.block.needs))}"
+        for command in documented_commands
+        if needs_of(command) - command.block.needs
+    ]
+    assert unmarked == [], "mark each block with <!-- needs: ... --> on the line before its fence"
+
+
+def test_marked_blocks_need_what_they_say(blocks: list[Block], documented_commands: list[Command]):
+    """A marker on a block that runs here would hide it from the check."""
+    needed: dict[str, set[str]] = {}
+    for command in documented_commands:
+        needed.setdefault(command.block.where, set()).update(needs_of(command))
+    overmarked = [
+        block.where
+        for block in blocks
+        if block.language in SHELL_LANGUAGES and block.needs and not needed.get(block.where, set()) & block.needs
+    ]
+    assert overmarked == []
+
+
+def test_programs_exist_here(documented_commands: list[Command]):
+    missing = [
+        str(command)
+        for command in documented_commands
+        if command.program not in {"make", *PYTHONS, *SAM, "docker", "aws", *console_scripts()}
+        and not command.program.startswith(("./", ".venv/"))
+        and shutil.which(command.program) is None
+        and not (ROOT / command.program).exists()
+        and command.program not in {"export", "cd", "source", "set", "unset"}
+    ]
+    assert missing == []
+
+
+def test_make_targets_and_variables_exist(documented_commands: list[Command]):
+    wrong = []
+    for command in documented_commands:
+        if command.program != "make":
+            continue
+        wrong += [f"{command}: no target {goal!r}" for goal in make_goals(command) if goal not in make_targets()]
+        given = [word.split("=")[0] for word in command.words[1:] if re.match(r"[A-Z_][A-Z0-9_]*=", word)]
+        wrong += [f"{command}: no makefile reads {name}" for name in given if name not in make_variables()]
+    assert wrong == []
+
+
+def test_python_entry_points_start_and_take_the_documented_options(documented_commands: list[Command]):
+    wrong = []
+    for command in documented_commands:
+        program = python_program(command)
+        if program is None:
+            continue
+        status, text = help_text(program)
+        if status != 0:
+            wrong.append(f"{command}: --help exits {status}: {text.strip().splitlines()[-1:]}")
+            continue
+        wrong += [f"{command}: no option {option}" for option in sorted(options(command)) if option not in text]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("goal", ["run", "test"])
+def test_the_readme_first_screen_gives_make_run_and_make_test(goal: str, documented_commands: list[Command]):
+    first = [command for command in documented_commands if command.block.where == "README.md:9"]
+    assert [command.words for command in first] == [("make", "run"), ("make", "test")]
+    assert recipe_needs(goal) == set()
