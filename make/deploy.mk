@@ -39,8 +39,9 @@ validate: $(STAMP) ## cfn-lint both templates, lint the SAM-translated template,
 test: sam-cli
 
 sam-cli: ## Install the AWS SAM CLI in its own venv (.cache/sam-cli): its pins conflict with ours
-	test -x $(SAM) || ($(PYTHON) -m venv $(SAM_VENV) && $(SAM_VENV)/bin/pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION))
-	$(SAM) --version
+	@test -x $(SAM) || (echo "installing the AWS SAM CLI $(SAM_CLI_VERSION) into $(SAM_VENV) (first run only, about a minute)" \
+		&& $(PYTHON) -m venv $(SAM_VENV) && $(SAM_VENV)/bin/pip install -qq aws-sam-cli==$(SAM_CLI_VERSION))
+	@$(SAM) --version
 
 build: ## Build the Lambda image with Docker (ride-scorer:<git sha>)
 	@command -v docker >/dev/null || (echo "make build needs Docker" && exit 1)
