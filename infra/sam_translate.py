@@ -22,6 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 # Pseudo parameters an offline translation needs; they only shape generated names and ARNs.
 PSEUDO_PARAMETERS = {"AWS::Region": "us-east-1", "AWS::Partition": "aws", "AWS::AccountId": "123456789012"}
+# `sam deploy` uploads a zip function's local CodeUri folder and writes its S3 location into the template;
+# offline nothing is uploaded, so this location stands in for it (as `sam validate` does).
+UPLOADED_CODE_PLACEHOLDER = "s3://sam-translate-placeholder/code.zip"
 
 
 def load_sam_template(path: Path = TEMPLATE) -> dict[str, Any]:
@@ -35,6 +38,11 @@ def translate(template: dict[str, Any], parameter_values: dict[str, Any] | None 
     """The CloudFormation template SAM would deploy. No managed policies are resolved: the function has
     its own role, and a template that needs one (a SAM policy template) fails here rather than in AWS."""
     values = {**PSEUDO_PARAMETERS, **(parameter_values or {})}
+    for resource in template.get("Resources", {}).values():
+        properties = resource.get("Properties") or {}
+        code = properties.get("CodeUri")
+        if resource.get("Type") == "AWS::Serverless::Function" and isinstance(code, str) and "://" not in code:
+            properties["CodeUri"] = UPLOADED_CODE_PLACEHOLDER
     # The session only supplies a region name; no call is made.
     session = boto3.session.Session(region_name=values["AWS::Region"])
     translator = Translator(managed_policy_map={}, sam_parser=Parser(), boto_session=session)

@@ -32,6 +32,12 @@ gc.enable()
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "ride-scorer")
 logger = Logger(service=SERVICE)
 metrics = Metrics(service=SERVICE, namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "RideScorer"))
+# During a rollout two Lambda versions score at once: each metric names the version that emitted it (and,
+# once loaded, its model's run id), so the dashboard and alarms can tell them apart (docs/rollout.md).
+metrics.set_default_dimensions(function_version=os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"))
+# The pre-traffic hook's event (infra/hooks/pre_traffic): Kinesis-shaped records under this key, scored but
+# never written. Lambda's event source mapping never sends this key.
+CHECK_EVENT_KEY = "ride_scorer_check"
 
 _scorer: StreamScorer | None = None
 
@@ -49,6 +55,7 @@ def get_scorer() -> StreamScorer:
             # it found nothing to free and cost 80 ms of cold start.)
             gc.freeze()
             gc.enable()
+        metrics.set_default_dimensions(model_version=_scorer.model.version)
         metrics.add_metric(name="ModelLoadTime", unit=MetricUnit.Seconds, value=_scorer.model.load_seconds)
         logger.info(
             "model loaded",
@@ -68,6 +75,9 @@ def reset() -> None:
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if CHECK_EVENT_KEY in event:
+        # Side-effect free: nothing reaches the output stream or the dead-letter queue, and no record counts.
+        return {CHECK_EVENT_KEY: get_scorer().check(KinesisEventRecords(event[CHECK_EVENT_KEY]))}
     result = get_scorer().score(KinesisEventRecords(event))
     _report(result)
     return {"batchItemFailures": [{"itemIdentifier": number} for number in result.failed_sequence_numbers]}

@@ -10,9 +10,10 @@ Lambda must deliver again.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from ride_scorer.core.interfaces import DeadLetter, DeadLetterSink, OutputRecord, PredictionSink
+from ride_scorer.core.interfaces import DeadLetter, DeadLetterSink, OutputRecord, PredictionSink, WriteResult
 from ride_scorer.core.model import RideDurationModel
 from ride_scorer.core.prediction_records import encode_predictions
 from ride_scorer.core.rides import Rejection, read_kinesis_data
@@ -33,6 +34,23 @@ class InvocationResult:
     failed_sequence_numbers: list[str]
     scoring_seconds: float
     model_version: str
+
+
+@dataclass
+class KeptOutputs:
+    """A prediction sink and dead-letter sink that keep what they are given and write nothing: the
+    deployment check's sinks (`StreamScorer.check`)."""
+
+    predictions: list[OutputRecord] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+    def write(self, records: Sequence[OutputRecord]) -> WriteResult:
+        self.predictions.extend(records)
+        return WriteResult(first_unwritten=None)
+
+    def send(self, letters: Sequence[DeadLetter]) -> list[int]:
+        self.dead_letters.extend(letters)
+        return []
 
 
 @dataclass
@@ -89,3 +107,20 @@ class StreamScorer:
             scoring_seconds=scoring_seconds,
             model_version=self.model.version,
         )
+
+    def check(self, records: RecordBatch) -> dict[str, object]:
+        """Score `records` exactly as `score` does, with this container's model and rules, but write nothing:
+        the answer holds the prediction records and dead-letter bodies that `score` would have written.
+
+        Why: the pre-traffic hook checks a new Lambda version on real-shaped rides before any traffic
+        reaches it; going through the output stream and dead-letter queue would hand consumers rides that
+        never happened (docs/rollout.md).
+        """
+        kept = KeptOutputs()
+        result = StreamScorer(self.model, self.model_name, kept, kept, self.max_event_bytes).score(records)
+        return {
+            "records": result.records,
+            "model_version": result.model_version,
+            "predictions": [record.data.decode("utf-8") for record in kept.predictions],
+            "dead_letters": [letter.body() for letter in kept.dead_letters],
+        }

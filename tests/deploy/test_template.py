@@ -185,11 +185,16 @@ def test_no_wildcard_action_anywhere(statements: dict[str, Any]) -> None:
 
 
 def test_translation_adds_no_role_or_policy_of_its_own(sam: dict[str, Any]) -> None:
-    """SAM attaches AWSLambdaKinesisExecutionRole to roles it generates; with our own role it must not."""
+    """SAM attaches AWSLambdaKinesisExecutionRole to roles it generates, and makes CodeDeploy a role with
+    AWSCodeDeployRoleForLambda (every alias, alarm and CodeDeployHook_* function); with our own roles it must
+    not."""
     resources = translate(copy.deepcopy(sam))["Resources"]
     iam = {name: resource["Type"] for name, resource in resources.items() if resource["Type"].startswith("AWS::IAM")}
-    assert iam == {"ScorerRole": "AWS::IAM::Role"}
+    assert iam == dict.fromkeys(["ScorerRole", "DeploymentRole", "PreTrafficHookRole"], "AWS::IAM::Role")
+    for role in iam:
+        assert "ManagedPolicyArns" not in resources[role]["Properties"]
     assert resources["ScorerRole"] == sam["Resources"]["ScorerRole"]
+    assert resources["DeploymentRole"] == sam["Resources"]["DeploymentRole"]
 
 
 def test_alarms_watch_lag_errors_throttles_and_both_queues(sam: dict[str, Any]) -> None:
@@ -203,7 +208,14 @@ def test_alarms_watch_lag_errors_throttles_and_both_queues(sam: dict[str, Any]) 
         for alarm in alarms.values()
     }
     function_dimension = json.dumps([{"Name": "FunctionName", "Value": {"Ref": "ScorerFunction"}}], sort_keys=True)
+    alias_dimensions = [
+        {"Name": "FunctionName", "Value": {"Ref": "ScorerFunction"}},
+        {"Name": "Resource", "Value": {"Fn::Sub": "${ScorerFunction}:live"}},
+    ]
+    version_dimension = {"Name": "ExecutedVersion", "Value": {"Fn::GetAtt": ["ScorerFunction.Version", "Version"]}}
     assert watched == {
+        ("AWS/Lambda", "Errors", json.dumps(alias_dimensions, sort_keys=True)),
+        ("AWS/Lambda", "Errors", json.dumps([*alias_dimensions, version_dimension], sort_keys=True)),
         ("AWS/Lambda", "IteratorAge", function_dimension),
         ("AWS/Lambda", "Errors", function_dimension),
         ("AWS/Lambda", "Throttles", function_dimension),
@@ -231,6 +243,9 @@ def test_outputs_name_the_function_and_every_arn(sam: dict[str, Any]) -> None:
         "DeadLetterQueueArn",
         "OnFailureQueueArn",
         "LogGroupName",
+        "ScorerAliasArn",
+        "PreTrafficHookName",
+        "DashboardName",
     }
     assert sam["Outputs"]["ScorerFunctionName"]["Value"] == {"Ref": "ScorerFunction"}
 

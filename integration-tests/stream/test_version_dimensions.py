@@ -1,0 +1,42 @@
+"""The handler's metrics name the Lambda version and the model that emitted them (the dashboard's lines per
+version during a rollout), and a pre-traffic check event counts no records."""
+
+from __future__ import annotations
+
+import json
+
+from lambda_function import app
+from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
+from tests.shared.lambda_context import lambda_context
+
+
+def emitted_metrics(output: str) -> list[dict]:
+    return [
+        document for line in output.splitlines() if line.startswith("{") and "_aws" in (document := json.loads(line))
+    ]
+
+
+def test_every_metric_carries_the_function_and_model_version(deploy_scorer, capsys):
+    deployment = deploy_scorer()
+    capsys.readouterr()
+    event = kinesis_event([kinesis_record(KinesisRecordSpec(ride_event_bytes(1, 130, 205, 3.66), "1", "4960001", 1.0))])
+
+    app.lambda_handler(event, lambda_context())
+
+    (document,) = emitted_metrics(capsys.readouterr().out)
+    (dimensions,) = document["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+    assert sorted(dimensions) == ["function_version", "model_version", "service"]
+    # Outside Lambda there is no AWS_LAMBDA_FUNCTION_VERSION: the unpublished code's name stands in.
+    assert (document["function_version"], document["model_version"]) == ("$LATEST", deployment.model.run_id)
+    assert document["RecordsScored"] == [1.0]
+
+
+def test_a_check_event_counts_no_records(deploy_scorer, capsys):
+    deploy_scorer()
+    app.lambda_handler({"ride_scorer_check": {"Records": []}}, lambda_context())  # the cold start, model loaded
+    capsys.readouterr()
+
+    answer = app.lambda_handler({"ride_scorer_check": {"Records": []}}, lambda_context())
+
+    assert answer["ride_scorer_check"]["records"] == 0
+    assert emitted_metrics(capsys.readouterr().out) == []
