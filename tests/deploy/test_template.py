@@ -84,7 +84,7 @@ def test_translation_then_lint_catches_bad_kinesis_values(
 def test_function_is_an_image_with_tracing_and_the_scorer_environment(function: dict[str, Any]) -> None:
     assert function["PackageType"] == "Image"
     assert function["ImageUri"] == {"Ref": "ImageUri"}
-    assert function["Tracing"] == "Active"
+    assert function["Tracing"] == {"Ref": "Tracing"}
     assert function["MemorySize"] == 1024
     assert function["Timeout"] == 60
     assert function["Environment"]["Variables"] == {
@@ -97,7 +97,17 @@ def test_function_is_an_image_with_tracing_and_the_scorer_environment(function: 
         },
         "POWERTOOLS_SERVICE_NAME": "ride-scorer",
         "POWERTOOLS_METRICS_NAMESPACE": "RideScorer",
+        "POWERTOOLS_TRACE_DISABLED": {"Fn::If": ["IsTraced", "false", "true"]},
     }
+
+
+def test_tracing_is_on_by_default_and_one_parameter_turns_off_traces_and_the_sdk(sam: dict[str, Any]) -> None:
+    """X-Ray's mode and the handler's X-Ray SDK follow one parameter, so neither can be on without the other."""
+    assert sam["Parameters"]["Tracing"]["Default"] == "Active"
+    assert sam["Parameters"]["Tracing"]["AllowedValues"] == ["Active", "PassThrough"]
+    assert sam["Conditions"]["IsTraced"] == {"Fn::Equals": [{"Ref": "Tracing"}, "Active"]}
+    function = translate(copy.deepcopy(sam))["Resources"]["ScorerFunction"]["Properties"]
+    assert function["TracingConfig"] == {"Mode": {"Ref": "Tracing"}}
 
 
 def test_the_model_pin_is_a_required_parameter_and_reaches_the_function(sam: dict[str, Any]) -> None:
