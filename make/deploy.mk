@@ -7,6 +7,9 @@ PREFIX ?= ride-scorer
 AWS_REGION ?= us-east-1
 IMAGE ?= ride-scorer
 IMAGE_TAG ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo dev)
+# How CodeDeploy shifts the live alias to the new version, and X-Ray (template parameters; docs/rollout.md).
+DEPLOYMENT_TYPE ?= Canary10Percent5Minutes
+TRACING ?= Active
 SAM_VENV := .cache/sam-cli
 SAM_CLI_VERSION ?= 1.170.0
 # The SAM CLI sends usage data unless told not to; ride-scorer's make targets never do.
@@ -93,10 +96,11 @@ deploy-pin:
 
 # --template-file: after `sam build` (the debug recipe), a bare `sam deploy` would pick .aws-sam/build's
 # template and deploy the locally built image instead of ImageUri.
-deploy: deploy-pin infra-outputs ## Deploy the function stack: make deploy MODEL_RUN_ID=<published run> MODEL_SHA256=<digest> (after make publish)
+deploy: deploy-pin infra-outputs ## Deploy the function stack: make deploy MODEL_RUN_ID=<published run> MODEL_SHA256=<digest> [DEPLOYMENT_TYPE=$(DEPLOYMENT_TYPE)] [TRACING=$(TRACING)]
 	$(SAM) deploy --template-file template.yaml --config-file samconfig.toml --region $(AWS_REGION) --stack-name $(STACK) \
 		--image-repository $(INFRA_REPOSITORY_URI) \
 		--parameter-overrides ImageUri=$(INFRA_REPOSITORY_URI):$(IMAGE_TAG) ModelBucketName=$(INFRA_MODEL_BUCKET) \
 		RidesStreamName=$(PREFIX)-rides PredictionsStreamName=$(PREFIX)-predictions \
 		DeadLetterQueueName=$(PREFIX)-dead-letters OnFailureQueueName=$(PREFIX)-on-failure \
-		ModelPrefix=$(or $(MODEL_PREFIX),models/ride-duration)/$(MODEL_RUN_ID) ModelSha256=$(MODEL_SHA256)
+		ModelPrefix=$(or $(MODEL_PREFIX),models/ride-duration)/$(MODEL_RUN_ID) ModelSha256=$(MODEL_SHA256) \
+		DeploymentType=$(DEPLOYMENT_TYPE) Tracing=$(TRACING)

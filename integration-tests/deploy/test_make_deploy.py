@@ -100,7 +100,9 @@ def test_deploy_reads_each_infra_output_once_and_deploys_the_source_template(aws
     assert deployed.startswith("deploy --template-file template.yaml ")
     assert f"--image-repository {REPOSITORY} " in deployed
     assert f"ImageUri={REPOSITORY}:t1 ModelBucketName={unique_prefix}-models " in deployed
-    assert f"ModelPrefix=models/ride-duration/abc ModelSha256={PIN}" in deployed
+    assert deployed.endswith(
+        f"ModelPrefix=models/ride-duration/abc ModelSha256={PIN} DeploymentType=Canary10Percent5Minutes Tracing=Active"
+    )
 
 
 @pytest.fixture
