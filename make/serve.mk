@@ -1,17 +1,21 @@
 # The other two deployment modes on the streaming core: on-demand HTTP and batch scoring of files.
 # Both use MODEL_LOCATION (a local MLflow model directory or s3:// prefix) and MODEL_SHA256, the digest that
 # pins it (required; ALLOW_UNPINNED_MODEL=true skips it for local work). Without MODEL_LOCATION they use the
-# default model (trained once from data/ into .cache/default-model), pinned by its own digest.
+# registered ride-duration@champion of the project's tracking store (MLFLOW_TRACKING_URI, else mlflow.db) when
+# there is one, else the default model (trained once from data/ into .cache/default-model), each pinned by
+# the digest of its files. Either way the first line printed says which model: name, version or run, digest.
 
 SERVE_BIND ?= 127.0.0.1:8080
 BATCH_INPUT ?= data/green_tripdata_2023-01.parquet
 BATCH_OUTPUT ?= .cache/batch/predictions.parquet
-# Shell prefix: MODEL_LOCATION and MODEL_SHA256 as given, else the default model and its digest (a training
-# failure stops the target).
-WITH_MODEL = model="$${MODEL_LOCATION:-}"; sha256="$${MODEL_SHA256:-}"; \
-	if [ -z "$$model" ]; then model=$$($(PY) -m ride_scorer.tools.default_model) || exit 1; \
-		sha256=$$($(PY) -m ride_scorer.tools.default_model --sha256) || exit 1; fi; \
-	MODEL_LOCATION="$$model" MODEL_SHA256="$$sha256"
+# Shell prefix: MODEL_LOCATION and MODEL_SHA256 as given, else the champion or the default model and its
+# digest (a failure to find or train one stops the target).
+WITH_MODEL = if [ -z "$${MODEL_LOCATION:-}" ] && [ -n "$${MODEL_SHA256:-}" ]; then \
+		echo "MODEL_SHA256 is set but MODEL_LOCATION is not: give the model it pins, or neither for the champion or default model" >&2; exit 2; fi; \
+	if [ -n "$${MODEL_LOCATION:-}" ]; then \
+		echo "model: MODEL_LOCATION=$$MODEL_LOCATION, sha256 $${MODEL_SHA256:-(not pinned)}" >&2; \
+	else chosen=$$($(PY) -m ride_scorer.tools.default_model --env) || exit 1; eval "$$chosen"; fi; \
+	MODEL_LOCATION="$$MODEL_LOCATION" MODEL_SHA256="$${MODEL_SHA256:-}"
 
 .PHONY: serve batch
 
@@ -38,4 +42,4 @@ lock-batch: $(STAMP) ## Lock the batch/HTTP image's requirements (requirements/b
 
 build-batch: ## Build the batch/HTTP image with Docker (one image: HTTP by default, batch with another command)
 	@command -v docker >/dev/null || (echo "make build-batch needs Docker" && exit 1)
-	docker build --platform linux/amd64 -f Dockerfile.batch -t $(BATCH_IMAGE):$(IMAGE_TAG) .
+	docker build --platform linux/amd64 --provenance=false -f Dockerfile.batch -t $(BATCH_IMAGE):$(IMAGE_TAG) .

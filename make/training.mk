@@ -7,15 +7,19 @@ MODEL_KIND ?= linear
 MODEL_PREFIX ?= models/ride-duration
 MLFLOW_UI_PORT ?= 5000
 
-.PHONY: train publish-model mlflow-ui
+.PHONY: train publish-model promote mlflow-ui
 
 train: $(STAMP) ## Train (MODEL_KIND=linear|forest) on TRAIN_DATA, validate on VALIDATE_DATA; prints run id, RMSE, model location
 	$(PY) -m training train --train "$(TRAIN_DATA)" --validate "$(VALIDATE_DATA)" --model "$(MODEL_KIND)"
 
-publish-model: $(STAMP) ## Upload a run's model to S3: make publish-model RUN_ID=... MODEL_BUCKET=... [MODEL_PREFIX=...]
-	@test -n "$(RUN_ID)" || { echo "RUN_ID is not set: the run id printed by make train" >&2; exit 2; }
+# MODEL_REF names the model as MLflow does: a run id, models:/ride-duration/<version> or models:/ride-duration@champion.
+publish-model: $(STAMP) ## Upload a model to S3 and tag its registry version: make publish-model MODEL_REF=models:/ride-duration@champion (or RUN_ID=...) MODEL_BUCKET=...
+	@test -n "$(MODEL_REF)$(RUN_ID)" || { echo "MODEL_REF is not set: a run id, models:/ride-duration/<version> or models:/ride-duration@champion (or set RUN_ID)" >&2; exit 2; }
 	@test -n "$(MODEL_BUCKET)" || { echo "MODEL_BUCKET is not set: the bucket the scorer reads models from" >&2; exit 2; }
-	$(PY) -m training publish --run-id "$(RUN_ID)" --bucket "$(MODEL_BUCKET)" --prefix "$(MODEL_PREFIX)"
+	$(PY) -m training publish --model "$(or $(MODEL_REF),$(RUN_ID))" --bucket "$(MODEL_BUCKET)" --prefix "$(MODEL_PREFIX)"
+
+promote: $(STAMP) ## Point ride-duration@champion at MODEL_VERSION (default: the @challenger)
+	$(PY) -m training promote $(if $(MODEL_VERSION),--version "$(MODEL_VERSION)")
 
 # One worker is plenty for one person's UI, and starts in a few seconds; mlflow's default of 4 workers takes
 # ~25 s to start on a 2-core machine. The warning silenced is MLflow's own import of a deprecated Starlette

@@ -1,4 +1,4 @@
-"""`python -m training train|publish`: one command to produce a model, one to roll it out.
+"""`python -m training train|publish|promote`: produce a model, put it where the scorer reads it, choose the champion.
 
 Results go to stdout as KEY=VALUE lines, so a user can paste them into the Lambda's settings or a shell
 (`eval "$(python -m training publish ...)"`); progress and MLflow's chatter go to stderr.
@@ -15,7 +15,8 @@ from ride_scorer.core.integrity import directory_digest
 from training.data import TripDataError
 from training.pipeline import DEFAULT_SERIALIZATION, SERIALIZATION_FORMATS, ModelKind
 from training.publish import DEFAULT_PREFIX, PublishError, PublishResult, publish_model
-from training.tracking import TrackingError, model_directory
+from training.registry import CHALLENGER, CHAMPION, ResolvedModel, client_for, promote, record_publication, resolve
+from training.tracking import REGISTERED_MODEL, TrackingError
 from training.train import train
 
 MODEL_KINDS: tuple[ModelKind, ...] = ("linear", "forest")
@@ -30,6 +31,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "train":
             return _train(args)
+        if args.command == "promote":
+            return _promote(args)
         return _publish(args)
     except (TripDataError, TrackingError, PublishError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -47,9 +50,17 @@ def _train(args: argparse.Namespace) -> int:
     )
     _print(RUN_ID=result.run_id, RMSE=f"{result.rmse:.4f}", MODEL_URI=result.model_uri, MODEL_DIR=result.model_dir)
     if result.registered_version:
-        _print(REGISTERED_MODEL=f"ride-duration/{result.registered_version}")
+        _print(
+            REGISTERED_MODEL=f"{REGISTERED_MODEL}/{result.registered_version}",
+            MODEL_ALIASES=",".join(result.aliases),
+        )
     if args.publish:
-        _print_published(publish_model(result.model_dir, args.bucket, args.prefix, run_id=result.run_id))
+        published = publish_model(result.model_dir, args.bucket, args.prefix, run_id=result.run_id)
+        if result.registered_version:
+            client, _ = client_for(result.tracking_uri)
+            model = ResolvedModel(result.run_id, result.model_dir, REGISTERED_MODEL, result.registered_version)
+            record_publication(client, model, *_location_and_pin(published))
+        _print_published(published)
     else:
         # Unpublished, the local directory is itself a valid MODEL_LOCATION for a local scorer, pinned by
         # the same digest publishing would print.
@@ -58,10 +69,30 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    directory = model_directory(args.run_id, args.tracking_uri)
-    _print(RUN_ID=args.run_id, MODEL_DIR=directory)
-    _print_published(publish_model(directory, args.bucket, args.prefix, run_id=args.run_id))
+    """The model named by a run id or a registry reference; its registry version(s) get the location and pin."""
+    model = resolve(args.model or args.run_id, args.tracking_uri)
+    _print(RUN_ID=model.run_id, MODEL_DIR=model.model_dir)
+    published = publish_model(model.model_dir, args.bucket, args.prefix, run_id=model.run_id)
+    client, _ = client_for(args.tracking_uri)
+    tagged = record_publication(client, model, *_location_and_pin(published))
+    if tagged:
+        _print(REGISTERED_MODEL=",".join(tagged))
+    _print_published(published)
     return 0
+
+
+def _promote(args: argparse.Namespace) -> int:
+    promotion = promote(args.version, args.name, args.tracking_uri)
+    _print(
+        REGISTERED_MODEL=f"{promotion.name}/{promotion.version}",
+        CHAMPION=f"models:/{promotion.name}@{CHAMPION}",
+        PREVIOUS_CHAMPION="" if promotion.previous is None else f"{promotion.name}/{promotion.previous}",
+    )
+    return 0
+
+
+def _location_and_pin(published: PublishResult) -> tuple[str, str]:
+    return published.model_location, published.sha256
 
 
 def _print_published(result: PublishResult) -> None:
@@ -98,11 +129,25 @@ def _parser() -> argparse.ArgumentParser:
     _add_tracking_option(train_command)
 
     publish = commands.add_parser(
-        "publish", help="upload a run's model to S3 and print MODEL_LOCATION and MODEL_SHA256 (the pin)"
+        "publish",
+        help="upload a model to S3, print MODEL_LOCATION and MODEL_SHA256 (the pin), tag its registry version",
     )
-    publish.add_argument("--run-id", required=True, help="the MLflow run whose model to publish")
+    which = publish.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--model",
+        metavar="REF",
+        help=f"a run id, models:/{REGISTERED_MODEL}/<version> or models:/{REGISTERED_MODEL}@<alias> (e.g. @{CHAMPION})",
+    )
+    which.add_argument("--run-id", help="the MLflow run whose model to publish (same as --model <run id>)")
     _add_s3_options(publish, bucket_required=True)
     _add_tracking_option(publish)
+
+    promote_command = commands.add_parser(
+        "promote", help=f"point @{CHAMPION} at a registered version (default: the @{CHALLENGER})"
+    )
+    promote_command.add_argument("--version", help=f"the version to promote (default: the one aliased @{CHALLENGER})")
+    promote_command.add_argument("--name", default=REGISTERED_MODEL, help=f"registered model ({REGISTERED_MODEL})")
+    _add_tracking_option(promote_command)
     return parser
 
 

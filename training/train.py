@@ -1,39 +1,39 @@
 """Train the ride-duration model on one month, validate on the next, and track it all in MLflow.
 
-The run records what a reviewer needs to compare models (data, kind, hyper-parameters, validation RMSE)
-and the model in MLflow's sklearn format, which is what the scorer loads.
+The run records what a reviewer needs to compare models: the data (as run inputs), kind, hyper-parameters,
+validation RMSE and MAE overall and by distance band, predicted-vs-actual and residual plots, and the model
+(training/logged_model.py: the sklearn flavour the scorer loads, a pyfunc on raw ride fields). The model is
+registered with tags, a description and an alias (training/registry.py).
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import mlflow
-import mlflow.sklearn
-import numpy as np
-import sklearn
-from mlflow.models import infer_signature
-from sklearn.metrics import root_mean_squared_error
+from mlflow.tracking import MlflowClient
 
 from training import tracking
-from training.data import TARGET, read_trips, trip_features
+from training.data import DISTANCE, TARGET, read_trips, trip_features
+from training.evaluation import evaluate, log_datasets, log_evaluation
+from training.logged_model import example_rides, log_model
 from training.pipeline import (
     DEFAULT_SERIALIZATION,
     FOREST_PARAMS,
     SERIALIZATION_FORMATS,
-    SKOPS_TRUSTED_TYPES,
     ModelKind,
     build_pipeline,
 )
+from training.registry import data_month, record_new_version
 
 logger = logging.getLogger(__name__)
-INPUT_EXAMPLE_ROWS = 5
+MODEL_DESCRIPTIONS = {
+    "linear": "DictVectorizer + LinearRegression",
+    "forest": "DictVectorizer + RandomForestRegressor",
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,8 @@ class TrainResult:
     kind: str = "linear"
     registered_version: str | None = None
     tracking_uri: str = ""
+    mae: float = float("nan")
+    aliases: tuple[str, ...] = ()
 
 
 def train(
@@ -64,12 +66,19 @@ def train(
     validate_trips = read_trips(validate_path, s3_client)
     train_features, validate_features = trip_features(train_trips), trip_features(validate_trips)
     pipeline = build_pipeline(model_kind).fit(train_features, train_trips[TARGET].to_numpy())
-    rmse = float(root_mean_squared_error(validate_trips[TARGET].to_numpy(), pipeline.predict(validate_features)))
-    logger.info("%s model: validation RMSE %.4f on %d rides", model_kind, rmse, len(validate_trips))
+    actual, predicted = validate_trips[TARGET].to_numpy(), pipeline.predict(validate_features)
+    evaluation = evaluate(actual, predicted, validate_trips[DISTANCE].to_numpy())
+    logger.info(
+        "%s model: validation RMSE %.4f, MAE %.4f on %d rides",
+        model_kind,
+        evaluation.rmse,
+        evaluation.mae,
+        len(validate_trips),
+    )
 
     store = tracking.tracking_uri(tracking_uri)
     experiment_id = tracking.use_experiment(store)
-    example = train_features[:INPUT_EXAMPLE_ROWS]
+    registered_name = tracking.REGISTERED_MODEL if register else None
     with mlflow.start_run(experiment_id=experiment_id) as run:
         mlflow.log_params(
             {
@@ -83,54 +92,50 @@ def train(
                 **(FOREST_PARAMS if model_kind == "forest" else {}),
             }
         )
-        mlflow.log_metric("rmse", rmse)
-        with _without_pyfunc_serving_check():
-            info = mlflow.sklearn.log_model(
-                pipeline,
-                name=tracking.MODEL_NAME_IN_RUN,
-                signature=infer_signature(example, np.asarray(pipeline.predict(example))),
-                input_example=example,
-                registered_model_name=tracking.REGISTERED_MODEL if register else None,
-                # Pinned instead of inferred: inference re-imports the model in a subprocess, slow and no more exact.
-                serialization_format=serialization,
-                skops_trusted_types=(SKOPS_TRUSTED_TYPES[model_kind] or None) if serialization == "skops" else None,
-                pip_requirements=[f"scikit-learn=={sklearn.__version__}", _serializer_requirement(serialization)],
-            )
-    version = info.registered_model_version
+        log_datasets(train_trips, train_path, validate_trips, validate_path)
+        log_evaluation(evaluation, actual, predicted)
+        info = log_model(
+            pipeline,
+            example_rides(validate_trips),
+            model_kind,
+            serialization,
+            name=tracking.MODEL_NAME_IN_RUN,
+            registered_model_name=registered_name,
+        )
+    version = None if info.registered_model_version is None else str(info.registered_model_version)
+    aliases: tuple[str, ...] = ()
+    if version is not None:
+        tags = {
+            "model_kind": model_kind,
+            "train_month": data_month(train_path),
+            "validate_month": data_month(validate_path),
+            "train_path": train_path,
+            "validate_path": validate_path,
+            "train_rows": str(len(train_trips)),
+            "validate_rows": str(len(validate_trips)),
+            "rmse": f"{evaluation.rmse:.4f}",
+            "mae": f"{evaluation.mae:.4f}",
+            "serialization": serialization,
+        }
+        description = (
+            f"{model_kind} model ({MODEL_DESCRIPTIONS[model_kind]}) trained on {data_month(train_path)} "
+            f"({len(train_trips):,} rides), validated on {data_month(validate_path)} ({len(validate_trips):,} rides): "
+            f"RMSE {evaluation.rmse:.4f} min, MAE {evaluation.mae:.4f} min. Run {run.info.run_id}."
+        )
+        client = MlflowClient(store, registry_uri=store)
+        aliases = record_new_version(client, tracking.REGISTERED_MODEL, version, tags, description)
     logged = mlflow.get_logged_model(info.model_id)
     return TrainResult(
         run_id=run.info.run_id,
-        rmse=rmse,
+        rmse=evaluation.rmse,
         model_dir=tracking.local_artifact_directory(logged.artifact_location, info.model_uri),
         model_uri=info.model_uri,
         kind=model_kind,
-        registered_version=None if version is None else str(version),
+        registered_version=version,
         tracking_uri=store,
+        mae=evaluation.mae,
+        aliases=aliases,
     )
-
-
-def _serializer_requirement(serialization: str) -> str:
-    name = "skops" if serialization == "skops" else "cloudpickle"
-    return f"{name}=={importlib.metadata.version(name)}"
-
-
-class _DropServingCheckWarning(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Failed to validate serving input example")
-
-
-@contextmanager
-def _without_pyfunc_serving_check() -> Iterator[None]:
-    """MLflow checks the input example through pyfunc, which hands the model a DataFrame; this model takes a
-    list of feature dicts (the scorer's call), so that check always fails with a misleading warning. The
-    signature and example are still logged; `mlflow models serve` is not how this model is served."""
-    mlflow_logger = logging.getLogger("mlflow.models.model")
-    quiet = _DropServingCheckWarning()
-    mlflow_logger.addFilter(quiet)
-    try:
-        yield
-    finally:
-        mlflow_logger.removeFilter(quiet)
 
 
 def _model_kind(kind: str) -> ModelKind:

@@ -1,10 +1,24 @@
-"""The model `make serve` uses without MODEL_LOCATION: trained once by training.train, published, reused."""
+"""The model `make serve` and `make batch` use without MODEL_LOCATION: the registered @champion of the
+tracking store when there is one, else the bundled default, trained once by training.train and reused."""
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from mlflow.tracking import MlflowClient
+
 from ride_scorer.core.integrity import DIGEST_FILE, directory_digest, manifest_digest, parse_manifest
 from ride_scorer.core.model import load_model
-from ride_scorer.tools.default_model import default_model_sha256, ensure_default_model
+from ride_scorer.tools.default_model import champion_model, default_model_sha256, ensure_default_model, main
+from tests.shared.paths import DATA, ROOT
+from training.train import train
 
 
 def test_default_model_is_trained_once_with_a_digest_and_loads(tmp_path):
@@ -19,3 +33,101 @@ def test_default_model_is_trained_once_with_a_digest_and_loads(tmp_path):
     assert ensure_default_model(tmp_path / "cache") == model_dir
     assert (model_dir / "MLmodel").stat().st_mtime_ns == stamp
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["mlartifacts", "mlflow.db", "model"]
+
+
+@pytest.fixture(scope="module")
+def champion_store(tmp_path_factory) -> str:
+    """A tracking store whose ride-duration@champion is a linear model trained on real slices."""
+    folder = tmp_path_factory.mktemp("champion")
+    paths = []
+    for month, rows in (("2021-01", 3_000), ("2021-02", 1_000)):
+        path = folder / f"green_tripdata_{month}.parquet"
+        pq.write_table(pq.read_table(DATA / f"green_tripdata_{month}.parquet").slice(0, rows), path)
+        paths.append(str(path))
+    store = f"sqlite:///{folder / 'mlflow.db'}"
+    assert train(*paths, tracking_uri=store).aliases == ("champion",)
+    return store
+
+
+def make_batch(tmp_path: Path, **environment: str) -> subprocess.CompletedProcess:
+    """`make batch` as a user runs it (-o: the venv is what it is; a test never reinstalls it)."""
+    rides = tmp_path / "rides.parquet"
+    pq.write_table(pq.read_table(DATA / "green_tripdata_2023-02.parquet").slice(0, 100), rides)
+    env = {key: value for key, value in os.environ.items() if key not in ("MODEL_LOCATION", "MODEL_SHA256")}
+    return subprocess.run(
+        ["make", "--no-print-directory", "-o", ".venv/.installed", "batch",
+         f"BATCH_INPUT={rides}", f"BATCH_OUTPUT={tmp_path / 'scored.parquet'}"],
+        cwd=ROOT, env={**env, **environment}, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_batch_scores_with_the_registered_champion_and_says_so(champion_store, tmp_path):
+    champion = champion_model(champion_store)
+    assert champion is not None
+
+    done = make_batch(tmp_path, MLFLOW_TRACKING_URI=champion_store)
+
+    assert done.returncode == 0, done.stderr
+    run_id = load_model(champion.location).version
+    expected = f"model: ride-duration version 1 (@champion), run {run_id}, sha256 {champion.sha256}"
+    assert done.stderr.splitlines()[0] == expected
+    scored = pq.read_table(tmp_path / "scored.parquet")
+    assert scored.num_rows > 0
+    assert set(scored.column("model_version").to_pylist()) == {run_id}
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_batch_with_model_location_says_which_model(trained_model_dir, tmp_path):
+    digest = directory_digest(trained_model_dir)
+
+    done = make_batch(tmp_path, MODEL_LOCATION=str(trained_model_dir), MODEL_SHA256=digest)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[0] == f"model: MODEL_LOCATION={trained_model_dir}, sha256 {digest}"
+
+
+def test_the_env_output_pins_the_champion_for_the_shell(champion_store, monkeypatch, capsys):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", champion_store)
+
+    assert main(["--env"]) == 0
+
+    output = capsys.readouterr()
+    values = dict(shlex.split(line)[0].split("=", 1) for line in output.out.splitlines())
+    assert set(values) == {"MODEL_LOCATION", "MODEL_SHA256"}
+    model = load_model(Path(values["MODEL_LOCATION"]), expected_sha256=values["MODEL_SHA256"])
+    assert (
+        output.err
+        == f"model: ride-duration version 1 (@champion), run {model.version}, sha256 {model.metadata.digest}\n"
+    )
+
+
+def test_a_store_without_a_champion_means_the_bundled_default(tmp_path):
+    empty = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    MlflowClient(empty).search_experiments()  # creates the store's tables, no model
+
+    assert champion_model(empty) is None
+
+
+def test_without_the_store_file_mlflow_is_not_even_imported(tmp_path):
+    script = (
+        "import sys\n"
+        "from ride_scorer.tools.default_model import champion_model\n"
+        f"assert champion_model('sqlite:///{tmp_path}/missing.db') is None\n"
+        "print('mlflow' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert (done.returncode, done.stdout) == (0, "False\n"), done.stderr
+    assert not (tmp_path / "missing.db").exists()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_a_pin_without_its_model_stops_make_batch_instead_of_being_ignored(tmp_path):
+    done = make_batch(tmp_path, MODEL_SHA256="ab" * 32)
+
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[0] == (
+        "MODEL_SHA256 is set but MODEL_LOCATION is not: give the model it pins, or neither for the champion or "
+        "default model"
+    )
+    assert not (tmp_path / "scored.parquet").exists()

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from mlflow.tracking import MlflowClient
 
 from ride_scorer.adapters.aws_clients import client
 from ride_scorer.adapters.model_store import load_model_from
@@ -79,9 +80,11 @@ def test_published_model_loads_through_model_location_with_training_predictions(
 
     assert published.model_location == f"s3://{unique_prefix}/models/ride-duration/{trained.run_id}"
     stored = client("s3").list_objects_v2(Bucket=unique_prefix)["Contents"]
-    assert {item["Key"].rsplit("/", 1)[-1] for item in stored} == {
-        path.name for path in trained.model_dir.iterdir()
+    key_prefix = f"models/ride-duration/{trained.run_id}/"
+    assert {item["Key"].removeprefix(key_prefix) for item in stored} == {
+        path.relative_to(trained.model_dir).as_posix() for path in trained.model_dir.rglob("*") if path.is_file()
     } | {DIGEST_FILE}
+    assert f"{key_prefix}code/ride_duration_pyfunc.py" in {item["Key"] for item in stored}
     assert published.sha256 == directory_digest(trained.model_dir)
     settings = lambda_settings(monkeypatch, published.model_location, published.sha256)
     model = load_model_from(settings, client("s3"), download_root=tmp_path / "downloads")
@@ -141,7 +144,7 @@ def test_cli_train_publish_then_publish_by_run_id(aws_env, unique_prefix, slices
     )  # fmt: skip
     run_id = trained["RUN_ID"]
     assert trained["MODEL_LOCATION"] == f"s3://{unique_prefix}/models/ride-duration/{run_id}"
-    assert trained["REGISTERED_MODEL"] == "ride-duration/1"
+    assert (trained["REGISTERED_MODEL"], trained["MODEL_ALIASES"]) == ("ride-duration/1", "champion")
     assert 0 < float(trained["RMSE"]) < 60
     assert Path(trained["MODEL_DIR"]).is_relative_to(tmp_path / "mlartifacts")
 
@@ -151,11 +154,45 @@ def test_cli_train_publish_then_publish_by_run_id(aws_env, unique_prefix, slices
     assert again == {
         "RUN_ID": run_id,
         "MODEL_DIR": trained["MODEL_DIR"],
+        "REGISTERED_MODEL": "ride-duration/1",
         "MODEL_LOCATION": f"s3://{unique_prefix}/canary/{run_id}",
         "MODEL_SHA256": trained["MODEL_SHA256"],
     }
     settings = lambda_settings(monkeypatch, again["MODEL_LOCATION"], again["MODEL_SHA256"])
     assert load_model_from(settings, client("s3"), download_root=tmp_path / "downloads").version == run_id
+    # The registry records the last publication of the version.
+    version = MlflowClient(store, registry_uri=store).get_model_version("ride-duration", "1")
+    assert (version.tags["published_location"], version.tags["published_sha256"]) == (
+        again["MODEL_LOCATION"],
+        again["MODEL_SHA256"],
+    )
+
+
+@pytest.mark.parametrize("reference", ["models:/ride-duration@champion", "models:/ride-duration/1"])
+def test_cli_publishes_a_registered_version_and_tags_it(
+    aws_env, unique_prefix, trained, tracking_store, reference, monkeypatch, tmp_path
+):
+    client("s3").create_bucket(Bucket=unique_prefix)
+
+    published = run_cli("publish", "--model", reference, "--bucket", unique_prefix, tracking_store=tracking_store)
+
+    assert published["RUN_ID"] == trained.run_id
+    assert published["REGISTERED_MODEL"] == "ride-duration/1"
+    assert published["MODEL_LOCATION"] == f"s3://{unique_prefix}/models/ride-duration/{trained.run_id}"
+    version = MlflowClient(tracking_store, registry_uri=tracking_store).get_model_version("ride-duration", "1")
+    assert version.tags["published_location"] == published["MODEL_LOCATION"]
+    assert version.tags["published_sha256"] == published["MODEL_SHA256"]
+    settings = lambda_settings(monkeypatch, published["MODEL_LOCATION"], published["MODEL_SHA256"])
+    assert load_model_from(settings, client("s3"), download_root=tmp_path / "downloads").version == trained.run_id
+
+
+def test_cli_publish_of_an_unknown_alias_says_so(aws_env, unique_prefix, trained, tracking_store, capsys):
+    assert main(["publish", "--model", "models:/ride-duration@nobody", "--bucket", unique_prefix,
+                 "--tracking-uri", tracking_store]) == 2  # fmt: skip
+
+    output = capsys.readouterr()
+    assert output.err.startswith(f"error: models:/ride-duration@nobody is not in the registry of {tracking_store}")
+    assert output.out == ""
 
 
 def test_cli_publish_of_an_unknown_run_says_so(aws_env, unique_prefix, tmp_path, monkeypatch, capsys):

@@ -1,17 +1,29 @@
-"""The model `make serve` and `make batch` use when MODEL_LOCATION is not set: trained once, then reused.
+"""The model `make serve` and `make batch` use when MODEL_LOCATION is not set: the registered `@champion` of
+the project's tracking store when there is one, else the bundled default (trained once, then reused).
 
-    python -m ride_scorer.tools.default_model            # prints the model directory, training it on first use
-    python -m ride_scorer.tools.default_model --sha256   # prints its digest, the MODEL_SHA256 that pins it
+    python -m ride_scorer.tools.default_model --env      # MODEL_LOCATION=... MODEL_SHA256=... for the shell;
+                                                         # which model, on stderr
+    python -m ride_scorer.tools.default_model            # the bundled default's directory (trained on first use)
+    python -m ride_scorer.tools.default_model --sha256   # its digest, the MODEL_SHA256 that pins it
 
-It is trained by the project's own `training.train.train` on the bundled TLC months (linear, 2021-01 /
-2021-02) with a tracking store under .cache, so trying the service locally leaves the team's MLflow store
-alone. Development only: this imports MLflow (the `train` extra), which the runtime images do not carry.
+The tracking store is the one `make train` registers in: MLFLOW_TRACKING_URI, else the project's
+`mlflow.db` (training/tracking.py). Without that file MLflow is not even imported. The champion is served
+from its artifacts in place, pinned by the digest of its files as they are now.
+
+The bundled default is trained by the project's own `training.train.train` on the bundled TLC months
+(linear, 2021-01 / 2021-02) with a tracking store under .cache, so trying the service locally leaves the
+team's MLflow store alone. Development only: this imports MLflow (the `train` extra), which the runtime
+images do not carry.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import shlex
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from ride_scorer.core.integrity import directory_digest, write_digest
@@ -20,6 +32,19 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CACHE = PROJECT_ROOT / ".cache" / "default-model"
 TRAIN_MONTH = PROJECT_ROOT / "data" / "green_tripdata_2021-01.parquet"
 VALIDATE_MONTH = PROJECT_ROOT / "data" / "green_tripdata_2021-02.parquet"
+PROJECT_TRACKING_URI = f"sqlite:///{PROJECT_ROOT / 'mlflow.db'}"
+
+
+@dataclass(frozen=True)
+class ServingModel:
+    """A model directory to serve, the digest that pins it, and one line saying which model it is."""
+
+    location: Path
+    sha256: str
+    description: str
+
+    def shell(self) -> str:
+        return f"MODEL_LOCATION={shlex.quote(str(self.location))}\nMODEL_SHA256={self.sha256}"
 
 
 def ensure_default_model(cache: Path = CACHE) -> Path:
@@ -51,5 +76,71 @@ def default_model_sha256(cache: Path = CACHE) -> str:
     return directory_digest(ensure_default_model(cache))
 
 
+def project_tracking_uri() -> str:
+    """The store `make train` registers in (training.tracking.tracking_uri, without importing MLflow)."""
+    return os.environ.get("MLFLOW_TRACKING_URI", "").strip() or PROJECT_TRACKING_URI
+
+
+def champion_model(tracking_uri: str | None = None) -> ServingModel | None:
+    """The registered `ride-duration@champion` of the store, or None when it has none (or is a missing file)."""
+    store = tracking_uri or project_tracking_uri()
+    if store.startswith("sqlite:///") and not Path(store.removeprefix("sqlite:///")).is_file():
+        return None
+    from training.registry import champion  # imports MLflow: only when there is a store to look in
+
+    found = champion(store)
+    if found is None:
+        return None
+    digest = directory_digest(found.model_dir)
+    return ServingModel(found.model_dir, digest, f"{found.describe()}, sha256 {digest}")
+
+
+def serving_model(tracking_uri: str | None = None, cache: Path = CACHE) -> ServingModel:
+    """The champion when the store has one, else the bundled default."""
+    champion = champion_model(tracking_uri)
+    if champion is not None:
+        return champion
+    model_dir = ensure_default_model(cache)
+    digest = directory_digest(model_dir)
+    version = _run_id(model_dir)
+    return ServingModel(model_dir, digest, f"bundled default (linear, 2021-01/2021-02), run {version}, sha256 {digest}")
+
+
+def _run_id(model_dir: Path) -> str:
+    from ride_scorer.core.model import read_metadata
+
+    return read_metadata(model_dir).version
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ride_scorer.tools.default_model",
+        description="The model make serve and make batch use without MODEL_LOCATION; without an option, the "
+        "bundled default's directory (trained on first use).",
+    )
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--env",
+        action="store_true",
+        help="MODEL_LOCATION= and MODEL_SHA256= of the registered @champion, else of the bundled default; "
+        "which model, on stderr",
+    )
+    which.add_argument("--sha256", action="store_true", help="the bundled default's digest (its MODEL_SHA256)")
+    args = parser.parse_args(argv)
+    if args.env:
+        try:
+            model = serving_model()
+        except Exception as error:  # an unreadable store or champion: one line, and make stops
+            print(f"error: cannot choose the model to serve: {type(error).__name__}: {error}", file=sys.stderr)
+            return 2
+        print(f"model: {model.description}", file=sys.stderr)
+        print(model.shell())
+    elif args.sha256:
+        print(default_model_sha256())
+    else:
+        print(ensure_default_model())
+    return 0
+
+
 if __name__ == "__main__":
-    print(default_model_sha256() if sys.argv[1:] == ["--sha256"] else ensure_default_model())
+    raise SystemExit(main())

@@ -100,10 +100,19 @@ def commands_of(block: Block) -> list[Command]:
 
 
 def _lines_as_commands(block: Block) -> list[Command]:
+    """Line by line, except that a quoted string spanning lines (a JSON argument) stays one word."""
     commands: list[Command] = []
-    logical = block.text.replace("\\\n", " ")
-    for line in logical.splitlines():
-        commands.extend(commands_of(Block(block.document, block.line, block.language, block.needs, line)))
+    pending = ""
+    for line in block.text.replace("\\\n", " ").splitlines():
+        pending = f"{pending}\n{line}" if pending else line
+        try:
+            found = commands_of(Block(block.document, block.line, block.language, block.needs, pending))
+        except ValueError:  # no closing quotation yet
+            continue
+        commands.extend(found)
+        pending = ""
+    if pending:
+        raise ValueError(f"{block.where}: a quotation that never closes")
     return commands
 
 

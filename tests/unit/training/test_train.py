@@ -45,12 +45,18 @@ def test_default_linear_model_reproduces_the_known_rmse_and_is_tracked(tmp_path)
     (version,) = client.search_model_versions("name='ride-duration'")
     assert (str(version.version), version.run_id) == ("1", result.run_id)
     assert result.registered_version == "1"
+    assert result.aliases == ("champion",)
+    assert client.get_model_version("ride-duration", "1").tags["rmse"] == f"{result.rmse:.4f}"
     # Artifacts beside the temporary store, not in the project's mlartifacts.
     assert result.model_dir.is_relative_to(tmp_path / "mlartifacts")
 
     mlmodel = yaml.safe_load((result.model_dir / "MLmodel").read_text())
     assert mlmodel["run_id"] == result.run_id
-    assert [field["name"] for field in yaml.safe_load(mlmodel["signature"]["inputs"])] == ["PU_DO", "trip_distance"]
+    assert [field["name"] for field in yaml.safe_load(mlmodel["signature"]["inputs"])] == [
+        "PULocationID",
+        "DOLocationID",
+        "trip_distance",
+    ]
     assert (result.model_dir / "input_example.json").is_file()
 
     # The scorer's loader, without MLflow, predicts what the training pipeline predicts.
