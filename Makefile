@@ -23,14 +23,14 @@ help: ## List the targets
 # -qq: pip's own warnings and setuptools' editable-install banner say nothing a user can act on; errors
 # still print, and pip's exit status still stops make.
 $(STAMP): pyproject.toml
-	@echo "creating $(VENV) and installing ride-scorer with its training, batch, serving and test tools (a few minutes on a first run)"
+	@echo "creating $(VENV) and installing ride-scorer with its training, batch, serving, Spark and test tools (a few minutes on a first run)"
 	@$(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -qq --upgrade pip
-	@$(PY) -m pip install -qq -e '.[train,batch,serve,dev]'
+	@$(PY) -m pip install -qq -e '.[train,batch,serve,spark,dev]'
 	@touch $(STAMP)
 	@echo "$(VENV) is ready"
 
-install: $(STAMP) ## Create .venv with runtime, training, serving and test tools
+install: $(STAMP) ## Create .venv with runtime, training, serving, Spark and test tools
 
 test: $(STAMP) ## Run lint, type checks, unit and integration tests (starts and stops its own emulators)
 	$(BIN)/ruff check .

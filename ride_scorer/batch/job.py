@@ -1,6 +1,10 @@
 """Score a parquet file of rides (a raw TLC month as published is fine) with the streaming model and rules.
 
     python -m ride_scorer.batch --input PATH --output PATH [--rejects PATH] [--id-column NAME]
+    python -m ride_scorer.batch --input-prefix PREFIX --output-prefix PREFIX [--rescore]
+
+The second form scores every parquet file under an S3 prefix or local folder that it has not scored yet
+(`prefix`, `ledger`), each exactly as the first form scores one file, loading the model once.
 
 Used to re-score a day after a model change or to backfill after an outage. Every row becomes the same
 document a stream event carries ({"ride": {...}, "ride_id": ...}) and goes through the same validation,
@@ -40,15 +44,16 @@ from ride_scorer.batch.files import (
     same_location,
     writable_files,
 )
+from ride_scorer.batch.ledger import model_identity
+from ride_scorer.batch.objects import overlapping, prefix_root
+from ride_scorer.batch.prefix import PrefixJob, run_prefix
+from ride_scorer.columnar.chunks import RIDE_COLUMNS, output_schema, rejects_schema, score_chunk
 from ride_scorer.core.integrity import ModelIntegrityError
 from ride_scorer.core.model import ModelLoadError, RideDurationModel
-from ride_scorer.core.rides import Rejection
-from ride_scorer.core.scoring import Prediction, score_documents
 from ride_scorer.core.settings import ConfigError, ModelSettings
 
 logger = logging.getLogger(__name__)
 
-RIDE_COLUMNS = ("PULocationID", "DOLocationID", "trip_distance")
 DEFAULT_CHUNK_ROWS = 50_000
 
 
@@ -91,32 +96,6 @@ class BatchSummary:
         object.__setattr__(self, "rows_per_second", self.rows / self.seconds if self.seconds > 0 else 0.0)
 
 
-def output_schema(ride_id: pa.DataType, inputs: pa.Schema) -> pa.Schema:
-    """ride_id, the inputs as they were in the file, the prediction and which model made it."""
-    return pa.schema(
-        [
-            pa.field("ride_id", ride_id),
-            *(inputs.field(name) for name in RIDE_COLUMNS),
-            pa.field("ride_duration", pa.float64()),
-            pa.field("model_name", pa.string()),
-            pa.field("model_version", pa.string()),
-        ]
-    )
-
-
-def rejects_schema(ride_id: pa.DataType, inputs: pa.Schema) -> pa.Schema:
-    """`row` is the 0-based row number in the input file, so a reject can be found and fixed."""
-    return pa.schema(
-        [
-            pa.field("row", pa.int64()),
-            pa.field("ride_id", ride_id),
-            *(inputs.field(name) for name in RIDE_COLUMNS),
-            pa.field("reason_code", pa.string()),
-            pa.field("reason", pa.string()),
-        ]
-    )
-
-
 def score_file(
     job: BatchJob,
     model: RideDurationModel,
@@ -151,7 +130,8 @@ def score_file(
                     tqdm(total=source.metadata.num_rows, unit="rows", disable=not job.progress, file=sys.stderr) as bar,
                 ):
                     for chunk in _chunks(source, job):
-                        outcome = _score_chunk(chunk, rows, job.id_column, model, model_name)
+                        numbers = range(rows, rows + chunk.num_rows)
+                        outcome = score_chunk(chunk, numbers, job.id_column, model, model_name)
                         scored_writer.write_table(pa.Table.from_pydict(outcome.scored, schema=scored_schema))
                         rejects_writer.write_table(pa.Table.from_pydict(outcome.rejected, schema=reject_schema))
                         counts.update(outcome.rejected["reason_code"])
@@ -222,51 +202,6 @@ def _chunks(source: pq.ParquetFile, job: BatchJob) -> Iterator[pa.RecordBatch]:
         yield chunk
 
 
-@dataclass(frozen=True)
-class _ChunkOutcome:
-    scored: dict[str, list[Any]]
-    rejected: dict[str, list[Any]]
-
-
-def _score_chunk(
-    chunk: pa.RecordBatch, first_row: int, id_column: str | None, model: RideDurationModel, model_name: str
-) -> _ChunkOutcome:
-    pickups, dropoffs, distances = (chunk.column(name).to_pylist() for name in RIDE_COLUMNS)
-    ride_ids = chunk.column(id_column).to_pylist() if id_column else list(range(first_row, first_row + len(chunk)))
-    documents = [
-        {"ride": {"PULocationID": pu, "DOLocationID": do, "trip_distance": distance}, "ride_id": ride_id}
-        for pu, do, distance, ride_id in zip(pickups, dropoffs, distances, ride_ids, strict=True)
-    ]
-    outcomes = score_documents(model, documents)
-    kept: list[tuple[int, Prediction]] = []
-    dropped: list[tuple[int, Rejection]] = []
-    for position, outcome in enumerate(outcomes):
-        if isinstance(outcome, Prediction):
-            kept.append((position, outcome))
-        else:
-            dropped.append((position, outcome))
-    return _ChunkOutcome(
-        scored={
-            "ride_id": [ride_ids[i] for i, _ in kept],
-            "PULocationID": [pickups[i] for i, _ in kept],
-            "DOLocationID": [dropoffs[i] for i, _ in kept],
-            "trip_distance": [distances[i] for i, _ in kept],
-            "ride_duration": [prediction.ride_duration for _, prediction in kept],
-            "model_name": [model_name] * len(kept),
-            "model_version": [model.version] * len(kept),
-        },
-        rejected={
-            "row": [first_row + i for i, _ in dropped],
-            "ride_id": [ride_ids[i] for i, _ in dropped] if id_column else [first_row + i for i, _ in dropped],
-            "PULocationID": [pickups[i] for i, _ in dropped],
-            "DOLocationID": [dropoffs[i] for i, _ in dropped],
-            "trip_distance": [distances[i] for i, _ in dropped],
-            "reason_code": [str(rejection.code) for _, rejection in dropped],
-            "reason": [rejection.reason for _, rejection in dropped],
-        },
-    )
-
-
 def _check_columns(inputs: pa.Schema, job: BatchJob) -> None:
     wanted = [*RIDE_COLUMNS, *([job.id_column] if job.id_column else [])]
     missing = [name for name in wanted if name not in inputs.names]
@@ -290,8 +225,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description="Score a parquet file of rides with the streaming model (MODEL_LOCATION, MODEL_SHA256, "
         "MODEL_NAME from the environment). Paths are local or s3://bucket/key.",
     )
-    parser.add_argument("--input", required=True, help="parquet file of rides, e.g. a TLC month as published")
-    parser.add_argument("--output", required=True, help="parquet file of predictions to write")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", help="parquet file of rides, e.g. a TLC month as published")
+    source.add_argument("--input-prefix", help="s3://bucket/prefix/ or a local folder: score every *.parquet under it")
+    destination = parser.add_mutually_exclusive_group(required=True)
+    destination.add_argument("--output", help="parquet file of predictions to write")
+    destination.add_argument("--output-prefix", help="where --input-prefix's predictions/, rejects/ and markers/ go")
+    parser.add_argument("--rescore", action="store_true", help="with --input-prefix: score files already scored too")
     parser.add_argument("--rejects", help="parquet file of rows that cannot be scored (default: <output>.rejects)")
     parser.add_argument(
         "--id-column", help="column holding the ride id (default: none, the 0-based row number is the ride_id)"
@@ -299,7 +239,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", help="model directory or s3:// prefix (default: $MODEL_LOCATION)")
     parser.add_argument("--chunk-rows", type=_positive, default=DEFAULT_CHUNK_ROWS, help="rows per chunk")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in scheduled jobs)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if (args.input is None) != (args.output is None):
+        parser.error("--input goes with --output, --input-prefix with --output-prefix")
+    if args.input_prefix is not None and args.rejects is not None:
+        parser.error("--rejects is for one --input; with --input-prefix rejects go under --output-prefix")
+    if args.input is not None and args.rescore:
+        parser.error("--rescore is for --input-prefix; one --input is always scored")
+    return args
 
 
 def _positive(text: str) -> int:
@@ -315,6 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     is read."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
+    if args.input_prefix is not None:
+        return main_prefix(args)
     job = BatchJob(
         input=args.input,
         output=args.output,
@@ -351,6 +300,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(json.dumps(asdict(summary)))
     return 0
+
+
+def main_prefix(args: argparse.Namespace) -> int:
+    """`--input-prefix`: exit 0 when every file was scored or skipped; 1 when any failed (one `error:` line
+    each, the others still scored) or nothing could start (one line); 2 when the prefixes overlap."""
+    job = PrefixJob(args.input_prefix, args.output_prefix, rescore=args.rescore)
+    if overlapping(job.input_prefix, job.output_prefix):
+        return _fail(
+            f"--output-prefix {prefix_root(job.output_prefix)!r} and --input-prefix {prefix_root(job.input_prefix)!r} "
+            "overlap: the outputs would be listed as inputs",
+            code=2,
+        )
+    s3_client = functools.cache(lambda: client("s3"))
+
+    def score_one(source: str, output: str, rejects: str) -> dict[str, Any]:
+        one = BatchJob(source, output, rejects, args.id_column, args.chunk_rows, progress=not args.no_progress)
+        return asdict(score_file(one, model, settings.model_name, s3_client))
+
+    try:
+        with _stop_on_sigterm():
+            environ = {**os.environ, "MODEL_LOCATION": args.model} if args.model else os.environ
+            settings = ModelSettings.from_env(environ)
+            model = load_model_from(settings)
+            identity = model_identity(model.metadata.digest, model.version)
+            report = functools.partial(print, file=sys.stderr, flush=True)
+            summary = run_prefix(job, identity, settings.model_name, model.version, score_one, report, s3_client)
+    except (ConfigError, ModelLoadError, ModelIntegrityError, BatchIOError) as error:
+        return _fail(error)
+    except KeyboardInterrupt:
+        return _fail("stopped before the end (interrupted); the files scored so far are complete, the rest are not")
+    print(
+        f"{summary.scored_files} of {summary.files} files scored, {summary.skipped_files} skipped, "
+        f"{summary.failed_files} failed: {summary.scored} of {summary.rows} rows scored, {summary.rejected} rejected "
+        f"in {summary.seconds:.1f}s with model {summary.model_version}",
+        file=sys.stderr,
+    )
+    print(json.dumps(asdict(summary)))
+    return 1 if summary.failed_files else 0
 
 
 def _fail(error: BaseException | str, code: int = 1) -> int:

@@ -1,0 +1,1 @@
+"""The Spark backfill mode (`python -m ride_scorer.backfill`): parquet datasets through the core on Apache Spark."""
