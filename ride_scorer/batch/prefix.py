@@ -1,0 +1,181 @@
+"""Score every parquet file under an input prefix (S3 or a local folder) into an output prefix, one file at a
+time with the single-file job, skipping what was already scored (see `ledger`).
+
+What a scheduled run needs: the model is loaded once for all files; a file that cannot be scored is reported
+and the others are still scored; nothing this tool did not write is overwritten; and the run ends with one
+summary an operator (or a log query) reads, its exit status saying whether any file failed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ride_scorer.adapters.aws_clients import client
+from ride_scorer.batch.files import BatchIOError, is_s3, writable_files
+from ride_scorer.batch.ledger import Decision, Destinations, Verdict, decide
+from ride_scorer.batch.objects import StoredFile, list_files, prefix_root
+
+S3ClientFactory = Callable[[], Any]
+# (input, output, rejects) -> the single-file job's summary as a dict (rows, scored, rejected, ...).
+ScoreFile = Callable[[str, str, str], Mapping[str, Any]]
+# The errors that fail one file and not the run (a bad input, an output that cannot be written).
+FileErrors = (BatchIOError, ValueError, OSError)
+
+
+@dataclass(frozen=True)
+class PrefixJob:
+    input_prefix: str
+    output_prefix: str
+    rescore: bool = False
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """One input's fate: `scored`, `skipped` (already scored) or `failed` (with the one-line error)."""
+
+    input: str
+    status: str
+    output: str
+    rejects: str
+    rows: int = 0
+    scored: int = 0
+    rejected: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class PrefixSummary:
+    """What the run did, file by file; printed as one JSON line that CloudWatch Logs keeps."""
+
+    input_prefix: str
+    output_prefix: str
+    model_name: str
+    model_version: str
+    seconds: float
+    results: list[FileResult]
+    files: int = field(init=False)
+    scored_files: int = field(init=False)
+    skipped_files: int = field(init=False)
+    failed_files: int = field(init=False)
+    rows: int = field(init=False)
+    scored: int = field(init=False)
+    rejected: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        def count(status: str) -> int:
+            return sum(result.status == status for result in self.results)
+
+        values = {
+            "files": len(self.results),
+            "scored_files": count("scored"),
+            "skipped_files": count("skipped"),
+            "failed_files": count("failed"),
+            "rows": sum(result.rows for result in self.results),
+            "scored": sum(result.scored for result in self.results),
+            "rejected": sum(result.rejected for result in self.results),
+        }
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+
+def run_prefix(
+    job: PrefixJob,
+    model_id: str,
+    model_name: str,
+    model_version: str,
+    score: ScoreFile,
+    report: Callable[[str], None],
+    s3_client: S3ClientFactory = lambda: client("s3"),
+) -> PrefixSummary:
+    """Score each `*.parquet` under the input prefix not yet scored from its current bytes by this model.
+
+    Raises BatchIOError only when a prefix cannot be listed (nothing was done); each file's own failure is
+    reported through `report` (one line) and recorded in its FileResult."""
+    started = time.perf_counter()
+    inputs = list_files(job.input_prefix, ".parquet", s3_client=s3_client)
+    if not is_s3(job.output_prefix):
+        Path(job.output_prefix).mkdir(parents=True, exist_ok=True)
+    outputs = {stored.name: stored for stored in list_files(job.output_prefix, fingerprints=False, s3_client=s3_client)}
+    if not inputs:
+        report(f"warning: no *.parquet file under {prefix_root(job.input_prefix)!r}")
+    results = []
+    for source in inputs:
+        destinations = Destinations.of(source, model_id)
+        decision = decide(destinations, outputs, job.rescore)
+        result = _process(job, source, destinations, decision, model_id, model_version, score, s3_client)
+        report(_line(result, decision))
+        results.append(result)
+    return PrefixSummary(
+        input_prefix=prefix_root(job.input_prefix),
+        output_prefix=prefix_root(job.output_prefix),
+        model_name=model_name,
+        model_version=model_version,
+        seconds=time.perf_counter() - started,
+        results=results,
+    )
+
+
+def _process(
+    job: PrefixJob,
+    source: StoredFile,
+    destinations: Destinations,
+    decision: Decision,
+    model_id: str,
+    model_version: str,
+    score: ScoreFile,
+    s3_client: S3ClientFactory,
+) -> FileResult:
+    where = destinations.locations(job.output_prefix)
+    result = FileResult(source.location, "skipped", where["predictions"], where["rejects"])
+    if decision.verdict is Verdict.SKIP:
+        return result
+    if decision.verdict is Verdict.REFUSE:
+        return FileResult(**{**result.__dict__, "status": "failed", "error": decision.reason})
+    marker = {"input": source.location, "input_fingerprint": source.fingerprint, "model": model_id}
+    try:
+        if not is_s3(job.output_prefix):  # the single-file job writes only into folders that exist
+            for location in (where["predictions"], where["rejects"]):
+                Path(location).parent.mkdir(parents=True, exist_ok=True)
+        _write_document(where["claim"], {**marker, "started": _now()}, s3_client)
+        summary = score(source.location, where["predictions"], where["rejects"])
+        _write_document(where["done"], {**marker, "model_version": model_version, "summary": dict(summary)}, s3_client)
+    except FileErrors as error:
+        return FileResult(**{**result.__dict__, "status": "failed", "error": " ".join(str(error).split())})
+    return FileResult(
+        **{
+            **result.__dict__,
+            "status": "scored",
+            "rows": int(summary["rows"]),
+            "scored": int(summary["scored"]),
+            "rejected": int(summary["rejected"]),
+        }
+    )
+
+
+def _write_document(location: str, document: Mapping[str, Any], s3_client: S3ClientFactory) -> None:
+    """A small JSON file, written as the outputs are (temporary file, then moved into place or uploaded)."""
+    if not is_s3(location):
+        Path(location).parent.mkdir(parents=True, exist_ok=True)
+    with writable_files([(location, "marker")], s3_client) as (path,):
+        path.write_text(json.dumps(document, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _line(result: FileResult, decision: Decision) -> str:
+    if result.status == "failed":
+        return f"error: {result.input}: {result.error}"
+    if result.status == "skipped":
+        return f"skipped {result.input}: {decision.reason}"
+    return (
+        f"scored {result.input} ({decision.reason}): {result.scored} of {result.rows} rows, "
+        f"rejected {result.rejected} -> {result.output}"
+    )
+
+
+def _now() -> str:
+    return datetime.now(tz=UTC).isoformat(timespec="seconds")
