@@ -57,3 +57,22 @@ def test_the_batch_command_is_documented_with_the_image():
     assert "python -m ride_scorer.batch --input s3://" in DOCKERFILE.read_text(encoding="utf-8")
     assert "python -m ride_scorer.batch" in docs and "Dockerfile.batch" in docs
     assert importlib.util.find_spec("ride_scorer.batch.__main__") is not None
+
+
+@pytest.mark.parametrize("name", ["apig-wsgi", "awslambdaric", "simplejson", "snapshot-restore-py"])
+def test_lock_pins_the_web_lambdas_runtime_client_and_adapter_at_the_tested_versions(name):
+    """The web Lambda runs this image: awslambdaric (python:3.12-slim is no Lambda base image) and apig-wsgi."""
+    assert locked()[name] == version(name)
+
+
+def test_the_web_lambdas_command_runs_a_handler_the_image_carries_from_its_workdir():
+    from infra.image_contents import placed_code
+    from infra.sam_translate import load_sam_template
+
+    config = load_sam_template(ROOT / "infra" / "web.yaml")["Resources"]["WebFunction"]["Properties"]["ImageConfig"]
+    (workdir,) = [argument for keyword, argument in instructions(DOCKERFILE) if keyword == "WORKDIR"]
+    assert config["WorkingDirectory"] == workdir  # `python -m` puts it on sys.path
+    module, _, name = config["Command"][0].rpartition(".")
+    placed = {str(destination) for destination in placed_code(DOCKERFILE).values()}
+    assert f"{workdir}/{module.replace('.', '/')}.py" in placed
+    assert callable(getattr(importlib.import_module(module), name))

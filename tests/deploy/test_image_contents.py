@@ -51,6 +51,7 @@ BATCH = Image(
         "ride_scorer.batch.__main__",
         "ride_scorer.http_service.app",
         "ride_scorer.http_service.gunicorn_conf",
+        "ride_scorer.http_service.aws_lambda",  # the web Lambda's handler (infra/web.yaml ImageConfig)
     ),
 )
 

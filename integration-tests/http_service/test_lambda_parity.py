@@ -1,0 +1,117 @@
+"""The web Lambda answers as gunicorn does: the same request bodies, sent to the real gunicorn service over
+loopback HTTP and to the Lambda handler in-process as API Gateway HTTP API and Function URL events (body as
+text or base64-encoded), get the same status, the same Content-Type and the same JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import requests
+
+from ride_scorer.core.integrity import directory_digest
+from ride_scorer.http_service import aws_lambda
+from ride_scorer.tools.local.gunicorn_service import gunicorn_service
+from tests.shared.lambda_context import lambda_context
+from tests.shared.paths import DATA
+from tests.shared.web_events import KINDS, response_json, web_event
+
+MAX_REQUEST_BYTES = 64 * 1024
+RIDE = {"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 256}
+JSON = {"Content-Type": "application/json"}
+
+
+def real_rides(count: int) -> list[dict]:
+    rows = pq.read_table(DATA / "green_tripdata_2023-01.parquet").slice(0, count).to_pylist()
+    keys = ("PULocationID", "DOLocationID", "trip_distance")
+    return [{"ride": {key: row[key] for key in keys}, "ride_id": f"2023-01/{i}"} for i, row in enumerate(rows)]
+
+
+AT_LIMIT = b"[" + b" " * (MAX_REQUEST_BYTES - 2) + b"]"
+# (name, body, headers, status): what a client sends, and the status gunicorn gives it; the Lambda must match.
+REQUESTS = [
+    ("one-ride", json.dumps(RIDE).encode(), JSON, 200),
+    ("a-batch-of-500-real-rides", json.dumps(real_rides(500)).encode(), JSON, 200),
+    ("invalid-json", b'{"ride": ', JSON, 400),
+    ("a-number", b"42", JSON, 400),
+    ("a-bad-ride", json.dumps({**RIDE, "ride": {**RIDE["ride"], "trip_distance": "far"}}).encode(), JSON, 400),
+    ("a-list-with-a-bad-ride", json.dumps([RIDE, {"ride": RIDE["ride"]}]).encode(), JSON, 400),
+    ("negative-distance", json.dumps({**RIDE, "ride": {**RIDE["ride"], "trip_distance": -1}}).encode(), JSON, 400),
+    ("empty", b"", JSON, 400),
+    ("wrong-content-type", json.dumps(RIDE).encode(), {"Content-Type": "text/plain"}, 200),
+    ("form-content-type", json.dumps(RIDE).encode(), {"Content-Type": "application/x-www-form-urlencoded"}, 200),
+    ("no-content-type", json.dumps(RIDE).encode(), {}, 200),
+    ("at-the-size-limit", AT_LIMIT, JSON, 200),
+    ("one-byte-over-the-limit", AT_LIMIT + b" ", JSON, 413),
+    ("far-over-the-limit", b"[" + b"0," * MAX_REQUEST_BYTES + b"0]", JSON, 413),
+]
+
+
+@pytest.fixture(scope="module")
+def environment(trained_model_dir: Path) -> dict[str, str]:
+    return {
+        "MODEL_LOCATION": str(trained_model_dir),
+        "MODEL_SHA256": directory_digest(trained_model_dir),
+        "MODEL_NAME": "ride-duration-parity",
+        "MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES),
+    }
+
+
+@pytest.fixture(scope="module")
+def service(environment: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real service, one worker, on a free loopback port; stopped (TERM, then KILL) after the module."""
+    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    with gunicorn_service({**environment, "WEB_CONCURRENCY": "1"}, log) as url:
+        yield url
+
+
+@pytest.fixture
+def lambda_handler(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The function's environment (infra/web.yaml sets the same variables) and a fresh container."""
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    aws_lambda.reset()
+    yield
+    aws_lambda.reset()
+
+
+def gunicorn_answer(url: str, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> tuple:
+    response = requests.request(method, f"{url}{path}", data=body, headers=headers, timeout=60)
+    return response.status_code, response.headers["Content-Type"], response.json()
+
+
+def lambda_answer(kind: str, method: str, path: str, body: bytes | None, headers: dict, base64_body: bool) -> tuple:
+    lowered = {name.lower(): value for name, value in headers.items()}  # API Gateway lower-cases header names
+    event = web_event(kind, body, method=method, path=path, headers=lowered, base64_body=base64_body)
+    response = aws_lambda.handler(event, lambda_context())
+    return response["statusCode"], response["headers"]["content-type"], response_json(response)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("base64_body", [True, False], ids=["base64", "text"])
+@pytest.mark.parametrize(("name", "body", "headers", "status"), REQUESTS, ids=[request[0] for request in REQUESTS])
+def test_the_lambda_answers_each_body_as_gunicorn_does(
+    service, lambda_handler, kind, base64_body, name, body, headers, status
+):
+    expected = gunicorn_answer(service, "POST", "/predict", body, headers)
+    assert expected[0] == status  # what the parity covers: predictions, each kind of 400, the 413
+    assert lambda_answer(kind, "POST", "/predict", body, headers, base64_body) == expected
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_body_that_is_not_utf8_is_the_same_400(service, lambda_handler, kind):
+    """Not text: API Gateway delivers it base64-encoded."""
+    body = json.dumps(RIDE).encode() + b"\xff"
+    expected = gunicorn_answer(service, "POST", "/predict", body, JSON)
+    assert expected[0] == 400
+    assert lambda_answer(kind, "POST", "/predict", body, JSON, base64_body=True) == expected
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_health_is_the_same(service, lambda_handler, kind):
+    expected = gunicorn_answer(service, "GET", "/health", None, {})
+    assert expected[0] == 200
+    assert lambda_answer(kind, "GET", "/health", None, {}, base64_body=False) == expected
