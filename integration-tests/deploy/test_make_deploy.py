@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.shared.make import run_make
 from tests.shared.paths import ROOT
 
 PIN = "0123456789abcdef" * 4
@@ -44,16 +45,9 @@ def tools(tmp_path: Path) -> Path:
 
 
 def make(tools: Path, *arguments: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    environment = {key: value for key, value in os.environ.items() if key not in {"MODEL_SHA256", "MODEL_RUN_ID"}}
-    environment["PATH"] = f"{tools}{os.pathsep}{environment['PATH']}"
-    return subprocess.run(
-        ["make", "--no-print-directory", f"SAM={tools / 'sam'}", *arguments],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    path = f"{tools}{os.pathsep}{os.environ['PATH']}"
+    return run_make(
+        f"SAM={tools / 'sam'}", *arguments, unset={"MODEL_SHA256", "MODEL_RUN_ID"}, environment={"PATH": path}, cwd=cwd
     )
 
 

@@ -3,7 +3,6 @@ tracking store when there is one, else the bundled default, trained once by trai
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import subprocess
@@ -17,7 +16,8 @@ from mlflow.tracking import MlflowClient
 from ride_scorer.core.integrity import DIGEST_FILE, directory_digest, manifest_digest, parse_manifest
 from ride_scorer.core.model import load_model
 from ride_scorer.tools.default_model import champion_model, default_model_sha256, ensure_default_model, main
-from tests.shared.paths import DATA, ROOT
+from tests.shared.make import run_make
+from tests.shared.paths import DATA
 from training.train import train
 
 
@@ -53,12 +53,13 @@ def make_batch(tmp_path: Path, **environment: str) -> subprocess.CompletedProces
     """`make batch` as a user runs it (-o: the venv is what it is; a test never reinstalls it)."""
     rides = tmp_path / "rides.parquet"
     pq.write_table(pq.read_table(DATA / "green_tripdata_2023-02.parquet").slice(0, 100), rides)
-    env = {key: value for key, value in os.environ.items() if key not in ("MODEL_LOCATION", "MODEL_SHA256")}
-    return subprocess.run(
-        ["make", "--no-print-directory", "-o", ".venv/.installed", "batch",
-         f"BATCH_INPUT={rides}", f"BATCH_OUTPUT={tmp_path / 'scored.parquet'}"],
-        cwd=ROOT, env={**env, **environment}, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+    return run_make(
+        "batch",
+        variables={"BATCH_INPUT": str(rides), "BATCH_OUTPUT": str(tmp_path / "scored.parquet")},
+        unset={"MODEL_LOCATION", "MODEL_SHA256"},
+        environment=environment,
+        timeout=600,
+    )
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")

@@ -20,7 +20,7 @@ import re
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 
 from py4j.protocol import Py4JError
 from pyspark import StorageLevel
@@ -40,6 +40,7 @@ from ride_scorer.backfill.scoring import (
 from ride_scorer.backfill.session import spark_session
 from ride_scorer.backfill.settings import BackfillLocationError, BackfillSettings, parse_args
 from ride_scorer.columnar.chunks import RIDE_COLUMNS
+from ride_scorer.columnar.summary import ScoringSummary
 from ride_scorer.core.integrity import ModelIntegrityError
 from ride_scorer.core.model import ModelLoadError
 from ride_scorer.core.settings import ConfigError
@@ -59,26 +60,7 @@ class BackfillError(RuntimeError):
     worker's model refused); the message is one line naming the cause."""
 
 
-@dataclass(frozen=True)
-class BackfillSummary:
-    """What a scheduler logs and an operator checks: every row is either scored or rejected."""
-
-    rows: int
-    scored: int
-    rejected: int
-    rejected_by_code: dict[str, int]
-    model_name: str
-    model_version: str
-    seconds: float
-    output: str
-    rejects: str
-    rows_per_second: float = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "rows_per_second", self.rows / self.seconds if self.seconds > 0 else 0.0)
-
-
-def run(spark: SparkSession, settings: BackfillSettings, model_version: str) -> BackfillSummary:
+def run(spark: SparkSession, settings: BackfillSettings, model_version: str) -> ScoringSummary:
     """Score every row of the inputs into the two datasets: the rejects first, the predictions last, so
     the predictions' `_SUCCESS` marker tells a scheduler the whole run is done. Scoring runs once: its
     result is persisted (memory, spilling to disk) for the two writes and the counts."""
@@ -106,7 +88,7 @@ def run(spark: SparkSession, settings: BackfillSettings, model_version: str) -> 
     scored = counts.pop(None, 0)
     rejected_by_code = {str(code): count for code, count in sorted(counts.items())}
     rows = scored + sum(rejected_by_code.values())
-    return BackfillSummary(
+    return ScoringSummary(
         rows=rows,
         scored=scored,
         rejected=rows - scored,

@@ -25,7 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -48,6 +48,7 @@ from ride_scorer.batch.ledger import model_identity
 from ride_scorer.batch.objects import overlapping, prefix_root
 from ride_scorer.batch.prefix import PrefixJob, run_prefix
 from ride_scorer.columnar.chunks import RIDE_COLUMNS, output_schema, rejects_schema, score_chunk
+from ride_scorer.columnar.summary import ScoringSummary
 from ride_scorer.core.integrity import ModelIntegrityError
 from ride_scorer.core.model import ModelLoadError, RideDurationModel
 from ride_scorer.core.settings import ConfigError, ModelSettings
@@ -77,31 +78,12 @@ class BatchJob:
     progress: bool = True
 
 
-@dataclass(frozen=True)
-class BatchSummary:
-    """What a scheduler logs and an operator checks: every row is either scored or rejected."""
-
-    rows: int
-    scored: int
-    rejected: int
-    rejected_by_code: dict[str, int]
-    model_name: str
-    model_version: str
-    seconds: float
-    output: str
-    rejects: str
-    rows_per_second: float = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "rows_per_second", self.rows / self.seconds if self.seconds > 0 else 0.0)
-
-
 def score_file(
     job: BatchJob,
     model: RideDurationModel,
     model_name: str,
     s3_client: Callable[[], Any] = lambda: client("s3"),
-) -> BatchSummary:
+) -> ScoringSummary:
     """Score every row of `job.input` into `job.output` and `job.rejects`.
 
     Everything that can be checked first is checked before a row is scored (colliding files, unwritable
@@ -142,7 +124,7 @@ def score_file(
                 raise BatchIOError(
                     f"cannot write output {job.output!r} and rejects file {job.rejects!r}: {error}"
                 ) from error
-    return BatchSummary(
+    return ScoringSummary(
         rows=rows,
         scored=scored,
         rejected=rows - scored,

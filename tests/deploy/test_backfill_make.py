@@ -3,13 +3,12 @@ call; with everything given, `make -n` shows the EMR Serverless run the docs des
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 
 import pytest
 
-from tests.shared.paths import ROOT
+from tests.shared.make import run_make
 
 PIN = "0123456789abcdef" * 4
 REMOTE = {
@@ -25,16 +24,7 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 
 
 def make(*arguments: str, **variables: str) -> subprocess.CompletedProcess[str]:
-    environment = {key: value for key, value in os.environ.items() if key not in VARIABLES}
-    return subprocess.run(
-        ["make", "--no-print-directory", *arguments, *(f"{name}={value}" for name, value in variables.items())],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_make(*arguments, variables=variables, unset=VARIABLES)
 
 
 @pytest.mark.parametrize(

@@ -4,13 +4,12 @@ of running it, so no AWS call is made)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 
 import pytest
 
-from tests.shared.paths import ROOT
+from tests.shared.make import first_line, run_make
 
 PIN = "0123456789abcdef" * 4
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ride-scorer-service:abc123"
@@ -29,23 +28,7 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 
 
 def make(*arguments: str, **variables: str) -> subprocess.CompletedProcess[str]:
-    environment = {key: value for key, value in os.environ.items() if key not in VARIABLES}
-    return subprocess.run(
-        ["make", "--no-print-directory", *arguments, *(f"{name}={value}" for name, value in variables.items())],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def first_line(result: subprocess.CompletedProcess[str]) -> str:
-    """What the user reads: the target's own line (make adds its `make: *** ... Error 2` after it)."""
-    lines = [line for line in result.stderr.splitlines() if not line.startswith("make: ***")]
-    assert len(lines) == 1, result.stderr
-    return lines[0]
+    return run_make(*arguments, variables=variables, unset=VARIABLES)
 
 
 @pytest.mark.parametrize(

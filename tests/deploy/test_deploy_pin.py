@@ -6,13 +6,12 @@ command instead of running it.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 
 import pytest
 
-from tests.shared.paths import ROOT
+from tests.shared.make import run_make
 
 PIN = "0123456789abcdef" * 4
 OFFLINE = ["INFRA_REPOSITORY_URI=123456789012.dkr.ecr.us-east-1.amazonaws.com/ride-scorer", "INFRA_MODEL_BUCKET=models"]
@@ -21,16 +20,7 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 
 
 def make_deploy(*arguments: str) -> subprocess.CompletedProcess[str]:
-    environment = {key: value for key, value in os.environ.items() if key not in {"MODEL_SHA256", "MODEL_RUN_ID"}}
-    return subprocess.run(
-        ["make", "--no-print-directory", *arguments, *OFFLINE],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_make(*arguments, *OFFLINE, unset={"MODEL_SHA256", "MODEL_RUN_ID"})
 
 
 def test_deploy_without_the_pin_stops_naming_it():

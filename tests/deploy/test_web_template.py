@@ -11,7 +11,6 @@ import copy
 import importlib
 import importlib.util
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -22,6 +21,7 @@ from cfnlint.api import ManualArgs, lint, lint_file
 
 from infra.sam_translate import load_sam_template, translate
 from tests.deploy.test_sam_cli import SAM, sam
+from tests.shared.make import run_make
 from tests.shared.paths import ROOT
 
 TEMPLATE = ROOT / "infra" / "web.yaml"
@@ -289,17 +289,7 @@ COMPLETE = {
 
 
 def make_deploy_web(*arguments: str, **variables: str) -> subprocess.CompletedProcess[str]:
-    environment = {key: value for key, value in os.environ.items() if key not in COMPLETE}
-    assignments = [f"{name}={value}" for name, value in variables.items()]
-    return subprocess.run(
-        ["make", "--no-print-directory", *arguments, "deploy-web", *assignments],
-        cwd=ROOT,
-        env={**environment, "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_make(*arguments, "deploy-web", variables=variables, unset=COMPLETE)
 
 
 @needs_make
