@@ -20,13 +20,18 @@ help: ## List the targets
 		     while ((at = index(text, ref)) > 0) text = substr(text, 1, at - 1) ENVIRON[list[i]] substr(text, at + length(ref)) } \
 		   printf "  make %-18s %s\n", $$1, text }'
 
-# -qq: pip's own warnings and setuptools' editable-install banner say nothing a user can act on; errors
-# still print, and pip's exit status still stops make.
-$(STAMP): pyproject.toml
+# The images' locks (requirements/*.txt) constrain the venv: what the tests run is what the images ship, at
+# the same versions, whatever PyPI released since (pip takes no hashes in a constraints file, so they are
+# dropped). -qq: pip's own warnings and setuptools' editable-install banner say nothing a user can act on;
+# errors still print, and pip's exit status still stops make.
+IMAGE_LOCKS := requirements/runtime.txt requirements/batch-http.txt
+
+$(STAMP): pyproject.toml $(IMAGE_LOCKS)
 	@echo "creating $(VENV) and installing ride-scorer with its training, batch, serving, Spark and test tools (a few minutes on a first run)"
 	@$(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -qq --upgrade pip
-	@$(PY) -m pip install -qq -e '.[train,batch,serve,spark,dev]'
+	@mkdir -p .cache && sed -n 's/^\([A-Za-z0-9_.-]*==[^ ;\\]*\).*/\1/p' $(IMAGE_LOCKS) | sort -u > .cache/image-constraints.txt
+	@$(PY) -m pip install -qq -e '.[train,batch,serve,spark,dev]' --constraint .cache/image-constraints.txt
 	@touch $(STAMP)
 	@echo "$(VENV) is ready"
 

@@ -21,7 +21,10 @@ def run_make(
     """`make ARGUMENTS NAME=value...` with the caller's environment minus `unset` (variables a developer may
     have exported that would change what the target sees), plus `environment`. The venv is taken as it is
     (`-o .venv/.installed`): a test never reinstalls it."""
-    env = {key: value for key, value in os.environ.items() if key not in set(unset)}
+    # Under `make test` the tests inherit MAKELEVEL and MAKEFLAGS: the make they start would be a sub-make
+    # (`make[1]: ***` lines, the parent's flags), not the top-level make a user types.
+    inherited = {"MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR"}
+    env = {key: value for key, value in os.environ.items() if key not in set(unset) | inherited}
     env.update(environment or {})
     assignments = [f"{name}={value}" for name, value in (variables or {}).items()]
     return subprocess.run(
