@@ -231,10 +231,9 @@ def large_event(workdir: Path, count: int = LARGE_EVENT_RECORDS) -> tuple[Path, 
 
 
 def memory_size_mb(template: Path = TEMPLATE) -> int:
-    """The function's MemorySize from template.yaml (its only AWS::Serverless::Function)."""
+    """The scorer's MemorySize from template.yaml (the stack also holds the pre-traffic hook's function)."""
     resources = yaml.safe_load(template.read_text(encoding="utf-8"))["Resources"]
-    (function,) = (r for r in resources.values() if r.get("Type") == "AWS::Serverless::Function")
-    return int(function["Properties"]["MemorySize"])
+    return int(resources["ScorerFunction"]["Properties"]["MemorySize"])
 
 
 def measure(repeats: int) -> dict[str, Any]:
