@@ -14,13 +14,11 @@ digest stops the job in seconds with one `error:` line.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import re
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
 
 from py4j.protocol import Py4JError
 from pyspark import StorageLevel
@@ -192,13 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(error)
     finally:
         spark.stop()
-    print(
-        f"scored {summary.scored} of {summary.rows} rows, rejected {summary.rejected}"
-        f"{f' {summary.rejected_by_code}' if summary.rejected_by_code else ''} "
-        f"in {summary.seconds:.1f}s ({summary.rows_per_second:,.0f} rows/s) with model {summary.model_version}",
-        file=sys.stderr,
-    )
-    print(json.dumps(asdict(summary)))
+    summary.report()
     return 0
 
 

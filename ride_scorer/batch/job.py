@@ -273,14 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(error)
     except KeyboardInterrupt:
         return _fail("stopped before the end (interrupted); nothing was written")
-    print(
-        f"scored {summary.scored} of {summary.rows} rows, rejected {summary.rejected}"
-        f"{f' {summary.rejected_by_code}' if summary.rejected_by_code else ''} "
-        f"in {summary.seconds:.1f}s ({summary.rows_per_second:,.0f} rows/s) "
-        f"with model {summary.model_version}",
-        file=sys.stderr,
-    )
-    print(json.dumps(asdict(summary)))
+    summary.report()
     return 0
 
 

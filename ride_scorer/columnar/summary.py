@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import sys
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
@@ -22,3 +24,13 @@ class ScoringSummary:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rows_per_second", self.rows / self.seconds if self.seconds > 0 else 0.0)
+
+    def report(self) -> None:
+        """One line for the operator on stderr, and the summary as JSON on stdout for the logs and a scheduler."""
+        by_code = f" {self.rejected_by_code}" if self.rejected_by_code else ""
+        print(
+            f"scored {self.scored} of {self.rows} rows, rejected {self.rejected}{by_code} in {self.seconds:.1f}s "
+            f"({self.rows_per_second:,.0f} rows/s) with model {self.model_version}",
+            file=sys.stderr,
+        )
+        print(json.dumps(asdict(self)))
