@@ -265,9 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _stop_on_sigterm():
             check_writable(job.output, "output")
             check_writable(job.rejects, "rejects file")
-            environ = {**os.environ, "MODEL_LOCATION": args.model} if args.model else os.environ
-            settings = ModelSettings.from_env(environ)
-            model = load_model_from(settings)
+            settings, model = _load_model(args)
             summary = score_file(job, model, settings.model_name, s3_client)
     except (ConfigError, ModelLoadError, ModelIntegrityError, BatchIOError, BatchInputError) as error:
         return _fail(error)
@@ -295,9 +293,7 @@ def main_prefix(args: argparse.Namespace) -> int:
 
     try:
         with _stop_on_sigterm():
-            environ = {**os.environ, "MODEL_LOCATION": args.model} if args.model else os.environ
-            settings = ModelSettings.from_env(environ)
-            model = load_model_from(settings)
+            settings, model = _load_model(args)
             identity = model_identity(model.metadata.digest, model.version)
             report = functools.partial(print, file=sys.stderr, flush=True)
             summary = run_prefix(job, identity, settings.model_name, model.version, score_one, report, s3_client)
@@ -313,6 +309,13 @@ def main_prefix(args: argparse.Namespace) -> int:
     )
     print(json.dumps(asdict(summary)))
     return 1 if summary.failed_files else 0
+
+
+def _load_model(args: argparse.Namespace) -> tuple[ModelSettings, RideDurationModel]:
+    """The model settings from the environment (`--model` standing in for MODEL_LOCATION), and the model."""
+    environ = {**os.environ, "MODEL_LOCATION": args.model} if args.model else os.environ
+    settings = ModelSettings.from_env(environ)
+    return settings, load_model_from(settings)
 
 
 def _fail(error: BaseException | str, code: int = 1) -> int:

@@ -10,7 +10,6 @@ SHA-256 of its bytes. Hidden local files (a `.x.partial` being written) are not 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,9 +19,9 @@ from typing import Any
 from ride_scorer.adapters.aws_clients import client
 from ride_scorer.adapters.model_store import split_s3_uri
 from ride_scorer.batch.files import BatchIOError, is_s3
+from ride_scorer.core.integrity import file_digest
 
 S3ClientFactory = Callable[[], Any]
-_HASH_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -106,17 +105,10 @@ def _list_local(prefix: str, suffix: str, fingerprints: bool) -> list[StoredFile
             relative = path.relative_to(root)
             if any(part.startswith(".") for part in relative.parts) or not path.is_file():
                 continue
-            fingerprint = _sha256(path) if fingerprints else ""
+            # The file as the job will read it: a link to a parquet file is scored, so it is followed here too.
+            fingerprint = f"sha256-{file_digest(path, follow_symlinks=True)}" if fingerprints else ""
             modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
             found.append(StoredFile(str(path), relative.as_posix(), fingerprint, modified))
     except OSError as error:
         raise BatchIOError(f"cannot list {prefix!r}: {error}") from error
     return sorted(found, key=lambda stored: stored.name)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(_HASH_BLOCK):
-            digest.update(block)
-    return f"sha256-{digest.hexdigest()}"

@@ -139,9 +139,8 @@ def _process(
         return FileResult(**{**result.__dict__, "status": "failed", "error": decision.reason})
     marker = {"input": source.location, "input_fingerprint": source.fingerprint, "model": model_id}
     try:
-        if not is_s3(job.output_prefix):  # the single-file job writes only into folders that exist
-            for location in (where["predictions"], where["rejects"]):
-                Path(location).parent.mkdir(parents=True, exist_ok=True)
+        for location in (where["predictions"], where["rejects"]):  # the single-file job checks its folders exist
+            _make_folder_of(location)
         _write_document(where["claim"], {**marker, "started": _now()}, s3_client)
         summary = score(source.location, where["predictions"], where["rejects"])
         _write_document(where["done"], {**marker, "model_version": model_version, "summary": dict(summary)}, s3_client)
@@ -160,10 +159,15 @@ def _process(
 
 def _write_document(location: str, document: Mapping[str, Any], s3_client: S3ClientFactory) -> None:
     """A small JSON file, written as the outputs are (temporary file, then moved into place or uploaded)."""
-    if not is_s3(location):
-        Path(location).parent.mkdir(parents=True, exist_ok=True)
+    _make_folder_of(location)
     with writable_files([(location, "marker")], s3_client) as (path,):
         path.write_text(json.dumps(document, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _make_folder_of(location: str) -> None:
+    """A local output's folder, made if missing (S3 has no folders to make)."""
+    if not is_s3(location):
+        Path(location).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _line(result: FileResult, decision: Decision) -> str:

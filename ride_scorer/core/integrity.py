@@ -193,15 +193,19 @@ def _collect(directory: Path, prefix: str, manifest: Manifest) -> None:
             if entry.is_dir(follow_symlinks=False):
                 _collect(Path(entry.path), relative + "/", manifest)
             elif entry.is_file(follow_symlinks=False):
-                manifest[relative] = _file_digest(Path(entry.path))
+                manifest[relative] = file_digest(Path(entry.path))
             else:
                 raise ModelIntegrityError(f"{entry.path} is not a regular file: a model holds regular files only")
 
 
-def _file_digest(path: Path) -> str:
+def file_digest(path: Path, follow_symlinks: bool = False) -> str:
+    """The SHA-256 of a file's bytes, read in 1 MiB blocks.
+
+    Without `follow_symlinks` (a model's files) the file is opened with O_NOFOLLOW: one swapped for a link
+    after its directory was listed is refused, not followed."""
     digest = hashlib.sha256()
-    # O_NOFOLLOW: a file swapped for a link after the directory was listed is refused, not followed.
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    no_follow = 0 if follow_symlinks else getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(path, os.O_RDONLY | no_follow)
     with os.fdopen(descriptor, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
