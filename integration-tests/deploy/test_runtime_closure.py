@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,14 +20,13 @@ import pytest
 from infra.image_contents import lay_out
 from infra.provision import Resources, provision
 from infra.runtime_closure import install_runtime_closure
-from ride_scorer.core.integrity import write_digest
 from ride_scorer.core.model import load_model
 from ride_scorer.core.rides import RideEvent, read_kinesis_data
 from ride_scorer.tools.local.context import child_context_source
 from ride_scorer.tools.readers import read_dead_letters, read_stream
 from tests.shared.paths import EVENTS, ROOT
+from training.publish import PublishResult, publish_model
 
-MODEL_PREFIX = "models/ride-duration/production"
 MODEL_NAME = "ride_duration_prediction_model"
 
 # Runs in a fresh interpreter: -I ignores PYTHON* variables and the user site, -S skips site-packages, so
@@ -59,15 +57,13 @@ def closure() -> Path:
 
 
 @pytest.fixture
-def published_model(aws_env: Any, trained_model_dir: Path, tmp_path: Path) -> tuple[Resources, str]:
-    """Infra from infra/resources.yaml on moto, and the model uploaded with its digest as publishing does."""
+def published_model(aws_env: Any, trained_model_dir: Path) -> tuple[Resources, PublishResult]:
+    """Infra from infra/resources.yaml on moto, and the model published by training's own publish step."""
     resources = provision(f"closure-{os.urandom(3).hex()}", session=aws_env.session())
-    model = shutil.copytree(trained_model_dir, tmp_path / "model")
-    digest = write_digest(model)
-    s3 = aws_env.client("s3")
-    for path in sorted(p for p in model.rglob("*") if p.is_file()):
-        s3.upload_file(str(path), resources.model_bucket, f"{MODEL_PREFIX}/{path.relative_to(model).as_posix()}")
-    return resources, digest
+    published = publish_model(
+        trained_model_dir, resources.model_bucket, run_id="production", s3_client=aws_env.client("s3")
+    )
+    return resources, published
 
 
 def expected_predictions(event_path: Path, model_dir: Path, version: str) -> list[tuple[str, dict[str, Any]]]:
@@ -95,9 +91,13 @@ def expected_predictions(event_path: Path, model_dir: Path, version: str) -> lis
 
 @pytest.mark.slow
 def test_locked_runtime_alone_scores_the_sample_events(
-    closure: Path, published_model: tuple[Resources, str], aws_env: Any, trained_model_dir: Path, tmp_path: Path
+    closure: Path,
+    published_model: tuple[Resources, PublishResult],
+    aws_env: Any,
+    trained_model_dir: Path,
+    tmp_path: Path,
 ) -> None:
-    resources, digest = published_model
+    resources, published = published_model
     code = tmp_path / "code"
     lay_out(ROOT / "Dockerfile", code)
     output = tmp_path / "child.json"
@@ -108,8 +108,8 @@ def test_locked_runtime_alone_scores_the_sample_events(
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": aws_env.region,
-        "MODEL_LOCATION": f"s3://{resources.model_bucket}/{MODEL_PREFIX}",
-        "MODEL_SHA256": digest,
+        "MODEL_LOCATION": published.model_location,
+        "MODEL_SHA256": published.sha256,
         "MODEL_NAME": MODEL_NAME,
         "PREDICTIONS_STREAM_NAME": resources.predictions_stream,
         "DEAD_LETTER_QUEUE_URL": resources.dead_letter_queue_url,

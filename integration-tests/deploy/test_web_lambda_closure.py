@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,15 +20,14 @@ import pytest
 from infra.image_contents import lay_out
 from infra.runtime_closure import install_target, lock_hash
 from infra.sam_translate import load_sam_template
-from ride_scorer.core.integrity import write_digest
 from ride_scorer.core.model import load_model
 from ride_scorer.core.prediction_records import prediction_record
 from ride_scorer.tools.local.context import child_context_source
 from tests.shared.paths import ROOT
 from tests.shared.web_events import WEB_EVENTS
+from training.publish import PublishResult, publish_model
 
 LOCK = ROOT / "requirements" / "batch-http.txt"
-MODEL_PREFIX = "models/ride-duration/web"
 MODEL_NAME = "ride_duration_prediction_model"
 
 # A fresh interpreter: -I ignores PYTHON* variables and the user site, -S skips site-packages, so the only
@@ -63,23 +61,18 @@ def closure() -> Path:
 
 
 @pytest.fixture
-def published_model(aws_env: Any, unique_prefix: str, trained_model_dir: Path, tmp_path: Path) -> tuple[str, str]:
-    """The model in a bucket on moto with its digest, as publishing leaves it: (bucket, digest)."""
+def published_model(aws_env: Any, unique_prefix: str, trained_model_dir: Path) -> PublishResult:
+    """The model in a bucket on moto with its digest, published by training's own publish step."""
     bucket = f"{unique_prefix}-models"
     s3 = aws_env.client("s3")
     s3.create_bucket(Bucket=bucket)
-    model = shutil.copytree(trained_model_dir, tmp_path / "model")
-    digest = write_digest(model)
-    for path in sorted(p for p in model.rglob("*") if p.is_file()):
-        s3.upload_file(str(path), bucket, f"{MODEL_PREFIX}/{path.relative_to(model).as_posix()}")
-    return bucket, digest
+    return publish_model(trained_model_dir, bucket, run_id="web", s3_client=s3)
 
 
 @pytest.mark.slow
 def test_the_locked_image_alone_answers_the_sample_events(
-    closure: Path, published_model: tuple[str, str], aws_env: Any, trained_model_dir: Path, tmp_path: Path
+    closure: Path, published_model: PublishResult, aws_env: Any, trained_model_dir: Path, tmp_path: Path
 ) -> None:
-    bucket, digest = published_model
     code = tmp_path / "code"
     lay_out(ROOT / "Dockerfile.batch", code)
     config = load_sam_template(ROOT / "infra" / "web.yaml")["Resources"]["WebFunction"]["Properties"]["ImageConfig"]
@@ -93,8 +86,8 @@ def test_the_locked_image_alone_answers_the_sample_events(
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": aws_env.region,
-        "MODEL_LOCATION": f"s3://{bucket}/{MODEL_PREFIX}",
-        "MODEL_SHA256": digest,
+        "MODEL_LOCATION": published_model.model_location,
+        "MODEL_SHA256": published_model.sha256,
         "MODEL_NAME": MODEL_NAME,
         "MAX_REQUEST_BYTES": "1048576",
     }
