@@ -18,6 +18,7 @@ from ride_scorer.core.model import load_model
 from ride_scorer.tools.default_model import champion_model, default_model_sha256, ensure_default_model, main
 from tests.shared.make import run_make
 from tests.shared.paths import DATA
+from tests.shared.trips import month_slice
 from training.train import train
 
 
@@ -39,11 +40,7 @@ def test_default_model_is_trained_once_with_a_digest_and_loads(tmp_path):
 def champion_store(tmp_path_factory) -> str:
     """A tracking store whose ride-duration@champion is a linear model trained on real slices."""
     folder = tmp_path_factory.mktemp("champion")
-    paths = []
-    for month, rows in (("2021-01", 3_000), ("2021-02", 1_000)):
-        path = folder / f"green_tripdata_{month}.parquet"
-        pq.write_table(pq.read_table(DATA / f"green_tripdata_{month}.parquet").slice(0, rows), path)
-        paths.append(str(path))
+    paths = [month_slice(folder, "2021-01", 3_000), month_slice(folder, "2021-02", 1_000)]
     store = f"sqlite:///{folder / 'mlflow.db'}"
     assert train(*paths, tracking_uri=store).aliases == ("champion",)
     return store

@@ -14,6 +14,7 @@ from ride_scorer.core.integrity import directory_digest
 from ride_scorer.core.model import load_model
 from ride_scorer.core.scoring import score_documents
 from tests.shared.paths import DATA
+from tests.shared.trips import month_slice
 from training.ride_duration_pyfunc import RIDE_COLUMNS
 from training.train import train
 
@@ -53,11 +54,7 @@ finally:
 
 @pytest.mark.slow  # a Spark JVM: 30-75 s on a shared 2-core machine
 def test_spark_udf_scores_raw_ride_columns_with_the_champion(tmp_path):
-    paths = []
-    for month, rows in (("2021-01", 3_000), ("2021-02", 1_000)):
-        path = tmp_path / f"green_tripdata_{month}.parquet"
-        pq.write_table(pq.read_table(DATA / f"green_tripdata_{month}.parquet").slice(0, rows), path)
-        paths.append(str(path))
+    paths = [month_slice(tmp_path, "2021-01", 3_000), month_slice(tmp_path, "2021-02", 1_000)]
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     champion = train(*paths, tracking_uri=store)
     rides = pq.read_table(DATA / "green_tripdata_2023-02.parquet", columns=list(RIDE_COLUMNS)).to_pandas().head(200)

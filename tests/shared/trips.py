@@ -11,6 +11,13 @@ from tests.shared.paths import DATA
 from training.data import read_trips
 
 
+def month_slice(folder: Path, month: str, rows: int) -> str:
+    """The first `rows` rows of a bundled month, as a file of the same name in `folder` (its path)."""
+    path = folder / f"green_tripdata_{month}.parquet"
+    pq.write_table(pq.read_table(DATA / f"green_tripdata_{month}.parquet").slice(0, rows), path)
+    return str(path)
+
+
 def real_rows(month: str, rows: list[int], tmp_path: Path, drop: tuple[str, ...] = ()) -> Path:
     table = pq.read_table(DATA / f"green_tripdata_{month}.parquet").take(rows)
     table = table.drop_columns(list(drop))

@@ -5,12 +5,10 @@ forest (it becomes @challenger). Both on real TLC slices, never on the project's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
-from tests.shared.paths import DATA
+from tests.shared.trips import month_slice
 from training.train import TrainResult, train
 
 TRAIN_ROWS, VALIDATE_ROWS = 3_000, 1_000
@@ -23,12 +21,6 @@ class Registered:
     validate_path: str
     linear: TrainResult
     forest: TrainResult
-
-
-def month_slice(folder: Path, month: str, rows: int) -> str:
-    path = folder / f"green_tripdata_{month}.parquet"
-    pq.write_table(pq.read_table(DATA / f"green_tripdata_{month}.parquet").slice(0, rows), path)
-    return str(path)
 
 
 @pytest.fixture(scope="session")
