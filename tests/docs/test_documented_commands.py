@@ -22,7 +22,7 @@ import tomllib
 
 import pytest
 
-from tests.docs.conftest import KNOWN_NEEDS, SHELL_LANGUAGES, Block, Command
+from tests.shared.documented import KNOWN_NEEDS, SHELL_LANGUAGES, Block, Command
 from tests.shared.paths import ROOT
 
 MAKEFILES = [ROOT / "Makefile", *sorted((ROOT / "make").glob("*.mk"))]

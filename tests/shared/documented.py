@@ -1,4 +1,5 @@
-"""The fenced shell commands of README.md and docs/*.md, read once per session for the docs check."""
+"""The fenced shell commands of README.md and docs/*.md, as the docs check (tests/docs) reads them: blocks,
+their `<!-- needs: ... -->` markers, and the simple commands in each."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 from tests.shared.paths import ROOT
 
@@ -116,11 +115,9 @@ def _lines_as_commands(block: Block) -> list[Command]:
     return commands
 
 
-@pytest.fixture(scope="session")
-def blocks() -> list[Block]:
+def documented_blocks() -> list[Block]:
     return [block for document in DOCUMENTS for block in read_blocks(document)]
 
 
-@pytest.fixture(scope="session")
-def documented_commands(blocks: list[Block]) -> list[Command]:
+def shell_commands(blocks: list[Block]) -> list[Command]:
     return [command for block in blocks if block.language in SHELL_LANGUAGES for command in _lines_as_commands(block)]
