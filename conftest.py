@@ -1,4 +1,5 @@
-"""Fixtures for both test tiers (`tests/` and `integration-tests/`): real trained models.
+"""Fixtures for both test tiers (`tests/` and `integration-tests/`): real trained models, and the linear one
+pinned in the environment.
 
 Models are trained from the bundled real TLC data, never loaded from a committed pickle. The emulator
 fixtures (moto's server, LocalStack and what is deployed on them) live in integration-tests/conftest.py,
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ride_scorer.core.integrity import directory_digest
 from tests.shared.trained_models import ModelFactory
 
 
@@ -24,3 +26,12 @@ def test_models(tmp_path_factory: pytest.TempPathFactory) -> ModelFactory:
 def trained_model_dir(test_models: ModelFactory) -> Path:
     """The linear test model most tests use."""
     return test_models("linear")
+
+
+@pytest.fixture
+def pinned_model(trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The trained test model as MODEL_LOCATION, pinned with its digest as a deployment pins it."""
+    monkeypatch.setenv("MODEL_LOCATION", str(trained_model_dir))
+    monkeypatch.setenv("MODEL_SHA256", directory_digest(trained_model_dir))
+    monkeypatch.delenv("MODEL_NAME", raising=False)
+    return trained_model_dir

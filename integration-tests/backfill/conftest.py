@@ -80,11 +80,9 @@ def dirty_months(tmp_path: Path, request: pytest.FixtureRequest) -> DirtyMonths:
 
 
 @pytest.fixture
-def pinned_model(trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> ModelSettings:
-    monkeypatch.setenv("MODEL_LOCATION", str(trained_model_dir))
-    monkeypatch.setenv("MODEL_SHA256", directory_digest(trained_model_dir))
-    monkeypatch.delenv("MODEL_NAME", raising=False)
-    return ModelSettings(str(trained_model_dir), model_sha256=directory_digest(trained_model_dir))
+def pinned_settings(pinned_model: Path) -> ModelSettings:
+    """The pinned test model (the root conftest's `pinned_model`) as the backfill's model settings."""
+    return ModelSettings(str(pinned_model), model_sha256=directory_digest(pinned_model))
 
 
 @pytest.fixture(scope="session")

@@ -41,15 +41,15 @@ def of_file(table: pa.Table, path: Path) -> pa.Table:
 
 
 @pytest.mark.parametrize("dirty_months", [("2023-01",), ("2021-01", "2021-02")], indirect=True)
-def test_backfill_equals_the_batch_job_dirty_rows_included(spark, dirty_months, pinned_model, tmp_path):
+def test_backfill_equals_the_batch_job_dirty_rows_included(spark, dirty_months, pinned_settings, tmp_path):
     out = tmp_path / "backfill"
     settings = BackfillSettings(
         inputs=(str(dirty_months.folder),),
         output=str(out / "predictions"),
         rejects=str(out / "rejects"),
-        model=pinned_model,
+        model=pinned_settings,
     )
-    version = read_metadata(Path(pinned_model.model_location)).version
+    version = read_metadata(Path(pinned_settings.model_location)).version
 
     summary = run(spark, settings, version)
 
@@ -72,10 +72,10 @@ def test_backfill_equals_the_batch_job_dirty_rows_included(spark, dirty_months, 
     assert summary.scored == predictions.num_rows and summary.model_version == version
 
 
-def test_a_model_that_fails_its_digest_on_the_workers_stops_the_run(spark, pinned_model, tmp_path):
+def test_a_model_that_fails_its_digest_on_the_workers_stops_the_run(spark, pinned_settings, tmp_path):
     rides = tmp_path / "rides.parquet"
     pq.write_table(pq.read_table(DATA / "green_tripdata_2023-01.parquet").slice(0, 50), rides)
-    wrong = ModelSettings(pinned_model.model_location, model_sha256="0" * 64)
+    wrong = ModelSettings(pinned_settings.model_location, model_sha256="0" * 64)
     settings = BackfillSettings((str(rides),), str(tmp_path / "out"), str(tmp_path / "out.rejects"), wrong)
 
     with pytest.raises(BackfillError) as refused:

@@ -13,8 +13,8 @@ from tests.shared.paths import DATA
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas")]
 
 
-def refusal(spark, pinned_model, tmp_path, *inputs: str) -> str:
-    settings = BackfillSettings(inputs, str(tmp_path / "out"), str(tmp_path / "out.rejects"), pinned_model)
+def refusal(spark, pinned_settings, tmp_path, *inputs: str) -> str:
+    settings = BackfillSettings(inputs, str(tmp_path / "out"), str(tmp_path / "out.rejects"), pinned_settings)
     with pytest.raises(BackfillError) as refused:
         run(spark, settings, "unused")
     assert not (tmp_path / "out").exists()
@@ -23,32 +23,32 @@ def refusal(spark, pinned_model, tmp_path, *inputs: str) -> str:
     return message
 
 
-def test_an_input_that_does_not_exist(spark, pinned_model, tmp_path):
-    message = refusal(spark, pinned_model, tmp_path, str(tmp_path / "nowhere"))
+def test_an_input_that_does_not_exist(spark, pinned_settings, tmp_path):
+    message = refusal(spark, pinned_settings, tmp_path, str(tmp_path / "nowhere"))
 
     assert message.startswith("[PATH_NOT_FOUND] Path does not exist: ")
     assert f"{tmp_path}/nowhere" in message
 
 
-def test_a_file_without_a_ride_column(spark, pinned_model, tmp_path):
+def test_a_file_without_a_ride_column(spark, pinned_settings, tmp_path):
     path = tmp_path / "no-distance.parquet"
     pq.write_table(
         pq.read_table(DATA / "green_tripdata_2023-01.parquet").slice(0, 10).drop_columns(["trip_distance"]), path
     )
 
-    message = refusal(spark, pinned_model, tmp_path, str(path))
+    message = refusal(spark, pinned_settings, tmp_path, str(path))
 
     assert message.startswith(f"input {path} has no column(s) trip_distance; a ride needs PULocationID, ")
 
 
-def test_months_whose_ride_columns_have_different_types(spark, pinned_model, tmp_path):
+def test_months_whose_ride_columns_have_different_types(spark, pinned_settings, tmp_path):
     for month in ("2021-01", "2023-01"):  # location ids as text, then as int64
         pq.write_table(
             pq.read_table(DATA / f"green_tripdata_{month}.parquet").slice(0, 100), tmp_path / f"{month}.parquet"
         )
 
     message = refusal(
-        spark, pinned_model, tmp_path, str(tmp_path / "2021-01.parquet"), str(tmp_path / "2023-01.parquet")
+        spark, pinned_settings, tmp_path, str(tmp_path / "2021-01.parquet"), str(tmp_path / "2023-01.parquet")
     )
 
     assert message.startswith("[FAILED_READ_FILE.PARQUET_COLUMN_DATA_TYPE_MISMATCH] ")

@@ -11,7 +11,6 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from ride_scorer.core.integrity import directory_digest
 from tests.shared.emulators import Endpoint
 from tests.shared.paths import DATA
 
@@ -30,13 +29,6 @@ class RidesBucket:
         """Every object in the bucket with its bytes: what a user would find there after the run."""
         listed = self.s3.list_objects_v2(Bucket=self.name).get("Contents", [])
         return {item["Key"]: self.s3.get_object(Bucket=self.name, Key=item["Key"])["Body"].read() for item in listed}
-
-
-@pytest.fixture
-def pinned_model(trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("MODEL_LOCATION", str(trained_model_dir))
-    monkeypatch.setenv("MODEL_SHA256", directory_digest(trained_model_dir))
-    return trained_model_dir
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from ride_scorer.core.integrity import directory_digest
 from tests.shared.paths import DATA
 
 MONTH = DATA / "green_tripdata_2023-01.parquet"
@@ -35,15 +34,6 @@ class Workdir:
             for entry in sorted(self.path.rglob("*"))
             if entry.is_dir() or entry.is_symlink() or entry.is_file()
         }
-
-
-@pytest.fixture
-def pinned_model(trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The trained test model as MODEL_LOCATION, pinned with its digest as a deployment pins it."""
-    monkeypatch.setenv("MODEL_LOCATION", str(trained_model_dir))
-    monkeypatch.setenv("MODEL_SHA256", directory_digest(trained_model_dir))
-    monkeypatch.delenv("MODEL_NAME", raising=False)
-    return trained_model_dir
 
 
 @pytest.fixture
