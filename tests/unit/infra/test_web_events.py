@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 
-from tests.deploy.test_sam_cli import SAM
+from tests.unit.infra.test_sam_cli import SAM
 from tests.shared.paths import EVENTS
 
 WEB_EVENTS = EVENTS / "web"

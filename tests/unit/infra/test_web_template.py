@@ -20,7 +20,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint, lint_file
 
 from infra.sam_translate import load_sam_template, translate
-from tests.deploy.test_sam_cli import SAM, sam
+from tests.unit.infra.test_sam_cli import SAM, sam
 from tests.shared.make import run_make
 from tests.shared.paths import ROOT
 
