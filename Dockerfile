@@ -13,7 +13,7 @@ RUN pip install --no-cache-dir --disable-pip-version-check --require-hashes --no
     && rm /tmp/runtime.txt /tmp/prune_botocore.py
 
 # Exactly the code the stream mode runs: the handler, the core, the adapters and the stream scorer. The batch
-# and HTTP modes and the operator tools stay out (tests/deploy/test_image_contents.py holds this to the
+# and HTTP modes and the operator tools stay out (tests/unit/infra/test_image_contents.py holds this to the
 # handler's imports).
 COPY lambda_function/__init__.py lambda_function/app.py ${LAMBDA_TASK_ROOT}/lambda_function/
 COPY ride_scorer/__init__.py ${LAMBDA_TASK_ROOT}/ride_scorer/

@@ -43,7 +43,7 @@ bench-spark: spark-installed ## Benchmark: rows/s of the backfill on local[1] an
 
 validate-backfill: $(STAMP) ## cfn-lint infra/backfill.yaml and assert its role and the venv package (no AWS needed)
 	$(BIN)/cfn-lint $(BACKFILL_TEMPLATE)
-	$(PY) -m pytest -q tests/deploy/test_backfill_template.py
+	$(PY) -m pytest -q tests/unit/infra/test_backfill_template.py
 
 package-backfill: ## Build the EMR Serverless venv archive with Docker ($(BACKFILL_ARCHIVE))
 	@command -v docker >/dev/null || (echo "make package-backfill needs Docker" >&2 && exit 2)

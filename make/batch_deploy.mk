@@ -27,7 +27,7 @@ validate-batch: $(STAMP) ## cfn-lint infra/batch.yaml, sam validate --lint, asse
 	$(BIN)/cfn-lint $(BATCH_TEMPLATE)
 	@if [ -x $(SAM) ]; then $(SAM) validate --lint --region $(AWS_REGION) --template-file $(BATCH_TEMPLATE); \
 	else echo "SAM CLI not installed (make sam-cli): skipped sam validate"; fi
-	$(PY) -m pytest -q tests/deploy/test_batch_template.py tests/deploy/test_batch_make.py
+	$(PY) -m pytest -q tests/unit/infra/test_batch_template.py tests/unit/infra/test_batch_make.py
 
 service-image-vars:
 	@command -v docker >/dev/null || (echo "make publish-service needs Docker" >&2 && exit 2)

@@ -36,9 +36,9 @@ validate: $(STAMP) ## cfn-lint both templates, lint the SAM-translated template,
 	$(BIN)/cfn-lint .cache/template.translated.json
 	@if [ -x $(SAM) ]; then $(SAM) validate --lint --region $(AWS_REGION) && $(SAM) validate --region $(AWS_REGION); \
 	else echo "SAM CLI not installed (make sam-cli): skipped sam validate"; fi
-	$(PY) -m pytest -q tests/deploy/test_template.py tests/deploy/test_image.py
+	$(PY) -m pytest -q tests/unit/infra/test_template.py tests/unit/infra/test_image.py
 
-# make test runs the SAM CLI's own checks (tests/deploy/test_sam_cli.py), so it installs it first.
+# make test runs the SAM CLI's own checks (tests/unit/infra/test_sam_cli.py), so it installs it first.
 test: sam-cli
 
 sam-cli: ## Install the AWS SAM CLI in its own venv (.cache/sam-cli): its pins conflict with ours

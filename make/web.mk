@@ -15,7 +15,7 @@ validate-web: $(STAMP) ## cfn-lint infra/web.yaml and its SAM translation, sam v
 	$(BIN)/cfn-lint .cache/web.translated.json
 	@if [ -x $(SAM) ]; then $(SAM) validate --lint --region $(AWS_REGION) --template-file $(WEB_TEMPLATE); \
 	else echo "SAM CLI not installed (make sam-cli): skipped sam validate"; fi
-	$(PY) -m pytest -q tests/deploy/test_web_template.py
+	$(PY) -m pytest -q tests/unit/infra/test_web_template.py
 
 web-events: $(STAMP) ## Regenerate events/web/ (SAM CLI's HTTP API event, AWS's Function URL event; needs make sam-cli)
 	@test -x $(SAM) || (echo "make web-events needs the SAM CLI: run make sam-cli" >&2 && exit 1)

@@ -1,6 +1,6 @@
 """The image recipe: a pinned base, only the scorer and its locked runtime dependencies, and a CMD that
 names a handler that exists. No Docker engine runs here, so the recipe is checked as text and the
-dependency set is proven by integration-tests/deploy/test_runtime_closure.py."""
+dependency set is proven by integration-tests/unit/infra/test_runtime_closure.py."""
 
 from __future__ import annotations
 
