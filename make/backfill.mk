@@ -42,8 +42,7 @@ bench-spark: spark-installed ## Benchmark: rows/s of the backfill on local[1] an
 	$(PY) bench/spark.py
 
 validate-backfill: $(STAMP) ## cfn-lint infra/backfill.yaml and assert its role and the venv package (no AWS needed)
-	$(BIN)/cfn-lint $(BACKFILL_TEMPLATE)
-	$(PY) -m pytest -q tests/unit/infra/test_backfill_template.py
+	$(PY) -m pytest -q 'tests/unit/infra/test_lint.py::test_plain_template_is_lint_clean[backfill]' tests/unit/infra/test_backfill_template.py
 
 package-backfill: ## Build the EMR Serverless venv archive with Docker ($(BACKFILL_ARCHIVE))
 	@command -v docker >/dev/null || (echo "make package-backfill needs Docker" >&2 && exit 2)

@@ -1,27 +1,20 @@
-"""infra/batch.yaml (the scheduled batch job on ECS Fargate) and the batch/HTTP image repository: lint-clean,
-and the settings the deployment promises. Assertions read the parsed template, so removing the schedule, the
+"""infra/batch.yaml (the scheduled batch job on ECS Fargate) and the batch/HTTP image repository (linted in
+test_lint.py): the settings the deployment promises. Assertions read the parsed template, so removing the schedule, the
 logs or an alarm, or widening a permission, fails here and not in production."""
 
 from __future__ import annotations
 
-import copy
 import json
-import os
-import subprocess
 from typing import Any
 
 import pytest
 import yaml
-from cfnlint.api import ManualArgs, lint, lint_file
 
-from infra.sam_translate import translate
 from ride_scorer.batch.job import parse_args
 from tests.shared.paths import ROOT
 
 BATCH = ROOT / "infra" / "batch.yaml"
 INFRA = ROOT / "infra" / "resources.yaml"
-LINT_CONFIG = ManualArgs(regions=["us-east-1"])
-SAM = ROOT / ".cache" / "sam-cli" / "bin" / "sam"
 S3 = "arn:${AWS::Partition}:s3:::"
 CLOUDWATCH = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}"
 
@@ -48,41 +41,6 @@ def statements(role: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 def grants(role: dict[str, Any]) -> dict[str, list[tuple[Any, Any]]]:
     return {name: [(s["Action"], s["Resource"]) for s in policy] for name, policy in statements(role).items()}
-
-
-def test_cfn_lint_reports_nothing() -> None:
-    assert [f"{m.rule.id} {m.message}" for m in lint_file(BATCH, config=LINT_CONFIG)] == []
-
-
-def test_what_sam_would_deploy_is_lint_clean_too(template: dict[str, Any]) -> None:
-    """Plain CloudFormation (no Transform): SAM's translation leaves it as it is, and it stays lint-clean."""
-    translated = translate(copy.deepcopy(template))
-    assert translated["Resources"].keys() == template["Resources"].keys()
-    assert [f"{m.rule.id} {m.message}" for m in lint(json.dumps(translated), config=LINT_CONFIG)] == []
-
-
-@pytest.mark.skipif(not SAM.exists(), reason="SAM CLI not installed: run `make sam-cli` (make test does)")
-@pytest.mark.parametrize("lint", [True, False], ids=["lint", "translate"])
-def test_sam_validate_accepts_the_template(lint: bool) -> None:
-    environment = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "SAM_CLI_TELEMETRY": "0",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    result = subprocess.run(
-        [str(SAM), "validate", *(["--lint"] if lint else []), "--region", "us-east-1", "--template-file", str(BATCH)],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "is a valid SAM Template" in result.stdout + result.stderr
 
 
 def test_a_configurable_schedule_starts_the_task_definition_on_fargate(template: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""The SAM template and the infra template: lint-clean, and the settings the deployment promises.
+"""The SAM template and the infra template (linted in test_lint.py): the settings the deployment promises.
 
 Assertions read the parsed templates, so removing a setting (bisect, a finite retry count, the on-failure
 destination, an alarm) or widening a permission fails here, not in production.
@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from cfnlint.api import ManualArgs, lint, lint_file
+from cfnlint.api import ManualArgs, lint
 
 from infra.sam_translate import load_sam_template, translate
 from tests.shared.paths import ROOT
@@ -51,16 +50,6 @@ def statements(sam: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 def errors(matches: list[Any]) -> list[str]:
     return [f"{match.rule.id} {match.message}" for match in matches if match.rule.id.startswith("E")]
-
-
-@pytest.mark.parametrize("path", [TEMPLATE, INFRA], ids=["template.yaml", "infra/resources.yaml"])
-def test_cfn_lint_reports_nothing(path: Path) -> None:
-    assert [f"{m.rule.id} {m.message}" for m in lint_file(path, config=LINT_CONFIG)] == []
-
-
-def test_translated_template_is_lint_clean(sam: dict[str, Any]) -> None:
-    translated = translate(copy.deepcopy(sam))
-    assert [f"{m.rule.id} {m.message}" for m in lint(json.dumps(translated), config=LINT_CONFIG)] == []
 
 
 @pytest.mark.parametrize(
