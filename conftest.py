@@ -8,6 +8,7 @@ so nothing under tests/ can start one; the in-memory fakes of the unit tier live
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,13 @@ def pinned_model(trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     monkeypatch.setenv("MODEL_SHA256", directory_digest(trained_model_dir))
     monkeypatch.delenv("MODEL_NAME", raising=False)
     return trained_model_dir
+
+
+@pytest.fixture(scope="session")
+def checked_model_dir(trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The linear test model with its rollout check set (`scorer/check_set.json`), as training saves a model."""
+    from training.check_set import write_check_set  # imported here: most sessions never need it
+
+    directory = Path(shutil.copytree(trained_model_dir, tmp_path_factory.mktemp("checked") / "model"))
+    write_check_set(directory)
+    return directory

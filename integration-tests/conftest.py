@@ -25,7 +25,7 @@ from moto.server import ThreadedMotoServer
 from infra.provision import Resources, provision
 from lambda_function import app
 from ride_scorer.tools.local.localstack import DEFAULT_CACHE, Layout, LocalStackServer, LocalStackUnavailable, install
-from ride_scorer.tools.local.ports import free_port
+from ride_scorer.tools.local.loopback import free_port
 from tests.shared.emulators import Emulator, Endpoint, emulator_environment, point_at
 from tests.shared.reliability import provision_scorer
 from training.publish import PublishResult, publish_model

@@ -31,6 +31,7 @@ from mlflow import pyfunc
 from mlflow.models import Model, infer_signature
 from mlflow.models.model import ModelInfo
 
+from training.check_set import write_check_set
 from training.pipeline import SKOPS_TRUSTED_TYPES, ModelKind
 from training.ride_duration_pyfunc import RIDE_COLUMNS, RideDurationPyfunc
 
@@ -109,6 +110,7 @@ def save_model(path: str, mlflow_model: Model, sk_model: Any, **kwargs: Any) -> 
     python_function[pyfunc.MAIN] = LOADER_MODULE
     python_function.pop("predict_fn", None)  # mlflow.sklearn's own loader reads it; ours calls predict
     mlflow_model.save(os.path.join(path, "MLmodel"))
+    write_check_set(Path(path))  # last: it scores with the model exactly as saved
 
 
 def _serializer_requirement(serialization: str) -> str:

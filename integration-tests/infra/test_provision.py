@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from ride_scorer.tools.local.ports import free_port
+from ride_scorer.tools.local.loopback import free_port
 from tests.shared.emulators import Endpoint
 from tests.shared.paths import ROOT
 

@@ -17,7 +17,7 @@ from moto.server import ThreadedMotoServer
 from lambda_function import app
 from ride_scorer.core.integrity import write_digest
 from ride_scorer.tools.event_factory import ride_event_bytes
-from ride_scorer.tools.local.ports import free_port
+from ride_scorer.tools.local.loopback import free_port
 from ride_scorer.tools.local.responses import OutcomeKind
 from ride_scorer.tools.reconcile import Sources, reconcile_sources
 from tests.shared.faults import FailCalls, throttle_entries

@@ -14,8 +14,8 @@ import pytest
 from infra.provision import provision
 from lambda_function.app import lambda_handler
 from ride_scorer.tools.local.localstack import LocalStackError, wait_healthy
+from ride_scorer.tools.local.loopback import free_port
 from ride_scorer.tools.local.mapping import MappingSettings
-from ride_scorer.tools.local.ports import free_port
 from ride_scorer.tools.local.ride_source import mixed_records, poison_records, read_rides
 from ride_scorer.tools.producer import publish
 from ride_scorer.tools.readers import read_dead_letters, read_stream

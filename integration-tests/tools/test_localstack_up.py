@@ -17,7 +17,7 @@ from ride_scorer.tools.local.localstack import (
     LocalStackUnavailable,
     install,
 )
-from ride_scorer.tools.local.ports import free_port
+from ride_scorer.tools.local.loopback import free_port
 from tests.shared.paths import ROOT
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ride_scorer.tools.local.ports import free_port
+from ride_scorer.tools.local.loopback import free_port
 from tests.shared.paths import ROOT
 
 pytestmark = [

@@ -101,6 +101,8 @@ def test_the_hook_runs_before_traffic_with_the_new_versions_arn(translated: dict
     assert properties["Environment"]["Variables"] == {
         "SCORER_VERSION_ARN": {"Ref": version_name},
         "EXPECTED_MODEL_NAME": {"Ref": "ModelName"},
+        "MODEL_LOCATION": {"Fn::Sub": "s3://${ModelBucketName}/${ModelPrefix}"},
+        "MODEL_SHA256": {"Ref": "ModelSha256"},
     }
     assert (properties["Runtime"], properties["Handler"], properties["Timeout"]) == ("python3.12", "app.handler", 120)
 
@@ -118,7 +120,7 @@ def test_the_hook_code_is_its_folder_and_imports_only_what_the_runtime_has(sam: 
         node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
     }
     assert imported - {"boto3", "botocore", "__future__"} <= {
-        "base64", "collections", "dataclasses", "json", "math", "os", "re", "typing"
+        "collections", "dataclasses", "hashlib", "json", "math", "os", "re", "time", "typing"
     }  # fmt: skip
     assert callable(hook.handler)
 
@@ -138,6 +140,16 @@ def test_the_hook_may_invoke_only_the_scorers_versions_and_report_to_this_applic
                 "lambda:InvokeFunction",
                 [{"Fn::Sub": f"{FUNCTION_ARN}-scorer:live"}, {"Fn::Sub": f"{FUNCTION_ARN}-scorer:$LATEST"}],
             ),
+        ],
+        "read-check-set": [
+            (
+                "Allow",
+                "s3:GetObject",
+                [
+                    {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::${{ModelBucketName}}/${{ModelPrefix}}/{name}"}
+                    for name in ("model.sha256", "scorer/check_set.json")
+                ],
+            )
         ],
         "report-to-codedeploy": [
             (
