@@ -18,7 +18,7 @@ from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ride_scorer.adapters.aws_clients import client
-from ride_scorer.core.integrity import write_digest
+from ride_scorer.core.integrity import MLFLOW_LOAD_METADATA, ModelIntegrityError, write_digest
 from ride_scorer.core.model import read_metadata
 
 DEFAULT_PREFIX = "models/ride-duration"
@@ -54,7 +54,12 @@ def publish_model(
     s3 = s3_client or client("s3")
     with tempfile.TemporaryDirectory(prefix="ride-duration-publish-") as work:
         staged = Path(shutil.copytree(model_dir, Path(work) / "model"))
-        digest = write_digest(staged)
+        for name in MLFLOW_LOAD_METADATA:  # MLflow's, left by a loader; not covered by the digest
+            (staged / name).unlink(missing_ok=True)
+        try:  # the loader's own name rule (core.integrity): nothing is published that it would refuse
+            digest = write_digest(staged)
+        except ModelIntegrityError as error:
+            raise PublishError(f"cannot publish {model_dir}: {error}".replace(str(staged), str(model_dir))) from None
         files = sorted((p for p in staged.rglob("*") if p.is_file()), key=lambda p: p.name == MLMODEL)
         keys = tuple(f"{key_prefix}/{path.relative_to(staged).as_posix()}" for path in files)
         for path, key in zip(files, keys, strict=True):

@@ -23,6 +23,7 @@ from ride_scorer.adapters.aws_clients import client
 from ride_scorer.core.integrity import (
     DIGEST_FILE,
     MANIFEST_MAX_BYTES,
+    MLFLOW_LOAD_METADATA,
     Manifest,
     ModelIntegrityError,
     UnsafeNameError,
@@ -99,8 +100,8 @@ def _model_objects(
     files: dict[str, str] = {}
     for key in _list_keys(s3_client, bucket, prefix + "/", location):
         name = key[len(prefix) + 1 :]
-        if name == "":
-            continue  # the prefix's own folder marker
+        if name == "" or name in MLFLOW_LOAD_METADATA:
+            continue  # the prefix's own folder marker; what MLflow writes when it loads (not the model's)
         if name.endswith("/"):  # a folder marker (the S3 console makes them): nothing to download
             _check_name(name[:-1], bucket, key, location)
             continue
