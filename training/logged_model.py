@@ -33,6 +33,7 @@ from mlflow.models.model import ModelInfo
 
 from training.check_set import write_check_set
 from training.pipeline import SKOPS_TRUSTED_TYPES, ModelKind
+from training.reference import write_reference
 from training.ride_duration_pyfunc import RIDE_COLUMNS, RideDurationPyfunc
 
 LOADER_FILE = Path(__file__).with_name("ride_duration_pyfunc.py")
@@ -59,8 +60,10 @@ def log_model(
     serialization: str,
     name: str,
     registered_model_name: str | None,
+    reference_trips: pd.DataFrame | None = None,
 ) -> ModelInfo:
-    """Log `pipeline` in the active run (and register it under `registered_model_name` when given)."""
+    """Log `pipeline` in the active run (and register it under `registered_model_name` when given).
+    `reference_trips` (the training rides) become the model's training reference (training/reference.py)."""
     with warnings.catch_warnings():
         # MLflow hints that integer columns cannot hold missing values: a ride without a location id is
         # not a ride (the scorer rejects it too), so the ids are integers, as in the stream's JSON.
@@ -74,6 +77,7 @@ def log_model(
             flavor_name=mlflow.sklearn.FLAVOR_NAME,
             registered_model_name=registered_model_name,
             sk_model=pipeline,
+            reference_trips=reference_trips,
             signature=signature,
             input_example=example,
             # Pinned instead of inferred: inference re-imports the model in a subprocess, slow and no more exact.
@@ -97,7 +101,9 @@ class _PinnedPickleNote(logging.Filter):
         return "pickle or cloudpickle format requires exercising caution" not in record.getMessage()
 
 
-def save_model(path: str, mlflow_model: Model, sk_model: Any, **kwargs: Any) -> None:
+def save_model(
+    path: str, mlflow_model: Model, sk_model: Any, reference_trips: pd.DataFrame | None = None, **kwargs: Any
+) -> None:
     """`mlflow.sklearn.save_model`, then the python_function flavour pointed at the raw-ride loader."""
     note = _PinnedPickleNote()
     mlflow_logger = logging.getLogger("mlflow.sklearn")
@@ -110,6 +116,8 @@ def save_model(path: str, mlflow_model: Model, sk_model: Any, **kwargs: Any) -> 
     python_function[pyfunc.MAIN] = LOADER_MODULE
     python_function.pop("predict_fn", None)  # mlflow.sklearn's own loader reads it; ours calls predict
     mlflow_model.save(os.path.join(path, "MLmodel"))
+    if reference_trips is not None:
+        write_reference(path, sk_model, reference_trips)
     write_check_set(Path(path))  # last: it scores with the model exactly as saved
 
 

@@ -101,6 +101,7 @@ def train(
             serialization,
             name=tracking.MODEL_NAME_IN_RUN,
             registered_model_name=registered_name,
+            reference_trips=train_trips,
         )
     version = None if info.registered_model_version is None else str(info.registered_model_version)
     aliases: tuple[str, ...] = ()

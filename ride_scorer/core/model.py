@@ -30,6 +30,7 @@ from ride_scorer.core.integrity import (
     safe_relative_path,
     verify_directory,
 )
+from ride_scorer.core.reference import TrainingReference, read_reference
 
 if TYPE_CHECKING:  # numpy is imported with the model, overlapping the download, not with this module
     from ride_scorer.core.predictors import BatchPredict
@@ -75,6 +76,8 @@ class RideDurationModel:
     max_trip_distance: float = math.inf
     # How a batch is scored: `batch_predictor`'s direct path when it equals the pipeline's own predict.
     batch_predict: BatchPredict | None = field(default=None, repr=False)
+    # What training saw (scorer/reference.json, covered by the digest): the drift and domain signals' baseline.
+    reference: TrainingReference | None = field(default=None, repr=False)
 
     @property
     def version(self) -> str:
@@ -152,7 +155,10 @@ def load_model(directory: Path, expected_sha256: str | None = None) -> RideDurat
     limit = accepted_input_limit(regressor)
     from ride_scorer.core.predictors import batch_predictor
 
-    return RideDurationModel(regressor, metadata, time.perf_counter() - started, limit, batch_predictor(regressor))
+    reference = read_reference(directory)
+    return RideDurationModel(
+        regressor, metadata, time.perf_counter() - started, limit, batch_predictor(regressor), reference
+    )
 
 
 def _require_listed(name: str, manifest: Manifest, directory: Path) -> None:
