@@ -27,8 +27,8 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from training import tracking
+from training.registry_store import CHALLENGER, CHAMPION, describe_version
 
-CHAMPION, CHALLENGER = "champion", "challenger"
 REGISTERED_MODEL_DESCRIPTION = (
     "Ride duration in minutes for NYC green-taxi rides, from PULocationID, DOLocationID and trip_distance. "
     "The sklearn flavour is what ride-scorer's Lambda, batch job and HTTP service load; the python_function "
@@ -52,10 +52,9 @@ class ResolvedModel:
 
     def describe(self) -> str:
         """`ride-duration version 3 (@champion), run <id>`: what `make serve` prints and what to quote in a review."""
-        if self.version is None:
+        if self.name is None or self.version is None:
             return f"run {self.run_id} (not registered)"
-        aliases = f" ({', '.join('@' + alias for alias in self.aliases)})" if self.aliases else ""
-        return f"{self.name} version {self.version}{aliases}, run {self.run_id}"
+        return describe_version(self.name, self.version, self.aliases, self.run_id)
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,11 @@ from urllib.parse import unquote, urlparse
 import mlflow
 from mlflow.tracking import MlflowClient
 
+from training.registry_store import REGISTERED_MODEL as REGISTERED_MODEL  # one name, readable without MLflow
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TRACKING_URI = f"sqlite:///{PROJECT_ROOT / 'mlflow.db'}"
 EXPERIMENT = "ride-duration"
-REGISTERED_MODEL = "ride-duration"
 MODEL_NAME_IN_RUN = "model"
 
 

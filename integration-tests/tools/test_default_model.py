@@ -19,6 +19,7 @@ from ride_scorer.tools.default_model import champion_model, default_model_sha256
 from tests.shared.make import run_make
 from tests.shared.paths import DATA
 from tests.shared.trips import month_slice
+from training.registry import champion
 from training.train import train
 
 
@@ -107,16 +108,29 @@ def test_a_store_without_a_champion_means_the_bundled_default(tmp_path):
     assert champion_model(empty) is None
 
 
-def test_without_the_store_file_mlflow_is_not_even_imported(tmp_path):
+@pytest.mark.parametrize("has_store", [False, True], ids=["no store file", "a store with a champion"])
+def test_finding_the_champion_of_a_local_store_does_not_import_mlflow(champion_store, tmp_path, has_store):
+    """`make serve` and `make batch` paid 3 s for MLflow's import to read one alias of a SQLite file."""
+    store = champion_store if has_store else f"sqlite:///{tmp_path}/missing.db"
     script = (
         "import sys\n"
         "from ride_scorer.tools.default_model import champion_model\n"
-        f"assert champion_model('sqlite:///{tmp_path}/missing.db') is None\n"
+        f"found = champion_model({store!r})\n"
+        "print(found and (str(found.location), found.sha256, found.description))\n"
         "print('mlflow' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
-    assert (done.returncode, done.stdout) == (0, "False\n"), done.stderr
-    assert not (tmp_path / "missing.db").exists()
+    assert done.returncode == 0, done.stderr
+    found, imported = done.stdout.splitlines()
+    assert imported == "False"
+    if not has_store:
+        assert found == "None"
+        assert not (tmp_path / "missing.db").exists()
+        return
+    by_mlflow = champion(store)  # what MLflow's own client says the champion is
+    assert by_mlflow is not None
+    digest = directory_digest(by_mlflow.model_dir)
+    assert found == str((str(by_mlflow.model_dir), digest, f"{by_mlflow.describe()}, sha256 {digest}"))
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")

@@ -7,8 +7,9 @@ the project's tracking store when there is one, else the bundled default (traine
     python -m ride_scorer.tools.default_model --sha256   # its digest, the MODEL_SHA256 that pins it
 
 The tracking store is the one `make train` registers in: MLFLOW_TRACKING_URI, else the project's
-`mlflow.db` (training/tracking.py). Without that file MLflow is not even imported. The champion is served
-from its artifacts in place, pinned by the digest of its files as they are now.
+`mlflow.db` (training/tracking.py). A local SQLite store is read without importing MLflow (about 0.1 s
+instead of 3 s). The champion is served from its artifacts in place, pinned by the digest of its files as
+they are now.
 
 The bundled default is trained by the project's own `training.train.train` on the bundled TLC months
 (linear, 2021-01 / 2021-02) with a tracking store under .cache, so trying the service locally leaves the
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ride_scorer.core.integrity import directory_digest, write_digest
+from training.registry_store import CHAMPION, REGISTERED_MODEL, StoreLayoutError, aliased_version, sqlite_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CACHE = PROJECT_ROOT / ".cache" / "default-model"
@@ -82,17 +84,33 @@ def project_tracking_uri() -> str:
 
 
 def champion_model(tracking_uri: str | None = None) -> ServingModel | None:
-    """The registered `ride-duration@champion` of the store, or None when it has none (or is a missing file)."""
+    """The registered `ride-duration@champion` of the store, or None when it has none (or is a missing file).
+
+    A local SQLite store is read with the standard library (training/registry_store.py): finding the
+    champion costs milliseconds instead of MLflow's 2-4 s import. Any other store, or one that reader does
+    not understand, is asked through MLflow."""
     store = tracking_uri or project_tracking_uri()
-    if store.startswith("sqlite:///") and not Path(store.removeprefix("sqlite:///")).is_file():
-        return None
-    from training.registry import champion  # imports MLflow: only when there is a store to look in
+    database = sqlite_database(store)
+    if database is not None:
+        try:
+            stored = aliased_version(database, REGISTERED_MODEL, CHAMPION)
+        except StoreLayoutError:
+            stored = None
+        else:
+            if stored is None:
+                return None
+        if stored is not None and stored.model_dir is not None:
+            return _pinned(stored.model_dir, stored.describe())
+    from training.registry import champion  # imports MLflow: a remote store, or files MLflow must fetch
 
     found = champion(store)
-    if found is None:
-        return None
-    digest = directory_digest(found.model_dir)
-    return ServingModel(found.model_dir, digest, f"{found.describe()}, sha256 {digest}")
+    return None if found is None else _pinned(found.model_dir, found.describe())
+
+
+def _pinned(model_dir: Path, description: str) -> ServingModel:
+    """Served from its files in place, pinned by the digest of those files as they are now."""
+    digest = directory_digest(model_dir)
+    return ServingModel(model_dir, digest, f"{description}, sha256 {digest}")
 
 
 def serving_model(tracking_uri: str | None = None, cache: Path = CACHE) -> ServingModel:
