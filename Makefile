@@ -61,5 +61,9 @@ typecheck: $(STAMP) ## mypy
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache .import_linter_cache build
 
+# One way to read a CloudFormation stack's output, for every area: $(call stack_output,STACK,OutputKey).
+stack_output = aws cloudformation describe-stacks --region $(AWS_REGION) --stack-name $(1) \
+	--query "Stacks[0].Outputs[?OutputKey=='$(2)'].OutputValue" --output text
+
 # Each area keeps its targets in make/*.mk.
 -include make/*.mk

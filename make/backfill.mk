@@ -22,8 +22,6 @@ BACKFILL_OUTPUT_URI ?=
 BACKFILL_SPARK_CONF ?=
 backfill_bucket = $(word 1,$(subst /, ,$(patsubst s3://%,%,$(1))))
 backfill_prefix = $(patsubst $(call backfill_bucket,$(1))/%,%,$(patsubst s3://%,%,$(1)))
-backfill_output = aws cloudformation describe-stacks --region $(AWS_REGION) --stack-name $(1) \
-	--query "Stacks[0].Outputs[?OutputKey=='$(2)'].OutputValue" --output text
 BACKFILL_PYTHON := ./environment/bin/python
 
 .PHONY: backfill bench-spark package-backfill deploy-backfill backfill-remote validate-backfill \
@@ -56,7 +54,7 @@ backfill-deploy-vars:
 
 deploy-backfill: backfill-deploy-vars ## Deploy the EMR Serverless application and job role ($(BACKFILL_STACK)): make deploy-backfill BACKFILL_INPUT_URI=s3://... BACKFILL_OUTPUT_URI=s3://... BACKFILL_ARTIFACTS_URI=s3://...
 	@bucket="$(MODEL_BUCKET)"; \
-	if [ -z "$$bucket" ]; then bucket=$$($(call backfill_output,$(INFRA_STACK),ModelBucketName)) || exit 1; fi; \
+	if [ -z "$$bucket" ]; then bucket=$$($(call stack_output,$(INFRA_STACK),ModelBucketName)) || exit 1; fi; \
 	case "$$bucket" in ""|None) echo "stack $(INFRA_STACK) in $(AWS_REGION) has no ModelBucketName output: run make deploy-infra, or set MODEL_BUCKET" >&2; exit 2;; esac; \
 	set -x; aws cloudformation deploy --region $(AWS_REGION) --stack-name $(BACKFILL_STACK) --template-file $(BACKFILL_TEMPLATE) \
 		--capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
@@ -76,8 +74,8 @@ backfill-remote-vars:
 
 # The entry point is the package's own __main__.py; the venv archive carries the package itself.
 backfill-remote: backfill-remote-vars ## Run a backfill on EMR Serverless: make backfill-remote BACKFILL_INPUT=s3://... BACKFILL_OUTPUT=s3://... MODEL_LOCATION=s3://... MODEL_SHA256=... BACKFILL_ARTIFACTS_URI=s3://...
-	@app=$$($(call backfill_output,$(BACKFILL_STACK),BackfillApplicationId)) || exit 1; \
-	role=$$($(call backfill_output,$(BACKFILL_STACK),BackfillJobRoleArn)) || exit 1; \
+	@app=$$($(call stack_output,$(BACKFILL_STACK),BackfillApplicationId)) || exit 1; \
+	role=$$($(call stack_output,$(BACKFILL_STACK),BackfillJobRoleArn)) || exit 1; \
 	case "$$app$$role" in ""|*None*) echo "stack $(BACKFILL_STACK) in $(AWS_REGION) has no BackfillApplicationId/BackfillJobRoleArn output: run make deploy-backfill" >&2; exit 2;; esac; \
 	set -ex; \
 	aws s3 cp $(BACKFILL_ARCHIVE) $(BACKFILL_ARTIFACTS_URI)pyspark_venv.tar.gz; \

@@ -18,8 +18,6 @@ SERVICE_IMAGE_SOURCES := Dockerfile.batch Dockerfile.batch.dockerignore requirem
 # s3://bucket/a/b/ -> bucket, and -> a/b (the stack's parameters take them apart).
 s3_bucket = $(word 1,$(subst /, ,$(patsubst s3://%,%,$(1))))
 s3_prefix = $(patsubst %/,%,$(patsubst $(call s3_bucket,$(1))/%,%,$(patsubst s3://%,%,$(1))))
-stack_output = aws cloudformation describe-stacks --region $(AWS_REGION) --stack-name $(1) \
-	--query "Stacks[0].Outputs[?OutputKey=='$(2)'].OutputValue" --output text
 
 .PHONY: publish-service deploy-batch batch-remote service-image-vars batch-deploy-vars batch-remote-vars validate-batch
 

@@ -67,8 +67,7 @@ deploy-infra: ## Create or update the long-lived resources (infra/resources.yaml
 # Each is read once per make run, and only when a recipe that needs it runs: make expands a recipe whole
 # before its first line, so the checks that must come first are prerequisites (deploy-pin, infra-outputs).
 # Give them on the command line (INFRA_REPOSITORY_URI=... INFRA_MODEL_BUCKET=...) to skip the lookup.
-INFRA_OUTPUT = $(shell aws cloudformation describe-stacks --region $(AWS_REGION) --stack-name $(INFRA_STACK) \
-	--query "Stacks[0].Outputs[?OutputKey=='$(1)'].OutputValue" --output text 2>/dev/null)
+INFRA_OUTPUT = $(shell $(call stack_output,$(INFRA_STACK),$(1)) 2>/dev/null)
 INFRA_REPOSITORY_URI = $(eval INFRA_REPOSITORY_URI := $(call INFRA_OUTPUT,ImageRepositoryUri))$(INFRA_REPOSITORY_URI)
 INFRA_MODEL_BUCKET = $(eval INFRA_MODEL_BUCKET := $(call INFRA_OUTPUT,ModelBucketName))$(INFRA_MODEL_BUCKET)
 # What the Lambda image is built from (.dockerignore): an edit there that is not committed would be pushed

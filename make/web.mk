@@ -27,8 +27,7 @@ deploy-web: ## Deploy the web stack $(WEB_STACK): make deploy-web SERVICE_IMAGE_
 	@echo "$(MODEL_SHA256)" | grep -Eqx '[0-9a-f]{64}' || (echo "MODEL_SHA256=$(MODEL_SHA256) must be 64 lowercase hexadecimal characters (a SHA-256 digest)" >&2 && exit 2)
 	@command -v aws >/dev/null || (echo "make deploy-web needs the AWS CLI (aws)" >&2 && exit 1)
 	@bucket="$(MODEL_BUCKET)"; \
-	if [ -z "$$bucket" ]; then bucket=$$(aws cloudformation describe-stacks --region $(AWS_REGION) --stack-name $(INFRA_STACK) \
-		--query "Stacks[0].Outputs[?OutputKey=='ModelBucketName'].OutputValue" --output text) || exit 1; fi; \
+	if [ -z "$$bucket" ]; then bucket=$$($(call stack_output,$(INFRA_STACK),ModelBucketName)) || exit 1; fi; \
 	set -x; aws cloudformation deploy --region $(AWS_REGION) --stack-name $(WEB_STACK) --template-file $(WEB_TEMPLATE) \
 		--capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
 		--parameter-overrides ServiceImageUri=$(SERVICE_IMAGE_URI) ModelBucketName=$$bucket \
