@@ -10,6 +10,16 @@ IMAGE_TAG ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo dev)
 # How CodeDeploy shifts the live alias to the new version, and X-Ray (template parameters; docs/rollout.md).
 DEPLOYMENT_TYPE ?= Canary10Percent5Minutes
 TRACING ?= Active
+# Capacity knobs of the function and its Kinesis event source (template parameters, same defaults); make
+# capacity prints them for a ride rate (docs/capacity.md).
+STREAM_BATCH_SIZE ?= 500
+STREAM_BATCHING_WINDOW ?= 1
+PARALLELIZATION_FACTOR ?= 1
+SCORER_MEMORY_SIZE ?= 1024
+# The streams' mode and shard count (infra/resources.yaml): passed to deploy-infra only when given, so a
+# stack resized since is not put back by a plain make deploy-infra.
+STREAM_MODE ?=
+SHARD_COUNT ?=
 SAM_VENV := .cache/sam-cli
 SAM_CLI_VERSION ?= 1.170.0
 # The SAM CLI sends usage data unless told not to; ride-scorer's make targets never do.
@@ -52,7 +62,8 @@ build: ## Build the Lambda image with Docker (ride-scorer:<git sha>)
 
 deploy-infra: ## Create or update the long-lived resources (infra/resources.yaml) as stack $(INFRA_STACK)
 	aws cloudformation deploy --region $(AWS_REGION) --stack-name $(INFRA_STACK) \
-		--template-file infra/resources.yaml --parameter-overrides Prefix=$(PREFIX) --no-fail-on-empty-changeset
+		--template-file infra/resources.yaml --parameter-overrides Prefix=$(PREFIX) \
+		$(if $(STREAM_MODE),StreamMode=$(STREAM_MODE)) $(if $(SHARD_COUNT),ShardCount=$(SHARD_COUNT)) --no-fail-on-empty-changeset
 
 # The repository URI and bucket come from the infra stack, so nothing account-specific lives in the repo.
 # Each is read once per make run, and only when a recipe that needs it runs: make expands a recipe whole
@@ -103,4 +114,6 @@ deploy: deploy-pin infra-outputs ## Deploy the function stack: make deploy MODEL
 		RidesStreamName=$(PREFIX)-rides PredictionsStreamName=$(PREFIX)-predictions \
 		DeadLetterQueueName=$(PREFIX)-dead-letters OnFailureQueueName=$(PREFIX)-on-failure \
 		ModelPrefix=$(or $(MODEL_PREFIX),models/ride-duration)/$(MODEL_RUN_ID) ModelSha256=$(MODEL_SHA256) \
-		DeploymentType=$(DEPLOYMENT_TYPE) Tracing=$(TRACING)
+		DeploymentType=$(DEPLOYMENT_TYPE) Tracing=$(TRACING) \
+		BatchSize=$(STREAM_BATCH_SIZE) MaximumBatchingWindowInSeconds=$(STREAM_BATCHING_WINDOW) \
+		ParallelizationFactor=$(PARALLELIZATION_FACTOR) MemorySize=$(SCORER_MEMORY_SIZE)

@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 
+from infra.sam_translate import load_sam_template
 from tests.shared.make import run_make
 
 PIN = "0123456789abcdef" * 4
@@ -40,3 +41,19 @@ def test_deploy_passes_the_pin_to_the_stack():
     result = make_deploy("-n", "deploy", "MODEL_RUN_ID=abc", f"MODEL_SHA256={PIN}")
     assert result.returncode == 0, result.stderr
     assert f"ModelPrefix=models/ride-duration/abc ModelSha256={PIN}" in result.stdout
+
+
+def test_deploy_passes_the_capacity_knobs_with_the_template_defaults_unless_given():
+    """make capacity prints these variables; a plain make deploy keeps the template's defaults."""
+    defaults = load_sam_template()["Parameters"]
+    knobs = {
+        "STREAM_BATCH_SIZE": "BatchSize",
+        "STREAM_BATCHING_WINDOW": "MaximumBatchingWindowInSeconds",
+        "PARALLELIZATION_FACTOR": "ParallelizationFactor",
+        "SCORER_MEMORY_SIZE": "MemorySize",
+    }
+    arguments = ["-n", "deploy", *OFFLINE, "MODEL_RUN_ID=abc", f"MODEL_SHA256={PIN}"]
+    plain = run_make(*arguments, unset=knobs).stdout.split()
+    assert {f"{name}={defaults[name]['Default']}" for name in knobs.values()} <= set(plain)
+    given = run_make(*arguments, *(f"{knob}=7" for knob in knobs), unset=knobs).stdout.split()
+    assert {f"{name}=7" for name in knobs.values()} <= set(given)

@@ -85,7 +85,7 @@ def test_function_is_an_image_with_tracing_and_the_scorer_environment(function: 
     assert function["PackageType"] == "Image"
     assert function["ImageUri"] == {"Ref": "ImageUri"}
     assert function["Tracing"] == {"Ref": "Tracing"}
-    assert function["MemorySize"] == 1024
+    assert function["MemorySize"] == {"Ref": "MemorySize"}
     assert function["Timeout"] == 60
     assert function["Environment"]["Variables"] == {
         "MODEL_LOCATION": {"Fn::Sub": "s3://${ModelBucketName}/${ModelPrefix}"},
@@ -146,6 +146,11 @@ def test_kinesis_event_reports_partial_failures_and_gives_up_finitely(
     assert parameters["StartingPosition"]["AllowedValues"] == ["LATEST", "TRIM_HORIZON"]
     assert (parameters["BatchSize"]["MinValue"], parameters["BatchSize"]["MaxValue"]) == (1, 10000)
     assert (parameters["ParallelizationFactor"]["MinValue"], parameters["ParallelizationFactor"]["MaxValue"]) == (1, 10)
+    window = parameters["MaximumBatchingWindowInSeconds"]
+    assert (window["MinValue"], window["MaxValue"]) == (0, 300)
+    # Lambda's own bounds for a function's memory (MB); make capacity plans within them.
+    memory = parameters["MemorySize"]
+    assert (memory["Type"], memory["Default"], memory["MinValue"], memory["MaxValue"]) == ("Number", 1024, 128, 10240)
 
 
 def test_role_grants_each_action_only_on_its_resource(sam: dict[str, Any], statements: dict[str, Any]) -> None:
