@@ -231,9 +231,13 @@ def large_event(workdir: Path, count: int = LARGE_EVENT_RECORDS) -> tuple[Path, 
 
 
 def memory_size_mb(template: Path = TEMPLATE) -> int:
-    """The scorer's MemorySize from template.yaml (the stack also holds the pre-traffic hook's function)."""
-    resources = yaml.safe_load(template.read_text(encoding="utf-8"))["Resources"]
-    return int(resources["ScorerFunction"]["Properties"]["MemorySize"])
+    """The scorer's MemorySize from template.yaml (the stack also holds the pre-traffic hook's function): the
+    MemorySize parameter's default, which make deploy passes unless SCORER_MEMORY_SIZE is given."""
+    template_document = yaml.safe_load(template.read_text(encoding="utf-8"))
+    memory = template_document["Resources"]["ScorerFunction"]["Properties"]["MemorySize"]
+    if isinstance(memory, dict):
+        memory = template_document["Parameters"][memory["Ref"]]["Default"]
+    return int(memory)
 
 
 def measure(repeats: int) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 PRICES = Path(__file__).with_name("capacity_prices.toml")
 MEASURED = Path(__file__).with_name("capacity_measured.toml")
@@ -49,6 +49,7 @@ PUT_RECORDS_MAX = 500
 BATCH_SIZE_MAX = 10_000
 PARALLELIZATION_FACTOR_MAX = 10
 LAMBDA_EVENT_MAX_BYTES = 6 * MIB
+KINESIS_RECORD_MAX_BYTES = 1 * MIB  # data before base64, plus the partition key
 # Lambda's default concurrency quota per account and region: a plan above it needs a quota increase.
 ACCOUNT_CONCURRENCY = 1000
 SECONDS_PER_HOUR = 3600
@@ -236,7 +237,7 @@ def _costs(
         unit = prices.put_payload_unit_bytes
         units = _chunks(ride, unit) + _chunks(prediction, unit)
         monthly += [
-            ("Kinesis", f"shard-hours ({STREAMS} streams x {shards})", STREAMS * shards * prices.shard_hour * hours),
+            ("Kinesis", f"shard-hours ({STREAMS} x {shards} shards)", STREAMS * shards * prices.shard_hour * hours),
             ("Kinesis", "in: PUT payload units (25 KB)", rides * units * prices.put_payload_units_per_million / 1e6),
             ("Kinesis", "out: included in shard-hours", 0.0),
         ]
@@ -348,19 +349,29 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _positive(name: str, kind: type[int] | type[float]) -> Any:
-    def parse(text: str) -> int | float:
-        if not text.strip():
-            raise argparse.ArgumentTypeError(f"{name} is not set: make capacity {name}=<a number above 0>")
-        try:
-            value = kind(text)
-        except ValueError:
-            value = math.nan
-        if not (math.isfinite(value) and value > 0):
-            raise argparse.ArgumentTypeError(f"{name} must be a finite number above 0, not {text!r}")
-        return value
+def _rate(text: str) -> float:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("RIDES_PER_SECOND is not set: make capacity RIDES_PER_SECOND=<rides a second>")
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"RIDES_PER_SECOND must be a finite number above 0, not {text!r}")
+    return value
 
-    return parse
+
+def _ride_bytes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 0 < value <= KINESIS_RECORD_MAX_BYTES:
+        raise argparse.ArgumentTypeError(
+            f"RIDE_BYTES must be a whole number of bytes from 1 to {KINESIS_RECORD_MAX_BYTES:,} (a Kinesis record's "
+            f"limit), not {text!r}"
+        )
+    return value
 
 
 def _share(text: str) -> float:
@@ -387,16 +398,18 @@ def _tracing(text: str) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    measured = Measured.load()
     parser = _Parser(prog="make capacity", description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--rides-per-second", type=_positive("RIDES_PER_SECOND", float), required=True)
-    parser.add_argument("--ride-bytes", type=_positive("RIDE_BYTES", int), default=measured.ride_bytes)
+    try:
+        measured, prices = Measured.load(), Prices.load()
+    except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError) as error:
+        parser.error(f"{MEASURED} or {PRICES} is unreadable or lacks a figure: {error!r}")
+    parser.add_argument("--rides-per-second", type=_rate, required=True)
+    parser.add_argument("--ride-bytes", type=_ride_bytes, default=measured.ride_bytes)
     parser.add_argument("--stream-mode", type=_stream_mode, default=StreamMode.PROVISIONED)
     parser.add_argument("--tracing", type=_tracing, default=True)
     parser.add_argument("--dead-letter-share", type=_share, default=Workload.dead_letter_share)
     args = parser.parse_args(argv)
     workload = Workload(args.rides_per_second, args.ride_bytes, args.stream_mode, args.tracing, args.dead_letter_share)
-    prices = Prices.load()
     print("\n".join(report(workload, plan(workload, prices, measured), prices, measured)))
 
 

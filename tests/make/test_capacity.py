@@ -32,9 +32,20 @@ def test_capacity_prints_the_plan_for_the_variables_given(variables: dict[str, s
     assert "largest part: Kinesis" in result.stdout
 
 
-@pytest.mark.parametrize("rate", ["0", "-5", "nan"])
-def test_capacity_refuses_a_rate_that_is_not_a_positive_number(rate: str) -> None:
-    result = run_make("capacity", variables={"RIDES_PER_SECOND": rate}, unset=UNSET)
+REFUSALS = {
+    "zero": ({"RIDES_PER_SECOND": "0"}, "RIDES_PER_SECOND must be a finite number above 0, not '0'"),
+    "negative": ({"RIDES_PER_SECOND": "-5"}, "RIDES_PER_SECOND must be a finite number above 0, not '-5'"),
+    "nan": ({"RIDES_PER_SECOND": "nan"}, "RIDES_PER_SECOND must be a finite number above 0, not 'nan'"),
+    "record over 1 MiB": (
+        {"RIDES_PER_SECOND": "10", "RIDE_BYTES": "2000000"},
+        "RIDE_BYTES must be a whole number of bytes from 1 to 1,048,576 (a Kinesis record's limit), not '2000000'",
+    ),
+}
+
+
+@pytest.mark.parametrize(("variables", "message"), REFUSALS.values(), ids=REFUSALS.keys())
+def test_capacity_refuses_bad_input_in_one_line(variables: dict[str, str], message: str) -> None:
+    result = run_make("capacity", variables=variables, unset=UNSET)
     assert result.returncode == 2
     assert result.stdout == ""
-    assert first_line(result) == f"error: RIDES_PER_SECOND must be a finite number above 0, not '{rate}'"
+    assert first_line(result) == f"error: {message}"
