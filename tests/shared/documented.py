@@ -109,7 +109,9 @@ def _lines_as_commands(block: Block) -> list[Command]:
             found = commands_of(Block(block.document, block.line, block.language, block.needs, pending))
         except ValueError:  # no closing quotation yet
             continue
-        commands.extend(Command(block, command.words, command.assignments) for command in found)  # each names its whole block
+        commands.extend(
+            Command(block, command.words, command.assignments) for command in found
+        )  # each names its whole block
         pending = ""
     if pending:
         raise ValueError(f"{block.where}: a quotation that never closes")
