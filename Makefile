@@ -1,4 +1,5 @@
 # Every target makes its own virtualenv: a fresh clone needs nothing but Python 3.11+ and make.
+# help-group: develop
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,14 +12,24 @@ STAMP := $(VENV)/.installed
 # A help text may name a make variable as $(NAME): `make help` prints its value instead (command-line
 # overrides included), so the help shows what the target will use, not make syntax.
 HELP_VARIABLES = $(sort $(shell sed -n 's/^[a-zA-Z_-]*:.*\#\# //p' $(MAKEFILE_LIST) | grep -o '\$$([A-Za-z_][A-Za-z0-9_]*)' | tr -d '$$()'))
+# `make help` lists the targets by task, in this order. A makefile puts its targets in a group with a
+# `# help-group: NAME` line; a target of another group starts its help text with `[NAME]`.
+HELP_GROUPS := run:Run_it_here train:Train_and_publish_models deploy:Deploy_to_AWS operate:Operate_what_is_deployed develop:Develop_and_test
 
-help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
-		$(foreach name,$(HELP_VARIABLES),$(name)='$($(name))') awk -F':.*## ' -v names='$(HELP_VARIABLES)' \
-		'{ text = $$2; count = split(names, list, " "); \
+help: ## List the targets, by task
+	@awk -v groups='$(HELP_GROUPS)' \
+		'BEGIN { count = split(groups, list, " "); for (i = 1; i <= count; i++) { split(list[i], pair, ":"); rank[pair[1]] = i } } \
+		 FNR == 1 { group = "" } /^# help-group: / { group = $$3 } \
+		 /^[a-zA-Z_-]+:.*## / { target = $$0; sub(/:.*/, "", target); text = $$0; sub(/^[^#]*## /, "", text); own = group; \
+		   if (match(text, /^\[[a-z]+\] /)) { own = substr(text, 2, RLENGTH - 3); text = substr(text, RLENGTH + 1) } \
+		   printf "%d\t%s\t%s\t%s\n", (own in rank) ? rank[own] : 99, own, target, text }' $(MAKEFILE_LIST) | sort -t "$$(printf '\t')" -k1,1n -k3,3 | \
+		$(foreach name,$(HELP_VARIABLES),$(name)='$($(name))') awk -F'\t' -v groups='$(HELP_GROUPS)' -v names='$(HELP_VARIABLES)' \
+		'BEGIN { count = split(groups, list, " "); for (i = 1; i <= count; i++) { split(list[i], pair, ":"); title[pair[1]] = pair[2]; gsub("_", " ", title[pair[1]]) } } \
+		 { text = $$4; count = split(names, list, " "); \
 		   for (i = 1; i <= count; i++) { ref = "$$(" list[i] ")"; \
 		     while ((at = index(text, ref)) > 0) text = substr(text, 1, at - 1) ENVIRON[list[i]] substr(text, at + length(ref)) } \
-		   printf "  make %-18s %s\n", $$1, text }'
+		   if ($$2 != shown) { printf "%s%s:\n", (NR > 1 ? "\n" : ""), ($$2 in title) ? title[$$2] : "Not in a group (add # help-group: NAME)"; shown = $$2 } \
+		   printf "  make %-18s %s\n", $$3, text }'
 
 # The images' locks (requirements/*.txt) constrain the venv: what the tests run is what the images ship, at
 # the same versions, whatever PyPI released since (pip takes no hashes in a constraints file, so they are

@@ -3,6 +3,7 @@
 # here (PySpark, the spark extra, and Java 17); package-backfill needs Docker; deploy-backfill and
 # backfill-remote need the AWS CLI and credentials. A missing or malformed variable stops a target with one
 # line before any AWS call (the checks are prerequisites, run before the recipe).
+# help-group: run
 
 BACKFILL_INPUT ?= data/green_tripdata_2023-*.parquet
 BACKFILL_OUTPUT ?= .cache/backfill/predictions
@@ -36,13 +37,13 @@ backfill: spark-installed ## Score parquet on local Spark: make backfill BACKFIL
 	@$(WITH_MODEL) $(PY) -m ride_scorer.backfill --input "$(BACKFILL_INPUT)" --output "$(BACKFILL_OUTPUT)" \
 		--master "$(SPARK_MASTER)" $(BACKFILL_ARGS)
 
-bench-spark: spark-installed ## Benchmark: rows/s of the backfill on local[1] and local[2] against the single-process batch job, overhead per row
+bench-spark: spark-installed ## [develop] Benchmark: rows/s of the backfill on local[1] and local[2] against the single-process batch job, overhead per row
 	$(PY) bench/spark.py
 
-validate-backfill: $(STAMP) ## cfn-lint infra/backfill.yaml and assert its role and the venv package (no AWS needed)
+validate-backfill: $(STAMP) ## [deploy] cfn-lint infra/backfill.yaml and assert its role and the venv package (no AWS needed)
 	$(PY) -m pytest -q 'tests/unit/infra/test_lint.py::test_plain_template_is_lint_clean[backfill]' tests/unit/infra/test_backfill_template.py
 
-package-backfill: ## Build the EMR Serverless venv archive with Docker ($(BACKFILL_ARCHIVE))
+package-backfill: ## [deploy] Build the EMR Serverless venv archive with Docker ($(BACKFILL_ARCHIVE))
 	@command -v docker >/dev/null || (echo "make package-backfill needs Docker" >&2 && exit 2)
 	DOCKER_BUILDKIT=1 docker build --platform linux/amd64 -f Dockerfile.backfill --output $(BACKFILL_PACKAGE) .
 	@ls -l $(BACKFILL_ARCHIVE)
@@ -52,7 +53,7 @@ backfill-deploy-vars:
 		echo "$${uri#*=}" | grep -Eqx 's3://[a-z0-9][a-z0-9.-]+[a-z0-9]/[^/*]+/' || { echo "$${uri%%=*} must be s3://bucket/prefix/ (a prefix ending in /), got '$${uri#*=}'" >&2; exit 2; }; done
 	@command -v aws >/dev/null || (echo "make deploy-backfill needs the AWS CLI (aws)" >&2 && exit 2)
 
-deploy-backfill: backfill-deploy-vars ## Deploy the EMR Serverless application and job role ($(BACKFILL_STACK)): make deploy-backfill BACKFILL_INPUT_URI=s3://... BACKFILL_OUTPUT_URI=s3://... BACKFILL_ARTIFACTS_URI=s3://...
+deploy-backfill: backfill-deploy-vars ## [deploy] Deploy the EMR Serverless application and job role ($(BACKFILL_STACK)): make deploy-backfill BACKFILL_INPUT_URI=s3://... BACKFILL_OUTPUT_URI=s3://... BACKFILL_ARTIFACTS_URI=s3://...
 	@bucket="$(MODEL_BUCKET)"; \
 	if [ -z "$$bucket" ]; then bucket=$$($(call stack_output,$(INFRA_STACK),ModelBucketName)) || exit 1; fi; \
 	case "$$bucket" in ""|None) echo "stack $(INFRA_STACK) in $(AWS_REGION) has no ModelBucketName output: run make deploy-infra, or set MODEL_BUCKET" >&2; exit 2;; esac; \
@@ -73,7 +74,7 @@ backfill-remote-vars:
 	@command -v aws >/dev/null || (echo "make backfill-remote needs the AWS CLI (aws)" >&2 && exit 2)
 
 # The entry point is the package's own __main__.py; the venv archive carries the package itself.
-backfill-remote: backfill-remote-vars ## Run a backfill on EMR Serverless: make backfill-remote BACKFILL_INPUT=s3://... BACKFILL_OUTPUT=s3://... MODEL_LOCATION=s3://... MODEL_SHA256=... BACKFILL_ARTIFACTS_URI=s3://...
+backfill-remote: backfill-remote-vars ## [operate] Run a backfill on EMR Serverless: make backfill-remote BACKFILL_INPUT=s3://... BACKFILL_OUTPUT=s3://... MODEL_LOCATION=s3://... MODEL_SHA256=... BACKFILL_ARTIFACTS_URI=s3://...
 	@app=$$($(call stack_output,$(BACKFILL_STACK),BackfillApplicationId)) || exit 1; \
 	role=$$($(call stack_output,$(BACKFILL_STACK),BackfillJobRoleArn)) || exit 1; \
 	case "$$app$$role" in ""|*None*) echo "stack $(BACKFILL_STACK) in $(AWS_REGION) has no BackfillApplicationId/BackfillJobRoleArn output: run make deploy-backfill" >&2; exit 2;; esac; \

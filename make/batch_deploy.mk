@@ -6,6 +6,7 @@
 # A missing or malformed variable stops a target with one line before any AWS call: the checks are
 # prerequisites (make runs them before it expands the target's own recipe), and the stack lookups run in
 # the recipe's shell, after them.
+# help-group: deploy
 
 BATCH_TEMPLATE := infra/batch.yaml
 BATCH_STACK ?= $(PREFIX)-batch
@@ -80,7 +81,7 @@ batch-remote-vars:
 
 # The task runs in the stack's cluster, subnets and security group with the stack's roles, so a one-off file
 # must be under the stack's input prefix and its output under the output prefix (the role allows no more).
-batch-remote: batch-remote-vars ## Run the batch job of $(BATCH_STACK) once now on Fargate, wait, print its exit code and logs command (BATCH_REMOTE_INPUT=s3://... BATCH_REMOTE_OUTPUT=s3://... for one file; BATCH_RESCORE=1)
+batch-remote: batch-remote-vars ## [operate] Run the batch job of $(BATCH_STACK) once now on Fargate, wait, print its exit code and logs command (BATCH_REMOTE_INPUT=s3://... BATCH_REMOTE_OUTPUT=s3://... for one file; BATCH_RESCORE=1)
 	@out() { $(call stack_output,$(BATCH_STACK),$$1); }; \
 	cluster=$$(out ClusterName) && definition=$$(out TaskDefinitionArn) && subnets=$$(out SubnetIds) \
 		&& group=$$(out SecurityGroupId) && public=$$(out AssignPublicIp) && logs=$$(out LogGroupName) \

@@ -1,3 +1,4 @@
+# help-group: develop
 .PHONY: bench
 # soak.py is left out: it is `make soak` (minutes, bounded by SOAK_MAX_SECONDS), a load test, not a ratio.
 BENCH_SCRIPTS := $(filter-out bench/soak.py,$(wildcard bench/*.py))

@@ -1,6 +1,7 @@
 # CI/CD: the GitHub Actions workflows in .github/workflows (ci.yml runs make test; cd.yml publishes and
 # deploys on main). Checked offline, with no GitHub token: the workflow schema check-jsonschema vendors,
 # and zizmor's audits (pinned actions, least permissions, no persisted credentials, no template injection).
+# help-group: develop
 
 WORKFLOWS := $(wildcard .github/workflows/*.yml)
 ZIZMOR_PERSONA ?= pedantic

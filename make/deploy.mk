@@ -1,5 +1,6 @@
 # Deployment: the Lambda image, the SAM stack, its long-lived resources and the sample events.
 # build/publish/deploy need Docker, the AWS CLI and credentials; lock/validate/events/sam-cli run anywhere.
+# help-group: deploy
 
 STACK ?= ride-scorer
 INFRA_STACK ?= $(STACK)-infra
@@ -31,13 +32,13 @@ LOCK_PLATFORM := --python-version 3.12 --python-platform x86_64-manylinux_2_28
 
 .PHONY: lock build publish deploy deploy-infra validate events sam-cli
 
-lock: $(STAMP) ## Lock the image's runtime requirements (pyproject dependencies, at the dev venv's versions)
+lock: $(STAMP) ## [develop] Lock the image's runtime requirements (pyproject dependencies, at the dev venv's versions)
 	@mkdir -p .cache
 	$(PY) -m pip freeze --exclude-editable > .cache/dev-versions.txt
 	$(BIN)/uv pip compile pyproject.toml $(LOCK_PLATFORM) --generate-hashes --no-header \
 		--constraint .cache/dev-versions.txt --output-file $(RUNTIME_LOCK)
 
-events: $(STAMP) ## Regenerate the sample events in events/ from real TLC rides (large.json is not committed)
+events: $(STAMP) ## [develop] Regenerate the sample events in events/ from real TLC rides (large.json is not committed)
 	$(PY) events/generate.py
 
 validate: $(STAMP) ## cfn-lint template.yaml (as SAM translates it) and infra/resources.yaml, sam validate, assert their settings
@@ -49,7 +50,7 @@ validate: $(STAMP) ## cfn-lint template.yaml (as SAM translates it) and infra/re
 # make test runs the SAM CLI's own checks (tests/unit/infra/test_sam_cli.py), so it installs it first.
 test: sam-cli
 
-sam-cli: ## Install the AWS SAM CLI in its own venv (.cache/sam-cli): its pins conflict with ours
+sam-cli: ## [develop] Install the AWS SAM CLI in its own venv (.cache/sam-cli): its pins conflict with ours
 	@test -x $(SAM) || (echo "installing the AWS SAM CLI $(SAM_CLI_VERSION) into $(SAM_VENV) (first run only, about a minute)" \
 		&& $(PYTHON) -m venv $(SAM_VENV) && $(SAM_VENV)/bin/pip install -qq aws-sam-cli==$(SAM_CLI_VERSION))
 	@$(SAM) --version

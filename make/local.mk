@@ -1,4 +1,5 @@
 # Local AWS: the end-to-end demo, LocalStack without Docker, and the same suite on a LocalStack container.
+# help-group: run
 .PHONY: run localstack-up localstack-down compose-test sam-env
 
 LOCALSTACK_PORT ?= 4566
@@ -16,7 +17,7 @@ localstack-up: $(STAMP) ## Install (once, into .cache/localstack) and start Loca
 localstack-down: $(STAMP) ## Stop the LocalStack started by localstack-up (SIGTERM, then SIGKILL after 15 s)
 	$(PY) -m ride_scorer.tools.local.localstack down
 
-compose-test: $(STAMP) ## Needs Docker: the local-AWS integration suite against the pinned LocalStack image of docker-compose.yml
+compose-test: $(STAMP) ## [develop] Needs Docker: the local-AWS integration suite against the pinned LocalStack image of docker-compose.yml
 	docker compose up -d --wait localstack
 	RIDE_SCORER_EXTERNAL_LOCALSTACK=http://127.0.0.1:$(LOCALSTACK_PORT) $(PY) -m pytest integration-tests/tools/test_local_pipeline_e2e.py integration-tests/tools/test_local_failures.py -k localstack; \
 	status=$$?; docker compose down; exit $$status
@@ -28,7 +29,7 @@ compose-test: $(STAMP) ## Needs Docker: the local-AWS integration suite against 
 SAM_ENDPOINT ?= http://localstack:4566
 PREFIX ?= ride-scorer
 
-sam-env: $(STAMP) ## Write events/env.json and events/function.env: make sam-env MODEL_RUN_ID=<run> MODEL_SHA256=<digest> [SAM_ENDPOINT=]
+sam-env: $(STAMP) ## [deploy] Write events/env.json and events/function.env: make sam-env MODEL_RUN_ID=<run> MODEL_SHA256=<digest> [SAM_ENDPOINT=]
 	@test -n "$(MODEL_RUN_ID)" || { echo "MODEL_RUN_ID is not set: the run id make publish-model printed" >&2; exit 2; }
 	@test -n "$(MODEL_SHA256)" || { echo "MODEL_SHA256 is not set: the digest make publish-model printed" >&2; exit 2; }
 	@$(PY) -m infra.sam_env --run-id "$(MODEL_RUN_ID)" --sha256 "$(MODEL_SHA256)" --prefix "$(PREFIX)" \

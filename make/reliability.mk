@@ -1,4 +1,5 @@
 # Reliability (issue 7): the soak is long, so it is not part of `make test`.
+# help-group: develop
 SOAK_RIDES ?= 200000
 SOAK_SHARDS ?= 4
 SOAK_MAX_SECONDS ?= 1500

@@ -4,6 +4,7 @@
 # registered ride-duration@champion of the project's tracking store (MLFLOW_TRACKING_URI, else mlflow.db) when
 # there is one, else the default model (trained once from data/ into .cache/default-model), each pinned by
 # the digest of its files. Either way the first line printed says which model: name, version or run, digest.
+# help-group: run
 
 SERVE_BIND ?= 127.0.0.1:8080
 BATCH_INPUT ?= data/green_tripdata_2023-01.parquet
@@ -34,12 +35,12 @@ BATCH_IMAGE ?= ride-scorer-batch
 
 .PHONY: lock-batch build-batch
 
-lock-batch: $(STAMP) ## Lock the batch/HTTP image's requirements (requirements/batch-http.txt)
+lock-batch: $(STAMP) ## [develop] Lock the batch/HTTP image's requirements (requirements/batch-http.txt)
 	@mkdir -p .cache
 	$(PY) -m pip freeze --exclude-editable > .cache/dev-versions.txt
 	$(BIN)/uv pip compile pyproject.toml --extra batch --extra serve $(LOCK_PLATFORM) --generate-hashes \
 		--no-header --constraint .cache/dev-versions.txt --output-file $(BATCH_LOCK)
 
-build-batch: ## Build the batch/HTTP image with Docker (one image: HTTP by default, batch with another command)
+build-batch: ## [deploy] Build the batch/HTTP image with Docker (one image: HTTP by default, batch with another command)
 	@command -v docker >/dev/null || (echo "make build-batch needs Docker" && exit 1)
 	docker build --platform linux/amd64 --provenance=false -f Dockerfile.batch -t $(BATCH_IMAGE):$(IMAGE_TAG) .

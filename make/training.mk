@@ -1,5 +1,6 @@
 # Training and model publishing (training/): train on the bundled TLC months, track in MLflow, publish to S3.
 # Tracking defaults to sqlite:///<project>/mlflow.db with artifacts in mlartifacts/ (MLFLOW_TRACKING_URI overrides).
+# help-group: train
 
 TRAIN_DATA ?= data/green_tripdata_2021-01.parquet
 VALIDATE_DATA ?= data/green_tripdata_2021-02.parquet

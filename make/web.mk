@@ -1,6 +1,7 @@
 # The HTTP service on AWS Lambda behind an API Gateway HTTP API (infra/web.yaml), from the batch/HTTP image
 # (Dockerfile.batch) pushed to ECR. docs/web_on_aws.md walks through deploy, invoke, watch and cost.
 # deploy-web needs the AWS CLI and credentials; validate-web and web-events run anywhere.
+# help-group: deploy
 
 WEB_TEMPLATE := infra/web.yaml
 WEB_STACK ?= $(STACK)-web
@@ -15,7 +16,7 @@ validate-web: $(STAMP) ## cfn-lint infra/web.yaml as SAM translates it (each Aut
 	$(PY) -m pytest -q 'tests/unit/infra/test_lint.py::test_what_sam_deploys_is_lint_clean[web-AWS_IAM]' \
 		'tests/unit/infra/test_lint.py::test_what_sam_deploys_is_lint_clean[web-JWT]' tests/unit/infra/test_web_template.py
 
-web-events: $(STAMP) ## Regenerate events/web/ (SAM CLI's HTTP API event, AWS's Function URL event; needs make sam-cli)
+web-events: $(STAMP) ## [develop] Regenerate events/web/ (SAM CLI's HTTP API event, AWS's Function URL event; needs make sam-cli)
 	@test -x $(SAM) || (echo "make web-events needs the SAM CLI: run make sam-cli" >&2 && exit 1)
 	$(PY) events/web/generate.py --sam $(SAM)
 

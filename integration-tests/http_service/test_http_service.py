@@ -1,10 +1,9 @@
-"""The HTTP service as users run it: gunicorn with the project's config, called over real HTTP on loopback."""
+"""The HTTP service as users run it: gunicorn with the project's config (the session's `service`, in this
+folder's conftest), called over real HTTP on loopback."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -13,26 +12,10 @@ import requests
 from ride_scorer.core.integrity import directory_digest
 from ride_scorer.core.model import load_model
 from ride_scorer.core.prediction_records import prediction_record
-from ride_scorer.tools.local.gunicorn_service import gunicorn_service
 from tests.shared.paths import DATA
+from tests.shared.web_service import MAX_REQUEST_BYTES, MODEL_NAME
 
-MAX_REQUEST_BYTES = 256 * 1024
-MODEL_NAME = "ride-duration-http"
 RIDE = {"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 256}
-
-
-@pytest.fixture(scope="module")
-def service(trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """gunicorn on a free loopback port, one worker; stopped (TERM, then KILL) when the module is done."""
-    environment = {
-        "MODEL_LOCATION": str(trained_model_dir),
-        "MODEL_SHA256": directory_digest(trained_model_dir),
-        "MODEL_NAME": MODEL_NAME,
-        "MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES),
-        "WEB_CONCURRENCY": "1",
-    }
-    with gunicorn_service(environment, tmp_path_factory.mktemp("gunicorn") / "gunicorn.log") as url:
-        yield url
 
 
 @pytest.fixture(scope="module")

@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 import requests
 
-from ride_scorer.core.integrity import directory_digest
 from ride_scorer.http_service import aws_lambda
-from ride_scorer.tools.local.gunicorn_service import gunicorn_service
 from tests.shared.lambda_context import lambda_context
 from tests.shared.paths import DATA
 from tests.shared.web_events import KINDS, response_json, web_event
+from tests.shared.web_service import MAX_REQUEST_BYTES
 
-MAX_REQUEST_BYTES = 64 * 1024
 RIDE = {"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 256}
 JSON = {"Content-Type": "application/json"}
 
@@ -63,28 +60,10 @@ SAMPLE = [
 ]
 
 
-@pytest.fixture(scope="module")
-def environment(trained_model_dir: Path) -> dict[str, str]:
-    return {
-        "MODEL_LOCATION": str(trained_model_dir),
-        "MODEL_SHA256": directory_digest(trained_model_dir),
-        "MODEL_NAME": "ride-duration-parity",
-        "MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES),
-    }
-
-
-@pytest.fixture(scope="module")
-def service(environment: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The real service, one worker, on a free loopback port; stopped (TERM, then KILL) after the module."""
-    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    with gunicorn_service({**environment, "WEB_CONCURRENCY": "1"}, log) as url:
-        yield url
-
-
 @pytest.fixture
-def lambda_handler(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The function's environment (infra/web.yaml sets the same variables) and a fresh container."""
-    for name, value in environment.items():
+def lambda_handler(web_service, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The service's environment (infra/web.yaml sets the same variables) and a fresh container."""
+    for name, value in web_service.environment.items():
         monkeypatch.setenv(name, value)
     aws_lambda.reset()
     yield

@@ -13,15 +13,12 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 import requests
 
 from ride_scorer.core.rides import Rejection, RejectionCode, read_kinesis_data
-from ride_scorer.tools.local.gunicorn_service import gunicorn_service
 from tests.shared.paths import ROOT
 
 APP = "ride_scorer.http_service.app:create_app()"
@@ -98,32 +95,19 @@ def test_a_missing_model_location_is_named():
     assert (finished.returncode, finished.stderr) == (1, "error: MODEL_LOCATION is not set; it is required\n")
 
 
-class Launched(NamedTuple):
-    url: str
-    log: Path
-
-
-@pytest.fixture(scope="module")
-def launched(model_settings: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
-    """The launcher on a free loopback port. WEB_CONCURRENCY is set but blank, as a platform may leave it:
-    the default worker count, where gunicorn alone would crash on int('')."""
-    log = tmp_path_factory.mktemp("launcher") / "gunicorn.log"
-    with gunicorn_service(environment(**model_settings, WEB_CONCURRENCY=""), log) as url:
-        yield Launched(url, log)
-
-
-def test_the_launcher_serves_with_threaded_workers(launched):
-    assert requests.get(f"{launched.url}/health", timeout=10).json()["status"] == "ok"
-    assert requests.post(f"{launched.url}/predict", json=RIDE, timeout=10).json()["prediction"]["ride_id"] == 256
-    assert "Using worker: gthread" in launched.log.read_text()
+def test_the_launcher_serves_with_threaded_workers(web_service):
+    """The session's service is the launcher, with WEB_CONCURRENCY set but blank (tests/shared/web_service.py)."""
+    assert requests.get(f"{web_service.url}/health", timeout=10).json()["status"] == "ok"
+    assert requests.post(f"{web_service.url}/predict", json=RIDE, timeout=10).json()["prediction"]["ride_id"] == 256
+    assert "Using worker: gthread" in web_service.log.read_text()
     deadline = time.monotonic() + 30  # /health answers as soon as one worker is up
-    while launched.log.read_text().count("Booting worker with pid") < 2 and time.monotonic() < deadline:
+    while web_service.log.read_text().count("Booting worker with pid") < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert launched.log.read_text().count("Booting worker with pid") == 2  # the default WEB_CONCURRENCY
+    assert web_service.log.read_text().count("Booting worker with pid") == 2  # the default WEB_CONCURRENCY
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-8-sig"])
-def test_a_body_that_is_not_utf8_gets_the_streams_invalid_json(launched, encoding):
+def test_a_body_that_is_not_utf8_gets_the_streams_invalid_json(web_service, encoding):
     """The stream rejects these bytes as invalid_json; so does the service, for the same reason, whatever
     charset the client declares."""
     body = json.dumps(RIDE).encode(encoding)
@@ -131,7 +115,7 @@ def test_a_body_that_is_not_utf8_gets_the_streams_invalid_json(launched, encodin
     assert isinstance(stream, Rejection) and stream.code is RejectionCode.INVALID_JSON
 
     response = requests.post(
-        f"{launched.url}/predict",
+        f"{web_service.url}/predict",
         data=body,
         headers={"Content-Type": f"application/json; charset={encoding}"},
         timeout=10,

@@ -19,8 +19,8 @@ import pytest
 import requests
 
 from ride_scorer.tools.local.gunicorn_service import gunicorn_service
+from tests.shared.web_service import CLIENT_TIMEOUT
 
-DEFAULT_CLIENT_TIMEOUT = 10
 SHORT_CLIENT_TIMEOUT = 3
 # Headers in full and one byte of the 100-byte body they announce.
 HEADERS_AND_ONE_BYTE = (
@@ -38,13 +38,6 @@ def start(trained_model_dir: Path, log: Path, **settings: str) -> Iterator[str]:
     }
     with gunicorn_service(environment, log) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def service(trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The defaults: two workers of eight threads, a 10 s client timeout."""
-    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    yield from start(trained_model_dir, log)
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +101,7 @@ def test_clients_that_stop_after_one_byte_of_body_do_not_hold_health(service):
                 b'{"error":{"code":"request_timeout",'
                 b'"message":"the client stopped sending the body before it was complete"}}\n'
             )
-            assert waited < DEFAULT_CLIENT_TIMEOUT + 2
+            assert waited < CLIENT_TIMEOUT + 2
 
 
 def test_clients_that_stop_in_their_headers_are_dropped_after_the_client_timeout(one_worker_two_threads):

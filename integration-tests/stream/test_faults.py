@@ -78,9 +78,10 @@ def start(payloads, kinesis, resources):
     return since
 
 
-def test_throttled_entries_then_failed_calls_on_the_output_stream(emulator_stack, real_rides):
-    where, resources = emulator_stack
-    kinesis, sqs = where.client("kinesis"), where.client("sqs")
+def test_throttled_entries_then_failed_calls_on_the_output_stream(stack, aws_env, real_rides):
+    """moto only: the throttling and the outage are injected at botocore, not by the emulator."""
+    resources = stack
+    kinesis, sqs = aws_env.client("kinesis"), aws_env.client("sqs")
     since = start(real_rides, kinesis, resources)
     sink_client = app.get_scorer().sink.client
     throttle = throttle_entries(rate=0.4, calls=12).install(sink_client)

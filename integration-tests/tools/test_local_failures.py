@@ -54,6 +54,7 @@ def test_localstack_health_wait_names_the_endpoint_when_nothing_answers() -> Non
         wait_healthy(url, timeout=1.0)
 
 
+@pytest.mark.parametrize("emulator", ["moto"], indirect=True)  # moto returns the missing stream's error as AWS does
 def test_missing_output_stream_gives_batch_item_failures_not_lost_records(
     emulator: Emulator,
     trained_model_dir: Path,

@@ -2,8 +2,12 @@
 
 What "works here" means for each kind of command, without running the long ones:
 - `make TARGET VAR=...`: the target exists, and each variable given is one the makefiles read;
-- `python -m MODULE`, a repo script, or a console script: it starts (`--help` exits 0) and has every
-  `--option` the docs give it;
+- `.venv/bin/python -m MODULE`, a repo script, or a program in `.venv/bin` (the project's console scripts,
+  mlflow, ...): run as written, from the repository root, in a fresh shell's environment (no virtualenv
+  activated: none on PATH, no VIRTUAL_ENV or PYTHONPATH), it starts (`--help` exits 0) and has every
+  `--option` the docs give it. A bare `python` or console script works only in an activated venv, so the
+  docs always name `.venv/bin/...`; a command whose program looks for helpers on PATH (`mlflow models
+  serve` starts `uvicorn`) puts `.venv/bin` on PATH itself;
 - anything else: the program is on this machine.
 A command needs AWS when it calls the AWS CLI or an `s3://` location, or is a make target whose recipe (or a
 prerequisite's) does; it needs Docker for `docker`, `sam build`, `sam local invoke|start-*` and the make
@@ -14,11 +18,12 @@ on the line before its fence; the checks above still apply to it.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import shutil
 import subprocess
-import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -27,7 +32,15 @@ from tests.shared.paths import ROOT
 
 MAKEFILES = [ROOT / "Makefile", *sorted((ROOT / "make").glob("*.mk"))]
 TARGET = re.compile(r"^([a-zA-Z0-9_-]+):(?!=)(.*)$")
-PYTHONS = {"python", "python3", ".venv/bin/python", "$(PY)"}
+VENV_BIN = ".venv/bin/"
+PYTHONS = {".venv/bin/python", "$(PY)"}
+# Only in an activated virtualenv do these find the project's dependencies.
+ACTIVATED_ONLY = {"python", "python3", "pip", "pytest", "mlflow", "gunicorn", "spark-submit"}
+# Commands that start another program of the venv by name, from PATH: `mlflow models serve` runs uvicorn,
+# spark-submit finds Spark through the `python3` on PATH. (program, subcommand) pairs.
+NEEDS_VENV_ON_PATH = {(".venv/bin/mlflow", ("models", "serve")), (".venv/bin/spark-submit", ())}
+# Programs whose later arguments are someone else's (spark-submit passes them to the application).
+OPTIONS_NOT_ALL_THEIRS = {".venv/bin/spark-submit"}
 SAM = {"sam", ".cache/sam-cli/bin/sam"}
 # SAM subcommands that start containers: an image function is built and invoked with Docker.
 SAM_DOCKER = {("build",), ("local", "invoke"), ("local", "start-api"), ("local", "start-lambda")}
@@ -105,24 +118,58 @@ def console_scripts() -> dict[str, str]:
     return {name: target.split(":")[0] for name, target in project["project"].get("scripts", {}).items()}
 
 
+def fresh_shell_environment() -> dict[str, str]:
+    """This process's environment as a fresh shell in a fresh clone has it: no virtualenv activated."""
+    environment = {
+        name: value for name, value in os.environ.items() if name not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"}
+    }
+    path = environment.get("PATH", os.defpath).split(os.pathsep)
+    environment["PATH"] = os.pathsep.join(entry for entry in path if not (Path(entry).parent / "pyvenv.cfg").exists())
+    return environment
+
+
+def needs_venv_on_path(command: Command) -> bool:
+    return any(
+        command.program == program and command.words[1 : 1 + len(subcommand)] == subcommand
+        for program, subcommand in NEEDS_VENV_ON_PATH
+    )
+
+
+def command_path(command: Command) -> str | None:
+    """The PATH a command sets for itself (`PATH="$PWD/.venv/bin:$PATH" ...`), as the shell expands it."""
+    for assignment in command.assignments:
+        if assignment.startswith("PATH="):
+            fresh = fresh_shell_environment()["PATH"]
+            return assignment.removeprefix("PATH=").replace("$PWD", str(ROOT)).replace("$PATH", fresh)
+    return None
+
+
 @functools.cache
-def help_text(program: tuple[str, ...]) -> tuple[int, str]:
+def help_text(program: tuple[str, ...], path: str | None = None) -> tuple[int, str]:
+    """`PROGRAM --help` as a user pastes it at the repository's root, in a fresh shell."""
     result = subprocess.run(
-        [sys.executable, *program, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+        [*program, "--help"],
+        cwd=ROOT,
+        env={**fresh_shell_environment(), **({"PATH": path} if path else {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     return result.returncode, result.stdout + result.stderr
 
 
 def python_program(command: Command) -> tuple[str, ...] | None:
-    """How to start the command's Python entry point here (`-m module` or a script path), if it is one."""
+    """The command's program as written (`.venv/bin/python -m module`, a script, a program in .venv/bin) and its
+    subcommands, if it is one of those."""
     words = command.words
     start: tuple[str, ...] | None = None
-    if command.program in console_scripts():
-        start, rest = ("-m", console_scripts()[command.program]), words[1:]
-    elif command.program in PYTHONS and len(words) > 2 and words[1] == "-m":
-        start, rest = ("-m", words[2]), words[3:]
+    if command.program in PYTHONS and len(words) > 2 and words[1] == "-m":
+        start, rest = (VENV_BIN + "python", "-m", words[2]), words[3:]
     elif command.program in PYTHONS and len(words) > 1 and words[1].endswith(".py"):
-        start, rest = (words[1],), words[2:]
+        start, rest = (VENV_BIN + "python", words[1]), words[2:]
+    elif command.program.startswith(VENV_BIN) and command.program not in PYTHONS:
+        start, rest = (command.program,), words[1:]
     if start is None:
         return None
     subcommands = []  # `python -m training train ...`: the help of `train`
@@ -169,6 +216,23 @@ def test_marked_blocks_need_what_they_say(blocks: list[Block], documented_comman
     assert overmarked == []
 
 
+def test_python_commands_name_the_venv(documented_commands: list[Command]):
+    """A fresh clone has no activated venv: a bare `python` is the system's, without the project's packages."""
+    bare = [
+        str(command) for command in documented_commands if command.program in ACTIVATED_ONLY | set(console_scripts())
+    ]
+    assert bare == [], "write .venv/bin/PROGRAM"
+
+
+def test_programs_that_start_venv_programs_have_the_venv_on_path(documented_commands: list[Command]):
+    missing = [
+        str(command)
+        for command in documented_commands
+        if needs_venv_on_path(command) and ".venv/bin" not in (command_path(command) or "")
+    ]
+    assert missing == [], 'write PATH="$PWD/.venv/bin:$PATH" before the command'
+
+
 def test_programs_exist_here(documented_commands: list[Command]):
     missing = [
         str(command)
@@ -199,9 +263,11 @@ def test_python_entry_points_start_and_take_the_documented_options(documented_co
         program = python_program(command)
         if program is None:
             continue
-        status, text = help_text(program)
+        status, text = help_text(program, command_path(command))
         if status != 0:
             wrong.append(f"{command}: --help exits {status}: {text.strip().splitlines()[-1:]}")
+            continue
+        if command.program in OPTIONS_NOT_ALL_THEIRS:
             continue
         wrong += [f"{command}: no option {option}" for option in sorted(options(command)) if option not in text]
     assert wrong == []

@@ -37,6 +37,7 @@ class Block:
 class Command:
     block: Block
     words: tuple[str, ...]  # environment assignments (NAME=value) removed
+    assignments: tuple[str, ...] = ()  # ... and kept here, as written (`PATH=.venv/bin:$PATH`)
 
     @property
     def program(self) -> str:
@@ -91,7 +92,7 @@ def commands_of(block: Block) -> list[Command]:
             while assignments < len(words) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[assignments]):
                 assignments += 1
             if words[assignments:] and words[assignments] not in SKIPPED_KEYWORDS:
-                commands.append(Command(block, tuple(words[assignments:])))
+                commands.append(Command(block, tuple(words[assignments:]), tuple(words[:assignments])))
             words = []
         else:
             words.append(token)
@@ -108,7 +109,9 @@ def _lines_as_commands(block: Block) -> list[Command]:
             found = commands_of(Block(block.document, block.line, block.language, block.needs, pending))
         except ValueError:  # no closing quotation yet
             continue
-        commands.extend(Command(block, command.words) for command in found)  # each names its whole block
+        commands.extend(
+            Command(block, command.words, command.assignments) for command in found
+        )  # each names its whole block
         pending = ""
     if pending:
         raise ValueError(f"{block.where}: a quotation that never closes")
