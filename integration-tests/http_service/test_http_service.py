@@ -86,6 +86,7 @@ def test_a_thousand_real_rides_in_one_request(service, model):
             {
                 "code": "invalid_schema",
                 "message": "the body is a JSON number; send one ride event (an object) or a list of them",
+                "example": RIDE,
             },
         ),
         (

@@ -92,12 +92,20 @@ def test_health_names_the_model(environment, model, trained_model_dir, kind):
     ("body", "error"),
     [
         (b'{"ride": ', {"code": "invalid_json", "message": "the body is not JSON: Input data was truncated"}),
-        (b"", {"code": "invalid_json", "message": "the body is empty: send one ride event or a list of them"}),
+        (
+            b"",
+            {
+                "code": "invalid_json",
+                "message": "the body is empty: send one ride event or a list of them",
+                "example": RIDE,
+            },
+        ),
         (
             b"42",
             {
                 "code": "invalid_schema",
                 "message": "the body is a JSON number; send one ride event (an object) or a list of them",
+                "example": RIDE,
             },
         ),
         (
