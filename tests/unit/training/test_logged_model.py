@@ -166,7 +166,8 @@ def test_pyfunc_refuses_a_ride_the_scorer_rejects(registered):
 
     with pytest.raises(
         ValueError,
-        match=r"^1 of 2 rows cannot be scored, so none was: row 1: trip_distance must be a finite number >= 0, got -1\.0$",  # noqa: E501
+        match=r"^1 of 2 rows cannot be scored, so none was: "
+        r"row 1: trip_distance must be a finite number >= 0, got -1\.0$",
     ):
         model.predict(rides)
 
