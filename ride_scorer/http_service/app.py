@@ -18,7 +18,13 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge, RequestTimeout
+from werkzeug.exceptions import (
+    ClientDisconnected,
+    HTTPException,
+    RequestEntityTooLarge,
+    RequestTimeout,
+    UnsupportedMediaType,
+)
 
 from ride_scorer.adapters.model_store import load_model_from
 from ride_scorer.core.integrity import ModelIntegrityError
@@ -39,6 +45,8 @@ from ride_scorer.http_service.request_body import BadRequest, parse_predict_body
 from ride_scorer.http_service.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
+# The other bodies `mlflow models serve` takes; every other content type is read as JSON, as on /predict.
+NOT_JSON_FORMATS = ("text/csv", "application/vnd.apache.parquet")
 
 
 def create_app(settings: ServiceSettings | None = None, model: RideDurationModel | None = None) -> Flask:
@@ -94,6 +102,8 @@ def create_app(settings: ServiceSettings | None = None, model: RideDurationModel
 
     @app.post("/invocations")
     def invocations() -> Response:
+        if request.mimetype in NOT_JSON_FORMATS:
+            raise UnsupportedMediaType(f"{request.mimetype} is not taken here: send MLflow's JSON (application/json)")
         rides = parse_invocations_body(_read_body(settings.max_request_bytes))
         check_predictions_answer(len(rides))
         outcomes = _scored(score_rides(model, rides), True, "rows")

@@ -71,6 +71,19 @@ def test_every_mlflow_request_shape_gets_the_pyfuncs_floats(client, model, frame
     assert response.get_json() == {"predictions": expected}  # equal floats, in row order
 
 
+def test_csv_and_parquet_bodies_are_a_415_naming_what_is_taken(client):
+    response = client.post("/invocations", data="PULocationID\n130\n", content_type="text/csv; charset=utf-8")
+    assert (response.status_code, response.get_json()) == (
+        415,
+        {
+            "error": {
+                "code": "unsupported_media_type",
+                "message": "text/csv is not taken here: send MLflow's JSON (application/json)",
+            }
+        },
+    )
+
+
 def test_ping_and_version_answer_as_mlflows_server_does_in_json(client, model):
     assert (client.get("/ping").status_code, client.get("/ping").get_json()) == (200, {"status": "ok"})
     assert client.get("/version").get_json() == {"model": MODEL_NAME, "version": model.version}
