@@ -164,7 +164,11 @@ def test_pyfunc_refuses_a_ride_the_scorer_rejects(registered):
     model = mlflow.pyfunc.load_model(str(registered.linear.model_dir))
     rides = pd.DataFrame({"PULocationID": [130, 130], "DOLocationID": [205, 205], "trip_distance": [3.66, -1.0]})
 
-    with pytest.raises(ValueError, match=r"^row 1: trip_distance must be a finite number >= 0, got -1\.0$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^1 of 2 rows cannot be scored, so none was: "
+        r"row 1: trip_distance must be a finite number >= 0, got -1\.0$",
+    ):
         model.predict(rides)
 
 
