@@ -1,5 +1,5 @@
-"""Fixtures for both test tiers (`tests/` and `integration-tests/`): real trained models, and the linear one
-pinned in the environment.
+"""Fixtures for both test tiers (`tests/` and `integration-tests/`): real trained models, the linear one
+pinned in the environment, and a tracking store with two of them registered.
 
 Models are trained from the bundled real TLC data, never loaded from a committed pickle. The emulator
 fixtures (moto's server, LocalStack and what is deployed on them) live in integration-tests/conftest.py,
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ride_scorer.core.integrity import directory_digest
-from tests.shared.trained_models import ModelFactory
+from tests.shared.trained_models import ModelFactory, Registered
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +46,21 @@ def checked_model_dir(trained_model_dir: Path, tmp_path_factory: pytest.TempPath
     directory = Path(shutil.copytree(trained_model_dir, tmp_path_factory.mktemp("checked") / "model"))
     write_check_set(directory)
     return directory
+
+
+@pytest.fixture(scope="session")
+def registered(tmp_path_factory: pytest.TempPathFactory) -> Registered:
+    """One tracking store with two real models registered by `training.train`, so the MLflow-heavy tests
+    (pyfunc, registry, evaluation, promotion, the champion make serve finds) train twice in all: the linear
+    model first (version 1, @champion), then the forest (version 2, @challenger), on real TLC slices, never
+    on the project's mlflow.db. Tests that change aliases work on a copy of its database."""
+    from tests.shared.trips import month_slice
+    from training.train import train  # MLflow: imported by the sessions that use this store only
+
+    folder = tmp_path_factory.mktemp("registered")
+    train_path = month_slice(folder, "2021-01", 3_000)
+    validate_path = month_slice(folder, "2021-02", 1_000)
+    store = f"sqlite:///{folder / 'mlflow.db'}"
+    linear = train(train_path, validate_path, kind="linear", tracking_uri=store)
+    forest = train(train_path, validate_path, kind="forest", tracking_uri=store)
+    return Registered(store, train_path, validate_path, linear, forest)

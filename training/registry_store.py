@@ -10,6 +10,8 @@ Only the columns MLflow has kept since its aliases arrived (2.3) are read. A dat
 
 from __future__ import annotations
 
+import os
+import re
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -17,8 +19,15 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 SQLITE_PREFIX = "sqlite:///"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TRACKING_URI = f"{SQLITE_PREFIX}{PROJECT_ROOT / 'mlflow.db'}"
 REGISTERED_MODEL = "ride-duration"
 CHAMPION, CHALLENGER = "champion", "challenger"
+_MONTH = re.compile(r"(?P<month>20[0-9]{2}-[01][0-9])")
+
+
+class TrackingError(RuntimeError):
+    """The tracking store does not hold what was asked for (an unknown run, a run without a model)."""
 
 
 class StoreLayoutError(RuntimeError):
@@ -45,6 +54,18 @@ def describe_version(name: str, version: str, aliases: tuple[str, ...], run_id: 
     """`ride-duration version 3 (@champion), run <id>`: what `make serve` prints and what to quote in a review."""
     named = f" ({', '.join('@' + alias for alias in aliases)})" if aliases else ""
     return f"{name} version {version}{named}, run {run_id}"
+
+
+def data_month(path: str) -> str:
+    """`2021-01` from `.../green_tripdata_2021-01.parquet`; the file name when it names no month."""
+    name = path.rsplit("/", 1)[-1]
+    found = _MONTH.search(name)
+    return found["month"] if found else name
+
+
+def tracking_uri(explicit: str | None = None) -> str:
+    """The argument, else MLFLOW_TRACKING_URI, else the project's SQLite file."""
+    return explicit or os.environ.get("MLFLOW_TRACKING_URI", "").strip() or DEFAULT_TRACKING_URI
 
 
 def sqlite_database(uri: str) -> Path | None:

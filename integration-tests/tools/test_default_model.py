@@ -18,9 +18,7 @@ from ride_scorer.core.model import load_model
 from ride_scorer.tools.default_model import champion_model, default_model_sha256, ensure_default_model, main
 from tests.shared.make import run_make
 from tests.shared.paths import DATA
-from tests.shared.trips import month_slice
 from training.registry import champion
-from training.train import train
 
 
 def test_default_model_is_trained_once_with_a_digest_and_loads(tmp_path):
@@ -37,16 +35,6 @@ def test_default_model_is_trained_once_with_a_digest_and_loads(tmp_path):
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["mlartifacts", "mlflow.db", "model"]
 
 
-@pytest.fixture(scope="module")
-def champion_store(tmp_path_factory) -> str:
-    """A tracking store whose ride-duration@champion is a linear model trained on real slices."""
-    folder = tmp_path_factory.mktemp("champion")
-    paths = [month_slice(folder, "2021-01", 3_000), month_slice(folder, "2021-02", 1_000)]
-    store = f"sqlite:///{folder / 'mlflow.db'}"
-    assert train(*paths, tracking_uri=store).aliases == ("champion",)
-    return store
-
-
 def make_batch(tmp_path: Path, **environment: str) -> subprocess.CompletedProcess:
     """`make batch` as a user runs it (-o: the venv is what it is; a test never reinstalls it)."""
     rides = tmp_path / "rides.parquet"
@@ -61,11 +49,11 @@ def make_batch(tmp_path: Path, **environment: str) -> subprocess.CompletedProces
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
-def test_make_batch_scores_with_the_registered_champion_and_says_so(champion_store, tmp_path):
-    champion = champion_model(champion_store)
+def test_make_batch_scores_with_the_registered_champion_and_says_so(registered, tmp_path):
+    champion = champion_model(registered.store)
     assert champion is not None
 
-    done = make_batch(tmp_path, MLFLOW_TRACKING_URI=champion_store)
+    done = make_batch(tmp_path, MLFLOW_TRACKING_URI=registered.store)
 
     assert done.returncode == 0, done.stderr
     run_id = load_model(champion.location).version
@@ -86,8 +74,8 @@ def test_make_batch_with_model_location_says_which_model(trained_model_dir, tmp_
     assert done.stderr.splitlines()[0] == f"model: MODEL_LOCATION={trained_model_dir}, sha256 {digest}"
 
 
-def test_the_env_output_pins_the_champion_for_the_shell(champion_store, monkeypatch, capsys):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", champion_store)
+def test_the_env_output_pins_the_champion_for_the_shell(registered, monkeypatch, capsys):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", registered.store)
 
     assert main(["--env"]) == 0
 
@@ -109,9 +97,9 @@ def test_a_store_without_a_champion_means_the_bundled_default(tmp_path):
 
 
 @pytest.mark.parametrize("has_store", [False, True], ids=["no store file", "a store with a champion"])
-def test_finding_the_champion_of_a_local_store_does_not_import_mlflow(champion_store, tmp_path, has_store):
+def test_finding_the_champion_of_a_local_store_does_not_import_mlflow(registered, tmp_path, has_store):
     """`make serve` and `make batch` paid 3 s for MLflow's import to read one alias of a SQLite file."""
-    store = champion_store if has_store else f"sqlite:///{tmp_path}/missing.db"
+    store = registered.store if has_store else f"sqlite:///{tmp_path}/missing.db"
     script = (
         "import sys\n"
         "from ride_scorer.tools.default_model import champion_model\n"

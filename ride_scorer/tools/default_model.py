@@ -20,7 +20,6 @@ images do not carry.
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import shutil
 import sys
@@ -28,13 +27,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ride_scorer.core.integrity import directory_digest, write_digest
-from training.registry_store import CHAMPION, REGISTERED_MODEL, StoreLayoutError, aliased_version, sqlite_database
+from training.registry_store import (
+    CHAMPION,
+    REGISTERED_MODEL,
+    StoreLayoutError,
+    aliased_version,
+    sqlite_database,
+    tracking_uri,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CACHE = PROJECT_ROOT / ".cache" / "default-model"
 TRAIN_MONTH = PROJECT_ROOT / "data" / "green_tripdata_2021-01.parquet"
 VALIDATE_MONTH = PROJECT_ROOT / "data" / "green_tripdata_2021-02.parquet"
-PROJECT_TRACKING_URI = f"sqlite:///{PROJECT_ROOT / 'mlflow.db'}"
 
 
 @dataclass(frozen=True)
@@ -78,18 +83,13 @@ def default_model_sha256(cache: Path = CACHE) -> str:
     return directory_digest(ensure_default_model(cache))
 
 
-def project_tracking_uri() -> str:
-    """The store `make train` registers in (training.tracking.tracking_uri, without importing MLflow)."""
-    return os.environ.get("MLFLOW_TRACKING_URI", "").strip() or PROJECT_TRACKING_URI
-
-
-def champion_model(tracking_uri: str | None = None) -> ServingModel | None:
+def champion_model(store_uri: str | None = None) -> ServingModel | None:
     """The registered `ride-duration@champion` of the store, or None when it has none (or is a missing file).
 
     A local SQLite store is read with the standard library (training/registry_store.py): finding the
     champion costs milliseconds instead of MLflow's 2-4 s import. Any other store, or one that reader does
     not understand, is asked through MLflow."""
-    store = tracking_uri or project_tracking_uri()
+    store = tracking_uri(store_uri)
     database = sqlite_database(store)
     if database is not None:
         try:
@@ -113,9 +113,9 @@ def _pinned(model_dir: Path, description: str) -> ServingModel:
     return ServingModel(model_dir, digest, f"{description}, sha256 {digest}")
 
 
-def serving_model(tracking_uri: str | None = None, cache: Path = CACHE) -> ServingModel:
+def serving_model(store_uri: str | None = None, cache: Path = CACHE) -> ServingModel:
     """The champion when the store has one, else the bundled default."""
-    champion = champion_model(tracking_uri)
+    champion = champion_model(store_uri)
     if champion is not None:
         return champion
     model_dir = ensure_default_model(cache)

@@ -5,7 +5,9 @@ bench/soak.py and the odd test that needs a model of its own use the same two st
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -13,7 +15,21 @@ from ride_scorer.core.features import features_from_columns
 from tests.shared.paths import DATA
 from training.pipeline import SKOPS_TRUSTED_TYPES, build_pipeline
 
+if TYPE_CHECKING:
+    from training.train import TrainResult
+
 TRAIN_SLICE_ROWS = 10_000
+
+
+@dataclass(frozen=True)
+class Registered:
+    """The root conftest's `registered` store: its URI, the slices trained on, and the two models."""
+
+    store: str
+    train_path: str
+    validate_path: str
+    linear: TrainResult
+    forest: TrainResult
 
 
 def read_training_slice(path: Path, rows: int) -> tuple[list, list[float]]:

@@ -1,7 +1,7 @@
 """The logged model works in every MLflow entry point on raw ride fields, gives the scorer's floats, and the
 lean loader (no MLflow) still reads its sklearn flavour, fast path included.
 
-Models come from the session's `registered` store (conftest.py): linear is version 1, forest version 2.
+Models come from the session's `registered` store (the root conftest.py): linear is version 1, forest version 2.
 """
 
 import json
