@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.shared.trained_models import ModelFactory
+from tests.shared.trained_models import ModelFactory, with_reference
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +24,10 @@ def test_models(tmp_path_factory: pytest.TempPathFactory) -> ModelFactory:
 def trained_model_dir(test_models: ModelFactory) -> Path:
     """The linear test model most tests use."""
     return test_models("linear")
+
+
+@pytest.fixture(scope="session")
+def referenced_model_dir(test_models: ModelFactory, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The linear test model with the training reference training writes beside it (scorer/reference.json),
+    from the rides it was trained on: what the drift and domain signals compare with."""
+    return with_reference(test_models("linear"), tmp_path_factory.mktemp("referenced") / "model")
