@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ride_scorer.core.integrity import directory_digest
-from tests.shared.trained_models import ModelFactory, Registered
+from tests.shared.trained_models import ModelFactory, Registered, with_reference
 
 
 @pytest.fixture(scope="session")
@@ -64,3 +64,10 @@ def registered(tmp_path_factory: pytest.TempPathFactory) -> Registered:
     linear = train(train_path, validate_path, kind="linear", tracking_uri=store)
     forest = train(train_path, validate_path, kind="forest", tracking_uri=store)
     return Registered(store, train_path, validate_path, linear, forest)
+
+
+@pytest.fixture(scope="session")
+def referenced_model_dir(test_models: ModelFactory, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The linear test model with the training reference training writes beside it (scorer/reference.json),
+    from the rides it was trained on: what the drift and domain signals compare with."""
+    return with_reference(test_models("linear"), tmp_path_factory.mktemp("referenced") / "model")

@@ -96,16 +96,20 @@ publish: image-committed infra-outputs build ## Push the image to the infra stac
 		&& docker push $(INFRA_REPOSITORY_URI):$(IMAGE_TAG); \
 	fi
 
-# The pin is required: the scorer loads a model only when its files have the digest the stack gives it.
+# The pin is required: the scorer loads a model only when its files have the digest the stack gives it. A
+# shadow challenger (CHALLENGER_RUN_ID, CHALLENGER_SHA256: another published run) is optional and pinned too;
+# without it the stack's defaults (no challenger) apply.
 deploy-pin:
 	@test -n "$(MODEL_RUN_ID)" || (echo "MODEL_RUN_ID is not set: the run id make publish-model printed" >&2 && exit 2)
 	@test -n "$(MODEL_SHA256)" || (echo "MODEL_SHA256 is not set: the digest make publish-model printed; the scorer loads only a pinned model" >&2 && exit 2)
 	@echo "$(MODEL_SHA256)" | grep -Eqx '[0-9a-f]{64}' || (echo "MODEL_SHA256=$(MODEL_SHA256) must be 64 lowercase hexadecimal characters (a SHA-256 digest)" >&2 && exit 2)
+	@if [ -n "$(CHALLENGER_RUN_ID)" ]; then echo "$(CHALLENGER_SHA256)" | grep -Eqx '[0-9a-f]{64}' || (echo "CHALLENGER_SHA256=$(CHALLENGER_SHA256) must be the challenger's digest, 64 lowercase hexadecimal characters (make publish-model printed it)" >&2 && exit 2); \
+	elif [ -n "$(CHALLENGER_SHA256)" ]; then echo "CHALLENGER_SHA256 is set but CHALLENGER_RUN_ID is not: set both (a shadow challenger) or neither" >&2; exit 2; fi
 	@test -x $(SAM) || (echo "make deploy needs the SAM CLI: run make sam-cli" >&2 && exit 2)
 
 # --template-file: after `sam build` (the debug recipe), a bare `sam deploy` would pick .aws-sam/build's
 # template and deploy the locally built image instead of ImageUri.
-deploy: deploy-pin infra-outputs ## Deploy the function stack: make deploy MODEL_RUN_ID=<published run> MODEL_SHA256=<digest> [DEPLOYMENT_TYPE=$(DEPLOYMENT_TYPE)] [TRACING=$(TRACING)]
+deploy: deploy-pin infra-outputs ## Deploy the function stack: make deploy MODEL_RUN_ID=<published run> MODEL_SHA256=<digest> [CHALLENGER_RUN_ID=<run> CHALLENGER_SHA256=<digest>] [DEPLOYMENT_TYPE=$(DEPLOYMENT_TYPE)] [TRACING=$(TRACING)]
 	$(SAM) deploy --template-file template.yaml --config-file samconfig.toml --region $(AWS_REGION) --stack-name $(STACK) \
 		--image-repository $(INFRA_REPOSITORY_URI) \
 		--parameter-overrides ImageUri=$(INFRA_REPOSITORY_URI):$(IMAGE_TAG) ModelBucketName=$(INFRA_MODEL_BUCKET) \
@@ -114,4 +118,5 @@ deploy: deploy-pin infra-outputs ## Deploy the function stack: make deploy MODEL
 		ModelPrefix=$(or $(MODEL_PREFIX),models/ride-duration)/$(MODEL_RUN_ID) ModelSha256=$(MODEL_SHA256) \
 		DeploymentType=$(DEPLOYMENT_TYPE) Tracing=$(TRACING) \
 		BatchSize=$(STREAM_BATCH_SIZE) MaximumBatchingWindowInSeconds=$(STREAM_BATCHING_WINDOW) \
-		ParallelizationFactor=$(PARALLELIZATION_FACTOR) MemorySize=$(SCORER_MEMORY_SIZE)
+		ParallelizationFactor=$(PARALLELIZATION_FACTOR) MemorySize=$(SCORER_MEMORY_SIZE) \
+		$(if $(CHALLENGER_RUN_ID),ChallengerPrefix=$(or $(MODEL_PREFIX),models/ride-duration)/$(CHALLENGER_RUN_ID) ChallengerSha256=$(CHALLENGER_SHA256))

@@ -5,7 +5,6 @@ that are out of the training domain."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -17,24 +16,18 @@ from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, ki
 from ride_scorer.tools.readers import read_dead_letters, read_stream
 from tests.shared.lambda_context import lambda_context
 from tests.shared.paths import DATA
-from tests.shared.trained_models import TRAIN_SLICE_ROWS
 from training.data import read_trips
 from training.publish import publish_model
-from training.reference import write_reference
 
 RIDES = 300
 # A distance the linear champion scores and the forest challenger refuses (past float32): its own rejection.
 PAST_FLOAT32 = 1e39
 
 
-@pytest.fixture(scope="module")
-def trained_model_dir(test_models, tmp_path_factory):
-    """The linear test model with the training reference training writes, from the rides it was trained on."""
-    directory = tmp_path_factory.mktemp("referenced") / "model"
-    shutil.copytree(test_models("linear"), directory)
-    trips = read_trips(DATA / "green_tripdata_2021-01.parquet").head(TRAIN_SLICE_ROWS)
-    write_reference(directory, load_model(directory).regressor, trips)
-    return directory
+@pytest.fixture
+def trained_model_dir(referenced_model_dir):
+    """The champion deploy_scorer publishes: the linear test model with its training reference."""
+    return referenced_model_dir
 
 
 def real_rides(count: int) -> pd.DataFrame:

@@ -22,6 +22,7 @@ import os
 import signal
 import sys
 import time
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -48,10 +49,11 @@ from ride_scorer.batch.ledger import model_identity
 from ride_scorer.batch.objects import overlapping, prefix_root
 from ride_scorer.batch.prefix import PrefixJob, run_prefix
 from ride_scorer.columnar.chunks import RIDE_COLUMNS, output_schema, rejects_schema, score_chunk
-from ride_scorer.columnar.summary import ScoringSummary
+from ride_scorer.columnar.summary import ScoringSummary, drift_fields
 from ride_scorer.core.integrity import ModelIntegrityError
 from ride_scorer.core.model import ModelLoadError, RideDurationModel
 from ride_scorer.core.settings import ConfigError, ModelSettings
+from ride_scorer.core.signals import BatchSignals
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +97,8 @@ def score_file(
     started = time.perf_counter()
     counts: Counter[str] = Counter()
     rows = scored = 0
+    signals: BatchSignals | None = None
+    predictions = array("d")
     with readable_file(job.input, s3_client) as source_path:
         source = _open_parquet(source_path, job.input)
         inputs = source.schema_arrow
@@ -119,6 +123,9 @@ def score_file(
                         counts.update(outcome.rejected["reason_code"])
                         rows += chunk.num_rows
                         scored += len(outcome.scored["ride_id"])
+                        if outcome.signals is not None:
+                            signals = outcome.signals if signals is None else signals + outcome.signals
+                        predictions.extend(outcome.scored["ride_duration"])
                         bar.update(chunk.num_rows)
             except (OSError, pa.ArrowException) as error:  # the input's errors are BatchInputErrors by now
                 raise BatchIOError(
@@ -134,6 +141,7 @@ def score_file(
         seconds=time.perf_counter() - started,
         output=job.output,
         rejects=job.rejects,
+        **drift_fields(signals, predictions),
     )
 
 

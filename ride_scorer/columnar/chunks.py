@@ -15,8 +15,9 @@ from typing import Any
 import pyarrow as pa
 
 from ride_scorer.core.model import RideDurationModel
-from ride_scorer.core.rides import Rejection
-from ride_scorer.core.scoring import Prediction, score_documents
+from ride_scorer.core.rides import Rejection, read_document
+from ride_scorer.core.scoring import Prediction, score_rides
+from ride_scorer.core.signals import BatchSignals, batch_signals
 
 RIDE_COLUMNS = ("PULocationID", "DOLocationID", "trip_distance")
 
@@ -56,6 +57,8 @@ class ChunkOutcome:
     rejected: dict[str, list[Any]]
     scored_positions: list[int]
     rejected_positions: list[int]
+    # The chunk's drift and domain signals (ride_scorer/core/signals.py), for the run's summary.
+    signals: BatchSignals | None = None
 
 
 def score_chunk(
@@ -74,7 +77,8 @@ def score_chunk(
         {"ride": {"PULocationID": pu, "DOLocationID": do, "trip_distance": distance}, "ride_id": ride_id}
         for pu, do, distance, ride_id in zip(pickups, dropoffs, distances, ride_ids, strict=True)
     ]
-    outcomes = score_documents(model, documents)
+    rides = [read_document(document) for document in documents]
+    outcomes = score_rides(model, rides)
     kept: list[tuple[int, Prediction]] = []
     dropped: list[tuple[int, Rejection]] = []
     for position, outcome in enumerate(outcomes):
@@ -103,4 +107,5 @@ def score_chunk(
         },
         scored_positions=[i for i, _ in kept],
         rejected_positions=[i for i, _ in dropped],
+        signals=batch_signals(rides, outcomes, model.reference),
     )

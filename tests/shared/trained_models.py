@@ -63,3 +63,17 @@ class ModelFactory:
             pipeline = build_pipeline(kind).fit(features, target)  # type: ignore[arg-type]
             self._trained[kind] = save_mlflow_model(pipeline, self._root / kind / "model", uuid.uuid4().hex, kind)
         return self._trained[kind]
+
+
+def with_reference(model_dir: Path, copy_to: Path) -> Path:
+    """A copy of a test model with its training reference, as training's save_model writes it."""
+    import shutil
+
+    from ride_scorer.core.model import load_model
+    from training.data import read_trips
+    from training.reference import write_reference
+
+    shutil.copytree(model_dir, copy_to)
+    trips = read_trips(DATA / "green_tripdata_2021-01.parquet").head(TRAIN_SLICE_ROWS)
+    write_reference(copy_to, load_model(copy_to).regressor, trips)
+    return copy_to

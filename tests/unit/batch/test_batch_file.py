@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -197,3 +198,41 @@ def test_cli_without_a_model_names_the_variable(tmp_path, monkeypatch, capsys):
     assert code == 1
     assert capsys.readouterr().err == "error: MODEL_LOCATION is not set; it is required\n"
     assert not (tmp_path / "o.parquet").exists()
+
+
+def test_the_summary_reports_unseen_pairs_distances_beyond_training_and_prediction_quantiles(
+    referenced_model_dir, tmp_path
+):
+    """Shares of the valid rides (a rejected row is in neither), quantiles of the predictions written."""
+    model = load_model(referenced_model_dir)
+    reference = model.reference
+    real = pq.read_table(DATA / "green_tripdata_2021-01.parquet").slice(0, 90)
+    rows = [
+        {
+            "PULocationID": int(r["PULocationID"]),
+            "DOLocationID": int(r["DOLocationID"]),
+            "trip_distance": r["trip_distance"],
+        }
+        for r in real.to_pylist()
+    ]
+    rows += [{"PULocationID": 90000 + i, "DOLocationID": 7, "trip_distance": 1.0} for i in range(6)]  # unseen
+    rows += [{"PULocationID": 74, "DOLocationID": 75, "trip_distance": reference.max_trip_distance + 1}] * 4
+    rows += [dirty for dirty, _ in DIRTY]
+    path = tmp_path / "month.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    job = BatchJob(str(path), str(tmp_path / "out.parquet"), str(tmp_path / "rejects.parquet"), chunk_rows=32)
+
+    summary = score_file(job, model, "ride_duration_prediction_model")
+
+    pairs_seen_in_slice = sum(f"{r['PULocationID']}_{r['DOLocationID']}" not in reference.seen_pairs for r in rows[:90])
+    assert pairs_seen_in_slice == 0  # the first rows of the month the model was trained on
+    assert summary.unseen_pair_share == 6 / 100
+    assert summary.out_of_range_share == 4 / 100
+    predictions = pq.read_table(tmp_path / "out.parquet").column("ride_duration").to_numpy()
+    assert summary.prediction_quantiles == dict(
+        zip(
+            ["p05", "p25", "p50", "p75", "p95"],
+            np.quantile(predictions, [0.05, 0.25, 0.5, 0.75, 0.95]).tolist(),
+            strict=True,
+        )
+    )

@@ -21,7 +21,9 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 
 
 def make_deploy(*arguments: str) -> subprocess.CompletedProcess[str]:
-    return run_make(*arguments, *OFFLINE, unset={"MODEL_SHA256", "MODEL_RUN_ID"})
+    return run_make(
+        *arguments, *OFFLINE, unset={"MODEL_SHA256", "MODEL_RUN_ID", "CHALLENGER_RUN_ID", "CHALLENGER_SHA256"}
+    )
 
 
 def test_deploy_without_the_pin_stops_naming_it():
@@ -41,6 +43,7 @@ def test_deploy_passes_the_pin_to_the_stack():
     result = make_deploy("-n", "deploy", "MODEL_RUN_ID=abc", f"MODEL_SHA256={PIN}")
     assert result.returncode == 0, result.stderr
     assert f"ModelPrefix=models/ride-duration/abc ModelSha256={PIN}" in result.stdout
+    assert "Challenger" not in result.stdout  # no challenger: the template's defaults, none
 
 
 def test_deploy_passes_the_capacity_knobs_with_the_template_defaults_unless_given():
@@ -57,3 +60,22 @@ def test_deploy_passes_the_capacity_knobs_with_the_template_defaults_unless_give
     assert {f"{name}={defaults[name]['Default']}" for name in knobs.values()} <= set(plain)
     given = run_make(*arguments, *(f"{knob}=7" for knob in knobs), unset=knobs).stdout.split()
     assert {f"{name}=7" for name in knobs.values()} <= set(given)
+
+
+@pytest.mark.parametrize(
+    ("challenger", "expected"),
+    [
+        (
+            ("CHALLENGER_RUN_ID=def", f"CHALLENGER_SHA256={PIN}"),
+            f"ChallengerPrefix=models/ride-duration/def ChallengerSha256={PIN}",
+        ),
+        (("CHALLENGER_RUN_ID=def",), "CHALLENGER_SHA256= must be the challenger's digest"),
+        ((f"CHALLENGER_SHA256={PIN}",), "CHALLENGER_SHA256 is set but CHALLENGER_RUN_ID is not"),
+    ],
+)
+def test_deploy_passes_a_pinned_challenger_or_stops_naming_what_is_missing(challenger, expected):
+    passes = expected.startswith("ChallengerPrefix")
+    dry_run = ["-n"] if passes else []  # a refusal stops in deploy-pin, before the SAM CLI or AWS
+    result = make_deploy(*dry_run, "deploy", "MODEL_RUN_ID=abc", f"MODEL_SHA256={PIN}", *challenger)
+    assert expected in " ".join((result.stdout + result.stderr).replace("\\\n", " ").split())
+    assert (result.returncode == 0) == passes
