@@ -42,7 +42,13 @@ def install_target(
         shutil.rmtree(stale, ignore_errors=True)
     target.mkdir(parents=True)
     command = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", str(target)]
-    subprocess.run([*command, *pip_arguments], check=True)
+    # pip's warnings (resolver notes, scripts not on PATH) are not this step's result: shown only if it fails,
+    # so that they never bury a benchmark's or a test's own last line.
+    print(f"installing {name} into {target} (once per lock)", file=sys.stderr, flush=True)
+    installed = subprocess.run([*command, *pip_arguments], capture_output=True, text=True)
+    if installed.returncode != 0:
+        sys.stderr.write(installed.stdout + installed.stderr)
+        raise subprocess.CalledProcessError(installed.returncode, installed.args)
     if finish is not None:
         finish(target)
     (target / COMPLETE).write_text(key + "\n", encoding="ascii")
