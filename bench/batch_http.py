@@ -48,12 +48,15 @@ def model_directory(work: Path) -> Path:
     import mlflow.sklearn
     from mlflow.models import Model
 
+    from training.scoring_form import write_scoring_form
+
     frame = pd.read_parquet(ROOT / "data" / "green_tripdata_2021-01.parquet")
     pipeline = build_pipeline("linear").fit(
         features_from_columns(frame.PULocationID, frame.DOLocationID, frame.trip_distance), frame.duration
     )
     directory = work / "model"
     mlflow.sklearn.save_model(pipeline, str(directory), mlflow_model=Model(run_id=f"bench-{uuid.uuid4().hex[:8]}"))
+    write_scoring_form(pipeline, directory)  # what training's save_model writes beside the flavours
     return directory
 
 

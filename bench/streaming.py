@@ -48,12 +48,15 @@ def train_model(kind: str, rows: int, directory: Path) -> Path:
     import mlflow.sklearn
     from mlflow.models import Model
 
+    from training.scoring_form import write_scoring_form
+
     frame = pd.read_parquet(ROOT / "data" / "green_tripdata_2021-01.parquet").head(rows)
     features = features_from_columns(frame.PULocationID, frame.DOLocationID, frame.trip_distance)
     pipeline = build_pipeline(kind).fit(features, frame.duration)  # type: ignore[arg-type]
     mlflow.sklearn.save_model(
         pipeline, str(directory), mlflow_model=Model(run_id=f"bench-{kind}"), serialization_format=DEFAULT_SERIALIZATION
     )
+    write_scoring_form(pipeline, directory)  # what training's save_model writes beside the flavours
     return directory
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 
-# A cold start makes hundreds of thousands of objects (botocore, powertools, then scikit-learn and the model)
+# A cold start makes hundreds of thousands of objects (botocore, powertools, then numpy and the model)
 # that live as long as the container; collecting while they are made finds nothing and cost 0.1-0.2 s of
 # every cold start here. The collector is off while they are made: here for the imports, in `get_scorer`
 # for the model, which then freezes them all.

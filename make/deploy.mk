@@ -73,7 +73,7 @@ INFRA_REPOSITORY_URI = $(eval INFRA_REPOSITORY_URI := $(call INFRA_OUTPUT,ImageR
 INFRA_MODEL_BUCKET = $(eval INFRA_MODEL_BUCKET := $(call INFRA_OUTPUT,ModelBucketName))$(INFRA_MODEL_BUCKET)
 # What the Lambda image is built from (.dockerignore): an edit there that is not committed would be pushed
 # under the commit's tag, and ECR's tags are immutable, so publish refuses it.
-IMAGE_SOURCES := Dockerfile .dockerignore requirements/runtime.txt infra/prune_botocore.py lambda_function ride_scorer
+IMAGE_SOURCES := Dockerfile .dockerignore requirements/runtime.txt infra/prune_botocore.py infra/prune_tests.py lambda_function ride_scorer
 
 .PHONY: deploy-pin infra-outputs image-committed
 

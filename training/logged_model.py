@@ -1,7 +1,10 @@
 """How a trained pipeline is logged: one MLflow model that every consumer can use as it expects.
 
-- The `sklearn` flavour, exactly as `mlflow.sklearn` writes it (the pipeline's pickle or skops file): what
-  the Lambda, the batch job and the HTTP service load without MLflow (ride_scorer/core/model.py).
+- The `sklearn` flavour, exactly as `mlflow.sklearn` writes it (the pipeline's pickle or skops file), for
+  MLflow users.
+- The scoring form (`scorer/`, training/scoring_form.py): the pipeline as arrays and JSON, checked to predict
+  the same floats, which the Lambda, the batch job and the HTTP service load without scikit-learn or pickle
+  (ride_scorer/core/model.py).
 - The `python_function` flavour, for MLflow's own entry points (`mlflow.pyfunc.load_model`, `mlflow models
   predict|serve`, `spark_udf`): its `loader_module` is `ride_duration_pyfunc` (training/ride_duration_pyfunc.py,
   shipped in the model's `code/` folder), which takes the raw ride fields as a DataFrame.
@@ -35,6 +38,7 @@ from training.check_set import write_check_set
 from training.pipeline import SKOPS_TRUSTED_TYPES, ModelKind
 from training.reference import write_reference
 from training.ride_duration_pyfunc import RIDE_COLUMNS, RideDurationPyfunc
+from training.scoring_form import write_scoring_form
 
 LOADER_FILE = Path(__file__).with_name("ride_duration_pyfunc.py")
 LOADER_MODULE = LOADER_FILE.stem
@@ -104,7 +108,8 @@ class _PinnedPickleNote(logging.Filter):
 def save_model(
     path: str, mlflow_model: Model, sk_model: Any, reference_trips: pd.DataFrame | None = None, **kwargs: Any
 ) -> None:
-    """`mlflow.sklearn.save_model`, then the python_function flavour pointed at the raw-ride loader."""
+    """`mlflow.sklearn.save_model`, the python_function flavour pointed at the raw-ride loader, and the scoring
+    form the scorer reads (refused, before MLflow logs anything, for a pipeline it cannot reproduce)."""
     note = _PinnedPickleNote()
     mlflow_logger = logging.getLogger("mlflow.sklearn")
     mlflow_logger.addFilter(note)
@@ -116,6 +121,7 @@ def save_model(
     python_function[pyfunc.MAIN] = LOADER_MODULE
     python_function.pop("predict_fn", None)  # mlflow.sklearn's own loader reads it; ours calls predict
     mlflow_model.save(os.path.join(path, "MLmodel"))
+    write_scoring_form(sk_model, Path(path))
     if reference_trips is not None:
         write_reference(path, sk_model, reference_trips)
     write_check_set(Path(path))  # last: it scores with the model exactly as saved

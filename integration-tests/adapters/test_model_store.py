@@ -34,7 +34,7 @@ from ride_scorer.core.integrity import (
 from ride_scorer.core.model import ModelLoadError, load_model
 from ride_scorer.core.settings import ModelSettings
 from ride_scorer.stream.settings import ScorerSettings
-from tests.shared.fakes.models import LinearRegressor, write_mlflow_model
+from tests.shared.fakes.models import write_mlflow_model
 from training.publish import PublishResult, publish_model
 
 RIDE = [{"PU_DO": "74_75", "trip_distance": 1.2}]
@@ -141,7 +141,7 @@ def test_a_digest_mismatch_then_a_repaired_bucket_loads_in_the_same_process(
 
 def test_another_model_published_over_the_pinned_one_is_refused_before_download(published, bucket, tmp_path):
     """A swapped model comes with a manifest that matches it; the pin is what refuses it."""
-    impostor = write_mlflow_model(tmp_path / "impostor", LinearRegressor(), run_id="impostor")
+    impostor = write_mlflow_model(tmp_path / "impostor", run_id="impostor")
     swapped = publish_model(impostor, bucket, "models/ride-duration", "abc", client("s3"))
     assert swapped.model_location == published.model_location
     with pytest.raises(ModelIntegrityError, match=f"lists files whose digest is {swapped.sha256}, but MODEL_SHA256"):

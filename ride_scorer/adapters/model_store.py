@@ -1,5 +1,5 @@
 """The one model loader of every mode: fetch the MLflow model directory from S3 (or use a local one), verify
-it against the pinned digest and load it, with the download overlapped with scikit-learn's import.
+it against the pinned digest and load its scoring form, with the download overlapped with numpy's import.
 
 Everything read from the bucket is treated as hostile until the pinned digest (MODEL_SHA256, from the
 deployment) says otherwise: each load downloads into a fresh private folder (mode 0700, unpredictable
@@ -224,7 +224,7 @@ class ModelSource(Protocol):
 def load_model_from(
     settings: ModelSource, s3_client: Any = None, download_root: Path | None = None
 ) -> RideDurationModel:
-    """Download the model while scikit-learn imports: the two largest parts of a cold start, overlapped.
+    """Download the model while numpy and the scoring form import: two large parts of a cold start, overlapped.
 
     Without a pinned digest the load is refused (`ConfigError` naming MODEL_SHA256) unless the settings
     allow an unpinned model. Without `s3_client`, a boto3 S3 client is made for an s3:// location only (the

@@ -32,7 +32,7 @@ class AwsClients:
     def from_environment(cls) -> AwsClients:
         # One session: its loader caches the endpoint and partition data the three clients share,
         # about 0.1 s of cold start per extra session. The S3 client is made by the model download, which
-        # runs while scikit-learn imports; the Kinesis client is made now, so a configuration error
+        # runs while numpy imports; the Kinesis client is made now, so a configuration error
         # (no region, no credentials) fails the invocation instead of every record's write.
         session = botocore.session.get_session()
         return cls(

@@ -39,13 +39,17 @@ def read_training_slice(path: Path, rows: int) -> tuple[list, list[float]]:
 
 
 def save_mlflow_model(pipeline, directory: Path, run_id: str, kind: str = "linear") -> Path:
-    """MLflow's default (skops) format, trusting the types training trusts for this kind (a forest's trees)."""
+    """MLflow's default (skops) format, trusting the types training trusts for this kind (a forest's trees),
+    and the scoring form the scorer reads, as training's save_model writes it."""
     import mlflow.sklearn
     from mlflow.models import Model
+
+    from training.scoring_form import write_scoring_form
 
     mlflow.sklearn.save_model(
         pipeline, str(directory), mlflow_model=Model(run_id=run_id), skops_trusted_types=SKOPS_TRUSTED_TYPES[kind]
     )
+    write_scoring_form(pipeline, directory)
     return directory
 
 

@@ -71,12 +71,11 @@ def test_mlmodel_keeps_the_sklearn_flavour_and_points_pyfunc_at_the_raw_ride_loa
     ]
 
 
-def test_the_lean_loader_reads_it_with_its_fast_path(registered):
-    for result in (registered.linear, registered.forest):
+def test_the_scorer_reads_its_scoring_form_beside_the_flavours(registered):
+    for result, form in ((registered.linear, "LinearModel"), (registered.forest, "TreeEnsemble")):
         model = load_model(result.model_dir, expected_sha256=directory_digest(result.model_dir))
         assert model.version == result.run_id
-        assert model.batch_predict is not None
-        assert model.batch_predict.__qualname__.startswith("_vectorized_pipeline")
+        assert model.metadata.kind == form
 
 
 @pytest.mark.parametrize("kind", ["linear", "forest"])
