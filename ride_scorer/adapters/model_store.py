@@ -42,6 +42,11 @@ DOWNLOAD_FOLDER_PREFIX = "ride-scorer-model-"
 _NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
+# What stops a mode before it scores anything: a setting missing or malformed, a model that cannot be loaded,
+# or one that is not the pinned model. Every mode reports these the same way (one line, exit 1).
+STARTUP_ERRORS: tuple[type[Exception], ...] = (ConfigError, ModelLoadError, ModelIntegrityError)
+
+
 def split_s3_uri(uri: str) -> tuple[str, str]:
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     return bucket, key.strip("/")

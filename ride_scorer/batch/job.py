@@ -36,7 +36,9 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from ride_scorer.adapters.aws_clients import client
-from ride_scorer.adapters.model_store import load_model_from
+from ride_scorer.adapters.command_line import fail, positive_int
+from ride_scorer.adapters.locations import Location, LocationError
+from ride_scorer.adapters.model_store import STARTUP_ERRORS, load_model_from
 from ride_scorer.batch.files import (
     BatchIOError,
     check_writable,
@@ -46,13 +48,11 @@ from ride_scorer.batch.files import (
     writable_files,
 )
 from ride_scorer.batch.ledger import model_identity
-from ride_scorer.batch.objects import overlapping, prefix_root
 from ride_scorer.batch.prefix import PrefixJob, run_prefix
 from ride_scorer.columnar.chunks import RIDE_COLUMNS, output_schema, rejects_schema, score_chunk
 from ride_scorer.columnar.summary import ScoringSummary, drift_fields
-from ride_scorer.core.integrity import ModelIntegrityError
-from ride_scorer.core.model import ModelLoadError, RideDurationModel
-from ride_scorer.core.settings import ConfigError, ModelSettings
+from ride_scorer.core.model import RideDurationModel
+from ride_scorer.core.settings import ModelSettings
 from ride_scorer.core.signals import BatchSignals
 
 logger = logging.getLogger(__name__)
@@ -80,20 +80,26 @@ class BatchJob:
     progress: bool = True
 
 
+def check_locations(job: BatchJob, names: tuple[str, str, str] = ("input", "output", "rejects")) -> None:
+    """What can be checked before the model is loaded or a row read: the three files are three
+    (BatchLocationError), and the destinations can be written (BatchIOError)."""
+    refuse_colliding_locations(job, names)
+    check_writable(job.output, "output")
+    check_writable(job.rejects, "rejects file")
+
+
 def score_file(
     job: BatchJob,
     model: RideDurationModel,
     model_name: str,
     s3_client: Callable[[], Any] = lambda: client("s3"),
+    written: dict[str, str] | None = None,
 ) -> ScoringSummary:
-    """Score every row of `job.input` into `job.output` and `job.rejects`.
+    """Score every row of `job.input` into `job.output` and `job.rejects` (`check_locations` first).
 
-    Everything that can be checked first is checked before a row is scored (colliding files, unwritable
-    destinations, a file that is not parquet or lacks a ride column), so a long run does not fail at the end;
-    whatever fails, neither output is left behind half-written."""
-    refuse_colliding_locations(job)
-    check_writable(job.output, "output")
-    check_writable(job.rejects, "rejects file")
+    The input is checked before a row is scored (a file that is not parquet or lacks a ride column), so a
+    long run does not fail at the end; whatever fails, neither output is left behind half-written.
+    `written` receives each output's identity as written (`files.writable_files`)."""
     started = time.perf_counter()
     counts: Counter[str] = Counter()
     rows = scored = 0
@@ -108,7 +114,7 @@ def score_file(
         reject_schema = rejects_schema(ride_id_type, inputs)
         # The output last: once it appears, the rejects file beside it is complete too.
         destinations = [(job.rejects, "rejects file"), (job.output, "output")]
-        with writable_files(destinations, s3_client) as (rejects_path, output_path):
+        with writable_files(destinations, s3_client, written) as (rejects_path, output_path):
             try:
                 with (
                     pq.ParquetWriter(output_path, scored_schema) as scored_writer,
@@ -227,7 +233,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--id-column", help="column holding the ride id (default: none, the 0-based row number is the ride_id)"
     )
     parser.add_argument("--model", help="model directory or s3:// prefix (default: $MODEL_LOCATION)")
-    parser.add_argument("--chunk-rows", type=_positive, default=DEFAULT_CHUNK_ROWS, help="rows per chunk")
+    parser.add_argument("--chunk-rows", type=positive_int, default=DEFAULT_CHUNK_ROWS, help="rows per chunk")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in scheduled jobs)")
     args = parser.parse_args(argv)
     if (args.input is None) != (args.output is None):
@@ -237,13 +243,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.input is not None and args.rescore:
         parser.error("--rescore is for --input-prefix; one --input is always scored")
     return args
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -263,22 +262,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress=not args.no_progress,
     )
     try:
-        refuse_colliding_locations(
-            job, ("--input", "--output", "--rejects" if args.rejects else "the default --rejects")
-        )
+        check_locations(job, ("--input", "--output", "--rejects" if args.rejects else "the default --rejects"))
     except BatchLocationError as error:
-        return _fail(error, code=2)
+        return fail(error, code=2)
+    except BatchIOError as error:
+        return fail(error)
     s3_client = functools.cache(lambda: client("s3"))
     try:
         with _stop_on_sigterm():
-            check_writable(job.output, "output")
-            check_writable(job.rejects, "rejects file")
             settings, model = _load_model(args)
             summary = score_file(job, model, settings.model_name, s3_client)
-    except (ConfigError, ModelLoadError, ModelIntegrityError, BatchIOError, BatchInputError) as error:
-        return _fail(error)
+    except (*STARTUP_ERRORS, BatchIOError, BatchInputError) as error:  # type: ignore[misc]
+        return fail(error)
     except KeyboardInterrupt:
-        return _fail("stopped before the end (interrupted); nothing was written")
+        return fail("stopped before the end (interrupted); nothing was written")
     summary.report()
     return 0
 
@@ -286,18 +283,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 def main_prefix(args: argparse.Namespace) -> int:
     """`--input-prefix`: exit 0 when every file was scored or skipped; 1 when any failed (one `error:` line
     each, the others still scored) or nothing could start (one line); 2 when the prefixes overlap."""
-    job = PrefixJob(args.input_prefix, args.output_prefix, rescore=args.rescore)
-    if overlapping(job.input_prefix, job.output_prefix):
-        return _fail(
-            f"--output-prefix {prefix_root(job.output_prefix)!r} and --input-prefix {prefix_root(job.input_prefix)!r} "
+    try:
+        job = PrefixJob(Location.parse(args.input_prefix), Location.parse(args.output_prefix), args.rescore)
+    except LocationError as error:
+        return fail(error, code=2)
+    if job.input_prefix.overlaps(job.output_prefix):
+        return fail(
+            f"--output-prefix {str(job.output_prefix)!r} and --input-prefix {str(job.input_prefix)!r} "
             "overlap: the outputs would be listed as inputs",
             code=2,
         )
     s3_client = functools.cache(lambda: client("s3"))
 
-    def score_one(source: str, output: str, rejects: str) -> dict[str, Any]:
+    def score_one(source: str, output: str, rejects: str, written: dict[str, str]) -> dict[str, Any]:
         one = BatchJob(source, output, rejects, args.id_column, args.chunk_rows, progress=not args.no_progress)
-        return asdict(score_file(one, model, settings.model_name, s3_client))
+        check_locations(one)
+        return asdict(score_file(one, model, settings.model_name, s3_client, written))
 
     try:
         with _stop_on_sigterm():
@@ -305,17 +306,17 @@ def main_prefix(args: argparse.Namespace) -> int:
             identity = model_identity(model.metadata.digest, model.version)
             report = functools.partial(print, file=sys.stderr, flush=True)
             summary = run_prefix(job, identity, settings.model_name, model.version, score_one, report, s3_client)
-    except (ConfigError, ModelLoadError, ModelIntegrityError, BatchIOError) as error:
-        return _fail(error)
+    except (*STARTUP_ERRORS, BatchIOError) as error:  # type: ignore[misc]
+        return fail(error)
     except KeyboardInterrupt:
-        return _fail("stopped before the end (interrupted); the files scored so far are complete, the rest are not")
+        return fail("stopped before the end (interrupted); the files scored so far are complete, the rest are not")
     print(
         f"{summary.scored_files} of {summary.files} files scored, {summary.skipped_files} skipped, "
         f"{summary.failed_files} failed: {summary.scored} of {summary.rows} rows scored, {summary.rejected} rejected "
-        f"in {summary.seconds:.1f}s with model {summary.model_version}",
+        f"in {summary.seconds:.1f}s with model {summary.model_version}; per file: {summary.report or '(no report)'}",
         file=sys.stderr,
     )
-    print(json.dumps(asdict(summary)))
+    print(json.dumps(summary.counts()))
     return 1 if summary.failed_files else 0
 
 
@@ -324,12 +325,6 @@ def _load_model(args: argparse.Namespace) -> tuple[ModelSettings, RideDurationMo
     environ = {**os.environ, "MODEL_LOCATION": args.model} if args.model else os.environ
     settings = ModelSettings.from_env(environ)
     return settings, load_model_from(settings)
-
-
-def _fail(error: BaseException | str, code: int = 1) -> int:
-    """One `error:` line, whatever the message holds (pyarrow's and botocore's may span lines)."""
-    print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
-    return code
 
 
 @contextmanager

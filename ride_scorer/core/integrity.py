@@ -53,13 +53,14 @@ class UnsafeNameError(ValueError):
     """A file name that would leave the model's folder, or that the folder cannot hold."""
 
 
-def safe_relative_path(name: str) -> str:
+def safe_relative_path(name: str, max_segment_bytes: int | None = NAME_MAX_BYTES) -> str:
     """`name` itself when it is a plain relative path inside a folder; raises `UnsafeNameError` otherwise.
 
     The model's file names come from S3 keys and the MLmodel document, both written by whoever can write to
     the bucket, and are joined onto the download folder: `..`, an absolute path or an empty segment could
     write outside it or alias another file. Backslashes and control characters are refused too: they are
-    path separators elsewhere or cannot be listed in a manifest line.
+    path separators elsewhere or cannot be listed in a manifest line. `max_segment_bytes=None` is for a store
+    without file names (S3 keys): the other rules still hold.
     """
     if not name:
         raise UnsafeNameError("the name is empty")
@@ -76,8 +77,8 @@ def safe_relative_path(name: str) -> str:
             raise UnsafeNameError("it has an empty path segment ('//' or a trailing '/')")
         if segment in (".", ".."):
             raise UnsafeNameError(f"it has a {segment!r} path segment")
-        if len(segment.encode("utf-8", "surrogatepass")) > NAME_MAX_BYTES:
-            raise UnsafeNameError(f"a path segment is longer than {NAME_MAX_BYTES} bytes")
+        if max_segment_bytes is not None and len(segment.encode("utf-8", "surrogatepass")) > max_segment_bytes:
+            raise UnsafeNameError(f"a path segment is longer than {max_segment_bytes} bytes")
     return name
 
 

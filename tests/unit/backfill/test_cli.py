@@ -51,19 +51,55 @@ def test_a_missing_pin_names_the_variable(pinned, monkeypatch, capsys):
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
+        # Issue 22 row 1: Hadoop normalizes the URI, so every spelling of the input folder is the input folder.
+        (["--input", "rides", "--output", "file://{cwd}/rides", "--overwrite"], "error: --output "),
+        (["--input", "{cwd}/rides", "--output", "file://{cwd}/rides/scored"], "error: --output "),
+        (["--input", "rides", "--output", "file:{cwd}//rides/./", "--overwrite"], "error: --output "),
+        (["--input", "rides", "--output", "file://localhost{cwd}/rides"], "error: --output "),
+        (["--input", "rides", "--output", "//{cwd}/rides/../rides/x"], "error: --output "),
+        (["--input", "link-to-rides", "--output", "rides/x"], "error: --output "),
+        (["--input", "rides/*.parquet", "--output", "rides/2023-02.parquet", "--overwrite"], "error: --output "),
+        (["--input", "rides/2023-*.parquet", "--output", "."], "error: --output "),
         (["--input", "rides", "--output", "rides"], "error: --output "),
-        (["--input", "rides", "--output", "rides/out"], "error: --output "),
         (["--input", "rides/2023-01.parquet", "--output", "rides"], "error: --output "),
-        (["--input", "rides", "--output", "out", "--rejects", "out/"], "error: --output and --rejects are the same"),
-        (["--input", "rides", "--output", "out", "--rejects", "rides/bad"], "error: --rejects "),
+        (["--input", "rides", "--output", "out", "--rejects", "out/"], "error: --output "),
+        (["--input", "rides", "--output", "out", "--rejects", "out/bad"], "error: --output "),
+        (["--input", "rides", "--output", "out", "--rejects", "file:{cwd}/rides/bad"], "error: --rejects "),
+        (["--input", "rides", "--output", "hdfs://namenode/out"], "error: --output: 'hdfs://namenode/out': hdfs://"),
+        (["--input", "rides", "--output", "s3://bucket/a/../out"], "error: --output: 's3://bucket/a/../out': S3 keys"),
     ],
 )
-def test_outputs_that_overlap_an_input_or_each_other_are_refused_with_exit_2(pinned, capsys, arguments, message):
-    assert main(arguments) == 2
+def test_outputs_that_overlap_an_input_or_each_other_are_refused_with_exit_2(
+    pinned, capsys, monkeypatch, arguments, message
+):
+    """Refused before Spark starts (a started session would fail the test's clock long before its asserts),
+    and nothing of the input changes."""
+    monkeypatch.setattr("ride_scorer.backfill.job.spark_session", None)  # calling it would be a TypeError
+    rides = Path("rides")
+    rides.mkdir()
+    (rides / "2023-01.parquet").write_bytes(b"PAR1 rides PAR1")
+    Path("link-to-rides").symlink_to(rides.resolve())
+    cwd = str(Path.cwd())
+
+    assert main([argument.format(cwd=cwd) for argument in arguments]) == 2
 
     (line,) = error_lines(capsys)
     assert line.startswith(message)
+    assert sorted(path.name for path in rides.iterdir()) == ["2023-01.parquet"]
+    assert (rides / "2023-01.parquet").read_bytes() == b"PAR1 rides PAR1"
     assert not Path("out").exists()
+
+
+def test_an_existing_output_is_refused_before_spark_starts(pinned, capsys, monkeypatch):
+    """Issue 25: no 30 s of Spark start-up before the refusal."""
+    monkeypatch.setattr("ride_scorer.backfill.job.spark_session", None)
+    Path("out.rejects").mkdir()
+
+    assert main(["--input", "rides", "--output", "out"]) == 1
+
+    assert error_lines(capsys) == [
+        f"error: rejects {str(Path.cwd() / 'out.rejects')!r} already exists; pass --overwrite to replace it"
+    ]
 
 
 @pytest.mark.parametrize(
