@@ -13,6 +13,7 @@ retried with backoff, and the run fails loudly if some still are not written.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -22,12 +23,18 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ride_scorer.adapters.aws_clients import client
 from ride_scorer.adapters.chunking import chunk_spans
 from ride_scorer.adapters.kinesis import MAX_BYTES_PER_CALL, MAX_RECORDS_PER_CALL
 from ride_scorer.adapters.retrying import RetryPolicy, send_with_retries
-from ride_scorer.tools.local.endpoints import EndpointUnavailable, ResourceMissing, explain
-from ride_scorer.tools.local.ride_source import OutgoingRecord, mixed_records, poison_records, read_rides
+from ride_scorer.tools.cli import ToolParser, fail
+from ride_scorer.tools.local.endpoints import AwsUnavailable, explain, tool_client
+from ride_scorer.tools.local.ride_source import (
+    OutgoingRecord,
+    check_rides_file,
+    mixed_records,
+    poison_records,
+    read_rides,
+)
 
 
 class PublishError(RuntimeError):
@@ -113,18 +120,40 @@ def poison_kinds() -> list[str]:
     return kinds
 
 
+def rate(text: str) -> float:
+    value = float(text)  # argparse turns the ValueError into "invalid rate value"
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of records per second")
+    return value
+
+
+def count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is negative")
+    return value
+
+
+def rides_file(text: str) -> Path:
+    """A readable parquet file with the ride columns: checked on its footer, before anything is sent."""
+    try:
+        return check_rides_file(Path(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         prog="python -m ride_scorer.tools.producer", description="Publish real TLC rides to a Kinesis stream."
     )
     kinds = poison_kinds()
     parser.add_argument("--stream", required=True)
-    parser.add_argument("--input", type=Path, default=Path("data/green_tripdata_2023-01.parquet"))
-    parser.add_argument("--rate", type=float, help="records per second (default: as fast as possible)")
-    parser.add_argument("--limit", type=int, help="publish at most this many rides")
+    parser.add_argument("--input", type=rides_file, default="data/green_tripdata_2023-01.parquet")
+    parser.add_argument("--rate", type=rate, help="records per second (default: as fast as possible)")
+    parser.add_argument("--limit", type=count, help="publish at most this many rides")
     parser.add_argument(
         "--poison",
-        type=int,
+        type=count,
         default=0,
         metavar="N",
         help=f"also publish N bad records of every kind ({len(kinds)} kinds: {', '.join(kinds)})",
@@ -132,17 +161,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="where the poison records go among the rides")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
-    if args.rate is not None and args.rate <= 0:
-        parser.error("--rate must be positive")
-    if args.poison < 0:
-        parser.error("--poison must be 0 or more")
     poisons = poison_records(args.poison * len(kinds))  # it cycles through the kinds: N of each
     records = mixed_records(read_rides(args.input, args.limit), poisons, args.seed)
     try:
-        report = publish(client("kinesis"), args.stream, records, args.rate, progress=not args.no_progress)
-    except (EndpointUnavailable, ResourceMissing, PublishError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        report = publish(tool_client("kinesis"), args.stream, records, args.rate, progress=not args.no_progress)
+    except (AwsUnavailable, PublishError) as error:
+        return fail(error)
     print(
         f"published {report.records} records ({len(poisons)} poison: {args.poison} of each of "
         f"{len(kinds)} kinds) in {report.calls} PutRecords calls, "

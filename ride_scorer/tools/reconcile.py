@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections import defaultdict
@@ -23,7 +24,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from ride_scorer.adapters.aws_clients import client
+from ride_scorer.tools.cli import ToolParser, fail
+from ride_scorer.tools.local.endpoints import AwsUnavailable, explain, tool_client
+from ride_scorer.tools.local.shards import list_shards
 from ride_scorer.tools.readers import read_stream, receive_messages
 from ride_scorer.tools.resource_names import ResourceNames, queue_url
 
@@ -361,12 +367,36 @@ def parse_time(text: str, now: datetime | None = None) -> datetime:
     relative = _RELATIVE.match(text.strip())
     if relative:
         amount, unit = int(relative.group(1)), relative.group(2)
-        return now - timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: amount})
+        try:
+            return now - timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: amount})
+        except OverflowError:
+            raise argparse.ArgumentTypeError(f"{text!r} reaches back before the year 1") from None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is neither ISO 8601 nor a duration like 30m") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def report_path(text: str) -> str:
+    """`--json PATH`: '-' or a file in an existing folder, checked before anything is read."""
+    if text == "-":
+        return text
+    folder = os.path.dirname(os.path.abspath(text))
+    if not os.path.isdir(folder):
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: the folder {folder} does not exist")
+    if os.path.isdir(text) or not os.access(folder, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: it is a folder, or its folder is not writable")
+    return text
+
+
+def check_sources(sources: Sources, kinesis: Any) -> None:
+    """Both streams exist, before anything is read: a name mistyped is one line, not a traceback later."""
+    for stream in (sources.input_stream, sources.output_stream):
+        try:
+            list_shards(kinesis, stream)
+        except (ClientError, BotoCoreError) as error:
+            raise explain(error, kinesis, f"Kinesis stream {stream!r}") from None
 
 
 def sources_from_args(args: argparse.Namespace, sqs: Any) -> Sources:
@@ -376,16 +406,21 @@ def sources_from_args(args: argparse.Namespace, sqs: Any) -> Sources:
         return Sources(
             args.input_stream or names.rides_stream,
             args.output_stream or names.predictions_stream,
-            args.dead_letter_queue_url or queue_url(sqs, names.dead_letter_queue),
-            args.on_failure_queue_url or queue_url(sqs, names.on_failure_queue),
+            args.dead_letter_queue_url or _queue_url(sqs, names.dead_letter_queue),
+            args.on_failure_queue_url or _queue_url(sqs, names.on_failure_queue),
         )
-    if not (args.input_stream and args.output_stream and args.dead_letter_queue_url):
-        raise SystemExit("give --prefix, or --input-stream, --output-stream and --dead-letter-queue-url")
     return Sources(args.input_stream, args.output_stream, args.dead_letter_queue_url, args.on_failure_queue_url)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def _queue_url(sqs: Any, name: str) -> str:
+    try:
+        return queue_url(sqs, name)
+    except (ClientError, BotoCoreError) as error:
+        raise explain(error, sqs, f"queue {name!r}") from None
+
+
+def build_parser() -> ToolParser:
+    parser = ToolParser(
         prog="python -m ride_scorer.tools.reconcile",
         description="Account for every ride event between two times: scored, dead-lettered, missing, "
         "duplicated or unexpected. Exit status 0 when everything is accounted for, 1 otherwise.",
@@ -397,7 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--on-failure-queue-url")
     parser.add_argument("--since", type=parse_time, required=True, help="ISO 8601 time or a duration ago (30m)")
     parser.add_argument("--until", type=parse_time, help="last input arrival time to count (default: now)")
-    parser.add_argument("--json", metavar="PATH", help="write the full JSON report here ('-' for stdout)")
+    parser.add_argument(
+        "--json", metavar="PATH", type=report_path, help="write the full JSON report here ('-' for stdout)"
+    )
     parser.add_argument("--limit", type=int, default=LISTED_ITEMS, help="records listed per category in the JSON")
     parser.add_argument(
         "--delete-messages", action="store_true", help="delete the queue messages read (default: leave them)"
@@ -406,9 +443,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    sources = sources_from_args(args, client("sqs"))
-    report = reconcile_sources(sources, args.since, args.until, delete_messages=args.delete_messages)
+    """0 when every input is accounted for, 1 when not; 2 (one `error:` line) when it cannot look."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not (args.prefix or (args.input_stream and args.output_stream and args.dead_letter_queue_url)):
+        parser.error("give --prefix, or --input-stream, --output-stream and --dead-letter-queue-url")
+    try:
+        sources = sources_from_args(args, tool_client("sqs"))
+        check_sources(sources, tool_client("kinesis"))
+        report = reconcile_sources(sources, args.since, args.until, delete_messages=args.delete_messages)
+    except AwsUnavailable as error:
+        return fail(error)
+    except (ClientError, BotoCoreError) as error:
+        return fail(explain(error, None, "the streams and queues"))
     document = json.dumps(report.to_json(args.limit), indent=2, default=str)
     if args.json == "-":
         print(document)

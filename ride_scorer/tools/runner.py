@@ -26,10 +26,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ride_scorer.adapters.aws_clients import client
+from ride_scorer.tools.cli import ToolParser, fail
 from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record
 from ride_scorer.tools.local.context import LocalLambdaContext, function_arn, lambda_environment
-from ride_scorer.tools.local.endpoints import EndpointUnavailable, ResourceMissing, explain
+from ride_scorer.tools.local.endpoints import AwsUnavailable, explain, tool_client
 from ride_scorer.tools.local.mapping import MAX_PAYLOAD_BYTES, MappingSettings, StartingPosition
 from ride_scorer.tools.local.on_failure import (
     RECORD_AGE_EXCEEDED,
@@ -40,6 +40,7 @@ from ride_scorer.tools.local.on_failure import (
 )
 from ride_scorer.tools.local.responses import Outcome, OutcomeKind, classify
 from ride_scorer.tools.local.shards import ShardInfo, ShardReader, ShardRecord, list_shards, stream_arn
+from ride_scorer.tools.readers import read_stream, receive_messages
 from ride_scorer.tools.resource_names import ResourceNames, queue_url
 
 logger = logging.getLogger(__name__)
@@ -133,14 +134,14 @@ class EventSourceRunner:
     ) -> None:
         self.settings = settings
         self.handler = handler or default_handler()
-        self.kinesis = kinesis or client("kinesis")
+        self.kinesis = kinesis or tool_client("kinesis")
         self.clock = clock
         self.sleep = sleep
         self.poll_interval = poll_interval
         self.stats = RunnerStats()
         self.destination: SqsOnFailureDestination | None = None
         if settings.on_failure_queue_url:
-            self.destination = SqsOnFailureDestination(sqs or client("sqs"), settings.on_failure_queue_url)
+            self.destination = SqsOnFailureDestination(sqs or tool_client("sqs"), settings.on_failure_queue_url)
         try:
             self.stream_arn = stream_arn(self.kinesis, settings.stream_name)
         except (ClientError, BotoCoreError) as error:
@@ -382,7 +383,7 @@ SCORER_OPTIONS = {
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         prog="python -m ride_scorer.tools.runner",
         description="Run the scorer's handler on a Kinesis stream like Lambda's event source mapping. "
         "Defaults follow template.yaml; endpoints come from AWS_ENDPOINT_URL.",
@@ -433,7 +434,31 @@ def _timestamp(text: str) -> datetime:
     try:
         return datetime.fromtimestamp(float(text), UTC)
     except ValueError:
-        return datetime.fromisoformat(text)
+        pass  # not a number: ISO 8601, below
+    except (OverflowError, OSError):
+        raise argparse.ArgumentTypeError(f"{text!r} seconds is not a time this machine can represent") from None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither ISO 8601 nor Unix seconds") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """What reached the predictions stream and the dead-letter queue while the runner ran."""
+
+    scored: int | None
+    dead_lettered: int | None
+
+
+def count_outcomes(since: datetime) -> Outcomes:
+    """Read non-destructively from the stream and queue the handler writes to (its environment names them);
+    a count is None when its destination is not set."""
+    stream, queue = os.environ.get("PREDICTIONS_STREAM_NAME"), os.environ.get("DEAD_LETTER_QUEUE_URL")
+    scored = len(read_stream(tool_client("kinesis"), stream, since)) if stream else None
+    letters = len(receive_messages(tool_client("sqs"), queue, since)) if queue else None
+    return Outcomes(scored, letters)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -442,9 +467,10 @@ def main(argv: list[str] | None = None) -> int:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     for name, value in lambda_environment(args.function_name, region).items():
         os.environ.setdefault(name, value)
+    started = datetime.now(UTC)
     try:
         if args.prefix:
-            apply_prefix(args, client("sqs"))
+            apply_prefix(args, tool_client("sqs"))
         for option, variable in SCORER_OPTIONS.items():
             if getattr(args, option):
                 os.environ[variable] = getattr(args, option)
@@ -468,16 +494,26 @@ def main(argv: list[str] | None = None) -> int:
                 stats = runner.run(max_records=args.max_records)
             except KeyboardInterrupt:
                 stats = runner.stats
-    except (ValueError, EndpointUnavailable, ResourceMissing) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(summary_line(stats), file=sys.stderr)
+        outcomes = count_outcomes(started)
+    except (ValueError, AwsUnavailable) as error:
+        return fail(error)
+    except (ClientError, BotoCoreError) as error:
+        return fail(explain(error, None, f"Kinesis stream {args.stream!r}, its outputs or queues"))
+    print(summary_line(stats, outcomes), file=sys.stderr)
     return 0
 
 
-def summary_line(stats: RunnerStats) -> str:
+def summary_line(stats: RunnerStats, outcomes: Outcomes | None = None) -> str:
+    written = ""
+    if outcomes is not None:
+        counts = [
+            f"{count} {label}"
+            for count, label in ((outcomes.scored, "scored"), (outcomes.dead_lettered, "dead-lettered"))
+            if count is not None
+        ]
+        written = f" ({', '.join(counts)})" if counts else ""
     return (
-        f"read {stats.records_read} records, checkpointed {stats.checkpointed}, discarded {stats.discarded}; "
+        f"read {stats.records_read} records, checkpointed {stats.checkpointed}{written}, discarded {stats.discarded}; "
         f"{len(stats.invocations)} invocations ({stats.failed_invocations} failed), "
         f"p50 {stats.latency_percentile(50) * 1000:.0f} ms, p99 {stats.latency_percentile(99) * 1000:.0f} ms, "
         f"{stats.elapsed:.1f} s"

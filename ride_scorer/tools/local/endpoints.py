@@ -1,4 +1,5 @@
-"""Turn "the endpoint is not there" into one clear sentence instead of a botocore traceback.
+"""Turn "the endpoint, the credentials or the resource is not there" into one clear sentence instead of a
+botocore traceback.
 
 Everything reaches AWS through boto3's standard AWS_ENDPOINT_URL settings, so the message names the
 endpoint the client actually used and the variable that chose it.
@@ -9,34 +10,75 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+)
+
+from ride_scorer.adapters.aws_clients import client
 
 
-class EndpointUnavailable(RuntimeError):
+class AwsUnavailable(RuntimeError):
+    """A call to AWS (or the emulator) failed; the message is one line a user can act on."""
+
+
+class EndpointUnavailable(AwsUnavailable):
     """The AWS endpoint (LocalStack, moto or AWS) cannot be reached at all."""
 
 
-class ResourceMissing(RuntimeError):
+class CredentialsMissing(AwsUnavailable):
+    """boto3 found no credentials to sign the call with."""
+
+
+class RegionMissing(AwsUnavailable):
+    """No region is set, so boto3 cannot even make a client."""
+
+
+class ResourceMissing(AwsUnavailable):
     """The endpoint answered, but the stream or queue named does not exist there."""
 
 
+MISSING_CODES = {
+    "ResourceNotFoundException",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+    "NoSuchBucket",
+}
+
+
+def tool_client(service: str) -> Any:
+    """`client(service)`, or a RegionMissing that says which variable to set."""
+    try:
+        return client(service)
+    except NoRegionError:
+        raise RegionMissing(
+            "no AWS region is set: export AWS_DEFAULT_REGION (us-east-1 for the emulators) or set one in your profile"
+        ) from None
+
+
 def endpoint_of(aws_client: Any) -> str:
-    return str(aws_client.meta.endpoint_url)
+    return "the endpoint" if aws_client is None else str(aws_client.meta.endpoint_url)
 
 
-def explain(error: Exception, aws_client: Any, what: str) -> RuntimeError:
-    """Map a botocore error raised while reaching `what` to a user-facing error, or return it unchanged."""
+def explain(error: Exception, aws_client: Any, what: str) -> AwsUnavailable:
+    """The user-facing error for a botocore error raised while reaching `what`, always one line."""
     endpoint = endpoint_of(aws_client)
+    if isinstance(error, AwsUnavailable):
+        return error
     if isinstance(error, EndpointConnectionError):
         chosen_by = "AWS_ENDPOINT_URL" if os.environ.get("AWS_ENDPOINT_URL") else "the default AWS endpoint"
         return EndpointUnavailable(
             f"cannot reach {what} at {endpoint} ({chosen_by}): nothing is listening there. Start the emulator "
             "(`make localstack-up`, or moto's server) or fix AWS_ENDPOINT_URL."
         )
-    if isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in {
-        "ResourceNotFoundException",
-        "AWS.SimpleQueueService.NonExistentQueue",
-        "QueueDoesNotExist",
-    }:
+    if isinstance(error, NoCredentialsError | PartialCredentialsError):
+        return CredentialsMissing(
+            f"no AWS credentials to reach {what} at {endpoint}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+            "(or AWS_PROFILE); an emulator takes any, e.g. `test`"
+        )
+    if isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in MISSING_CODES:
         return ResourceMissing(f"{what} does not exist at {endpoint}: create it first (python -m infra.provision)")
-    return error if isinstance(error, RuntimeError) else RuntimeError(f"{what} at {endpoint}: {error}")
+    return AwsUnavailable(" ".join(f"{what} at {endpoint}: {error}".split()))

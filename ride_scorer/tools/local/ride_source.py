@@ -53,6 +53,29 @@ class Poison:
         return OutgoingRecord(self.data, f"poison-{self.kind}")
 
 
+RIDE_COLUMNS = ("PULocationID", "DOLocationID", "trip_distance")
+DURATION_COLUMNS = (("duration",), ("lpep_pickup_datetime", "lpep_dropoff_datetime"))
+
+
+def check_rides_file(path: Path) -> Path:
+    """`path` if it is a parquet file with the ride columns (read from its footer alone); ValueError if not."""
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        raise ValueError(f"{path} is not a file")
+    try:
+        names = set(pq.read_schema(path).names)
+    except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
+        raise ValueError(f"{path} is not a parquet file: {error}") from None
+    missing = [name for name in RIDE_COLUMNS if name not in names]
+    if missing or not any(set(columns) <= names for columns in DURATION_COLUMNS):
+        raise ValueError(
+            f"{path} lacks the ride columns {', '.join(RIDE_COLUMNS)} with `duration` or the lpep pickup and "
+            "dropoff times (a TLC green taxi month)"
+        )
+    return path
+
+
 def read_rides(path: Path, limit: int | None = None) -> list[Ride]:
     """Rides of a raw TLC month (durations from the pickup/dropoff times) or a prepared one (`duration`)."""
     import pandas as pd
