@@ -48,17 +48,25 @@ $(STAMP): pyproject.toml $(IMAGE_LOCKS)
 
 install: $(STAMP) ## Create .venv with runtime, training, serving, Spark and test tools
 
-test: $(STAMP) ## Run lint, type checks, unit and integration tests (starts and stops its own emulators)
-	$(BIN)/ruff check .
-	$(BIN)/lint-imports
-	$(BIN)/mypy ride_scorer lambda_function training infra
-	$(PY) -m pytest
+# pytest-xdist workers for the suites: tests that share an expensive fixture (a module's, LocalStack, Spark,
+# the registry) run on one worker, so each is started once (conftest.py's xdist groups). PYTEST_WORKERS=0
+# runs in one process.
+PYTEST_WORKERS ?= 2
+PYTEST_PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup)
+
+test: $(STAMP) ## Run lint, type checks, unit and integration tests (starts and stops its own emulators); prints its wall time
+	@started=$$(date +%s); status=0; \
+	for step in "$(BIN)/ruff check ." "$(BIN)/lint-imports" "$(BIN)/mypy ride_scorer lambda_function training infra" \
+		"$(PY) -m pytest $(PYTEST_PARALLEL)"; do \
+		echo "$$step"; $$step || { status=$$?; break; }; \
+	done; \
+	echo "make test: $$(( $$(date +%s) - started )) s wall time$$( [ $$status -eq 0 ] || echo ", failed" )"; exit $$status
 
 unit: $(STAMP) ## Fast unit tests only
-	$(PY) -m pytest tests
+	$(PY) -m pytest $(PYTEST_PARALLEL) tests
 
 integration: $(STAMP) ## Integration tests against local AWS emulators
-	$(PY) -m pytest integration-tests
+	$(PY) -m pytest $(PYTEST_PARALLEL) integration-tests
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .

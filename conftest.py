@@ -71,3 +71,29 @@ def referenced_model_dir(test_models: ModelFactory, tmp_path_factory: pytest.Tem
     """The linear test model with the training reference training writes beside it (scorer/reference.json),
     from the rides it was trained on: what the drift and domain signals compare with."""
     return with_reference(test_models("linear"), tmp_path_factory.mktemp("referenced") / "model")
+
+
+# Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`) each worker has its own session fixtures. Tests
+# that share an expensive fixture run on one worker, so it is started once: a module's tests stay together
+# (its module fixtures), and so do the tests on LocalStack, on Spark and on the shared HTTP service or
+# registry, across modules.
+SHARED_ACROSS_MODULES = {
+    "localstack_emulator": "localstack",
+    "spark": "spark",
+    "web_service": "web-service",
+    "registered": "registry",
+}
+
+
+def xdist_group(item: pytest.Item) -> str:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if params.get("emulator") == "localstack" or item.get_closest_marker("localstack"):
+        return "localstack"
+    fixtures = set(getattr(item, "fixturenames", ()))
+    shared = [group for fixture, group in SHARED_ACROSS_MODULES.items() if fixture in fixtures]
+    return shared[0] if shared else item.nodeid.split("::")[0]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(xdist_group(item)))

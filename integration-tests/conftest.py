@@ -26,7 +26,7 @@ from infra.provision import Resources, provision
 from lambda_function import app
 from ride_scorer.tools.local.localstack import DEFAULT_CACHE, Layout, LocalStackServer, LocalStackUnavailable, install
 from ride_scorer.tools.local.loopback import free_port
-from tests.shared.emulators import Emulator, Endpoint, emulator_environment, point_at
+from tests.shared.emulators import Emulator, Endpoint, point_at
 from tests.shared.reliability import provision_scorer
 from training.publish import PublishResult, publish_model
 
@@ -134,12 +134,3 @@ def stack(
     """The scorer's streams and queues on the session's moto server, and the handler configured for them."""
     yield provision_scorer(unique_prefix, trained_model_dir, monkeypatch)
     app.reset()
-
-
-@pytest.fixture
-def emulator_stack(
-    emulator: Emulator, unique_prefix: str, trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[Emulator, Resources]]:
-    """`stack` on each emulator of `emulator` (moto, then LocalStack)."""
-    with emulator_environment(emulator):
-        yield emulator, provision_scorer(unique_prefix, trained_model_dir, monkeypatch)

@@ -73,10 +73,12 @@ def _fits(row: dict, schema: pa.Schema) -> bool:
 
 @pytest.fixture
 def dirty_months(tmp_path: Path, request: pytest.FixtureRequest) -> DirtyMonths:
-    """Parametrize indirectly with the months, e.g. ("2021-01", "2021-02"): one run's files share a schema."""
+    """Parametrize indirectly with the months, e.g. ("2021-01", "2021-02"): one run's files share a schema.
+    A module that needs fewer rows per month sets DIRTY_MONTH_ROWS."""
     folder = tmp_path / "rides"
     folder.mkdir()
-    return DirtyMonths(folder, [dirty_month(month, folder) for month in request.param])
+    rows = getattr(request.module, "DIRTY_MONTH_ROWS", SLICE_ROWS)
+    return DirtyMonths(folder, [dirty_month(month, folder, rows) for month in request.param])
 
 
 @pytest.fixture

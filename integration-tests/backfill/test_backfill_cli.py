@@ -17,6 +17,9 @@ import pytest
 from tests.shared.paths import ROOT
 
 pytestmark = pytest.mark.slow
+# The CLI's plumbing (glob, summary, files, refusal) needs rows of both kinds, not volume: the parity of the
+# scores is test_backfill_parity.py's.
+DIRTY_MONTH_ROWS = 2_000
 
 
 def backfill(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:

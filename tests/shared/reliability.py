@@ -3,8 +3,8 @@ the local event source runner (`ride_scorer.tools.runner`) delivering them to th
 
 Records reach the handler only through `EventSourceRunner`, so the faults exercise the same mapping
 semantics as `make run` and the soak: batches in shard order, a raised error retries the batch, and
-`batchItemFailures` retries from the lowest failed record. The fixtures built on `provision_scorer`
-(`stack`, `emulator_stack`) are in integration-tests/conftest.py.
+`batchItemFailures` retries from the lowest failed record. The fixture built on `provision_scorer`
+(`stack`) is in integration-tests/conftest.py.
 """
 
 from __future__ import annotations

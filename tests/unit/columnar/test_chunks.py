@@ -47,4 +47,3 @@ def test_rows_become_predictions_or_rejects_in_the_file_layout(picky_model):
     }
     assert all(reason and "\n" not in reason for reason in reasons)
     assert (outcome.scored_positions, outcome.rejected_positions) == ([0, 3], [1, 2])
-
