@@ -28,6 +28,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "train" and args.publish and not args.bucket:
         parser.error("train --publish needs --bucket")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # botocore's INFO lines ("Found credentials in environment variables.") are its own, not the run's progress.
+    logging.getLogger("botocore").setLevel(logging.WARNING)
     try:
         if args.command == "train":
             return _train(args)
