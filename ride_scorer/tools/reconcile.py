@@ -30,7 +30,7 @@ from ride_scorer.adapters.aws_clients import client
 from ride_scorer.tools.cli import ToolParser, fail
 from ride_scorer.tools.local.endpoints import AwsUnavailable, explain, tool_client
 from ride_scorer.tools.local.shards import list_shards
-from ride_scorer.tools.readers import read_stream, receive_messages
+from ride_scorer.tools.readers import json_document, read_stream, receive_messages
 from ride_scorer.tools.resource_names import ResourceNames, queue_url
 
 LISTED_ITEMS = 50
@@ -248,10 +248,7 @@ def json_object(data: bytes | str) -> dict[str, Any] | None:
     """A record or message as a JSON object, or None for anything else. Streams and queues hold whatever
     anyone wrote to them, the hostile corpus included: a document nested deeper than the parser recurses is
     "not an object" too, so one such record is reported like any other instead of stopping the tool."""
-    try:
-        document = json.loads(data)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        return None
+    document = json_document(data)
     return document if isinstance(document, dict) else None
 
 
