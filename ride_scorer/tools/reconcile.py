@@ -27,7 +27,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ride_scorer.adapters.aws_clients import client
-from ride_scorer.tools.cli import ToolParser, fail
+from ride_scorer.tools.cli import ToolParser, fail, non_negative_int
 from ride_scorer.tools.local.endpoints import AwsUnavailable, explain, tool_client
 from ride_scorer.tools.local.shards import list_shards
 from ride_scorer.tools.readers import json_document, read_stream, receive_messages
@@ -432,7 +432,9 @@ def build_parser() -> ToolParser:
     parser.add_argument(
         "--json", metavar="PATH", type=report_path, help="write the full JSON report here ('-' for stdout)"
     )
-    parser.add_argument("--limit", type=int, default=LISTED_ITEMS, help="records listed per category in the JSON")
+    parser.add_argument(
+        "--limit", type=non_negative_int, default=LISTED_ITEMS, help="records listed per category in the JSON"
+    )
     parser.add_argument(
         "--delete-messages", action="store_true", help="delete the queue messages read (default: leave them)"
     )
