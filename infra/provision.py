@@ -24,6 +24,7 @@ import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ride_scorer.adapters.aws_clients import client
+from ride_scorer.tools.local.endpoints import explain
 
 TEMPLATE = Path(__file__).with_name("resources.yaml")
 # Resources that have no meaning on a local emulator run: images are only pushed for a real deployment, and
@@ -183,7 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         resources = provision(args.prefix, args.shards)
-    except (BotoCoreError, ClientError, TimeoutError) as error:
+    except (BotoCoreError, ClientError) as error:
+        print(f"error: {explain(error, None, f'the resources of {args.prefix!r}')}", file=sys.stderr)
+        return 2
+    except TimeoutError as error:
         endpoint = os.environ.get("AWS_ENDPOINT_URL") or "AWS's own endpoints"
         print(f"error: could not provision {args.prefix!r} at {endpoint}: {error}", file=sys.stderr)
         return 2

@@ -5,8 +5,9 @@
 LOCALSTACK_PORT ?= 4566
 RUN_RIDES ?= 3000
 
-run: $(STAMP) ## The whole pipeline on moto in-process (or AWS_ENDPOINT_URL): train, publish, stream rides, score, summary
-	$(PY) scripts/run_demo.py --rides $(RUN_RIDES)
+# KEEP=1 leaves moto's server (in its own process), the streams, queues and model up, and prints how to stop them.
+run: $(STAMP) ## The whole pipeline on moto in-process (or AWS_ENDPOINT_URL): train, publish, stream rides, score, summary [KEEP=1]
+	$(PY) scripts/run_demo.py --rides $(RUN_RIDES) $(if $(filter-out 0,$(KEEP)),--keep)
 
 # It says what it is doing (installing, starting, ready), then the line to paste. Loopback only: a Docker
 # container cannot reach it (for `sam local invoke` and docker run, see docs/deployment.md).

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from infra import sam_env
+from infra import provision, sam_env
 from ride_scorer.tools import consumer, producer, reconcile, runner
 from ride_scorer.tools.local.loopback import free_port
 from tests.shared.paths import ROOT
@@ -113,6 +113,13 @@ CASES = {
     "runner, no credentials": Case(
         runner.main, lambda stack: ["--stream", "s", "--until-idle"],
         "no AWS credentials to reach Kinesis stream 's' at https://", "no credentials",
+    ),
+    "provision, nothing listening": Case(
+        provision.main, lambda stack: ["--prefix", "p"], "cannot reach the resources of 'p' at http://127.0.0.1:",
+    ),
+    "provision, no credentials": Case(
+        provision.main, lambda stack: ["--prefix", "p"], "no AWS credentials to reach the resources of 'p' at AWS's",
+        "no credentials",
     ),
     "make sam-env, nothing listening": Case(
         sam_env.main, lambda stack: ["--run-id", "r1", "--sha256", DIGEST], "cannot reach STS (GetCallerIdentity",

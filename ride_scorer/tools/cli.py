@@ -15,6 +15,14 @@ class ToolParser(argparse.ArgumentParser):
         self.exit(2, f"error: {' '.join(message.split())} (see --help)\n")
 
 
+def non_negative_int(text: str) -> int:
+    """An argparse type: a count (0 or more); argparse turns the ValueError of a non-number into one line."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is negative")
+    return value
+
+
 def fail(error: BaseException | str, code: int = 2) -> int:
     """One `error:` line on stderr, whatever the message holds; returns the exit status."""
     print(f"error: {' '.join(str(error).split())}", file=sys.stderr)

@@ -29,17 +29,8 @@ from ride_scorer.tools.cli import ToolParser, fail
 from ride_scorer.tools.local.endpoints import AwsUnavailable, explain, tool_client
 from ride_scorer.tools.local.mapping import StartingPosition
 from ride_scorer.tools.local.shards import ShardRecord
-from ride_scorer.tools.readers import QueueMessage, StreamTail, receive_messages
+from ride_scorer.tools.readers import QueueMessage, StreamTail, json_document, receive_messages
 from ride_scorer.tools.resource_names import ResourceNames, queue_url
-
-
-def json_document(data: bytes | str) -> Any:
-    """The JSON document, or None when it is not one: invalid, not UTF-8, or nested deeper than the parser
-    recurses (a 100,000-deep list is all three lines of a RecursionError otherwise)."""
-    try:
-        return json.loads(data)
-    except (ValueError, RecursionError):
-        return None
 
 
 @dataclass
@@ -70,8 +61,10 @@ def prediction_line(record: ShardRecord, printed: Printed) -> str:
 
 def dead_letter_line(message: QueueMessage, printed: Printed) -> str:
     body = json_document(message.body)
-    printed.count(body, f"dead letter {message.message_id}")
     if not isinstance(body, dict):
+        body = None  # a letter is an object; anything else is someone else's message
+    printed.count(body, f"dead letter {message.message_id}")
+    if body is None:
         return json.dumps({"source": "dead-letter-queue", "message_id": message.message_id, "not_json": message.body})
     line = {"source": "dead-letter-queue", "reason_code": body.get("reason_code"), "data_text": decoded_text(body)}
     return json.dumps({**line, "message": body})

@@ -26,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ride_scorer.adapters.chunking import chunk_spans
 from ride_scorer.adapters.kinesis import MAX_BYTES_PER_CALL, MAX_RECORDS_PER_CALL
 from ride_scorer.adapters.retrying import RetryPolicy, send_with_retries
-from ride_scorer.tools.cli import ToolParser, fail
+from ride_scorer.tools.cli import ToolParser, fail, non_negative_int
 from ride_scorer.tools.local.endpoints import AwsUnavailable, explain, tool_client
 from ride_scorer.tools.local.ride_source import (
     OutgoingRecord,
@@ -127,13 +127,6 @@ def rate(text: str) -> float:
     return value
 
 
-def count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is negative")
-    return value
-
-
 def rides_file(text: str) -> Path:
     """A readable parquet file with the ride columns: checked on its footer, before anything is sent."""
     try:
@@ -150,10 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stream", required=True)
     parser.add_argument("--input", type=rides_file, default="data/green_tripdata_2023-01.parquet")
     parser.add_argument("--rate", type=rate, help="records per second (default: as fast as possible)")
-    parser.add_argument("--limit", type=count, help="publish at most this many rides")
+    parser.add_argument("--limit", type=non_negative_int, help="publish at most this many rides")
     parser.add_argument(
         "--poison",
-        type=count,
+        type=non_negative_int,
         default=0,
         metavar="N",
         help=f"also publish N bad records of every kind ({len(kinds)} kinds: {', '.join(kinds)})",

@@ -108,6 +108,16 @@ def receive_messages(
     return list(received.values())
 
 
+def json_document(data: bytes | str) -> Any:
+    """The JSON document, or None when it is not one: invalid, not UTF-8, or nested deeper than the parser
+    recurses. Streams and queues hold whatever anyone wrote to them, the hostile corpus included: a
+    100,000-deep list would stop a tool with a RecursionError otherwise."""
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None
+
+
 def read_dead_letters(sqs: Any, queue_url: str, delete: bool = False) -> list[dict[str, Any]]:
     """The queue's messages as the JSON documents the scorer (or Lambda's on-failure destination) sent."""
     return [json.loads(message.body) for message in receive_messages(sqs, queue_url, delete=delete)]

@@ -27,10 +27,10 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ride_scorer.adapters.aws_clients import client
-from ride_scorer.tools.cli import ToolParser, fail
+from ride_scorer.tools.cli import ToolParser, fail, non_negative_int
 from ride_scorer.tools.local.endpoints import AwsUnavailable, explain, tool_client
 from ride_scorer.tools.local.shards import list_shards
-from ride_scorer.tools.readers import read_stream, receive_messages
+from ride_scorer.tools.readers import json_document, read_stream, receive_messages
 from ride_scorer.tools.resource_names import ResourceNames, queue_url
 
 LISTED_ITEMS = 50
@@ -248,10 +248,7 @@ def json_object(data: bytes | str) -> dict[str, Any] | None:
     """A record or message as a JSON object, or None for anything else. Streams and queues hold whatever
     anyone wrote to them, the hostile corpus included: a document nested deeper than the parser recurses is
     "not an object" too, so one such record is reported like any other instead of stopping the tool."""
-    try:
-        document = json.loads(data)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        return None
+    document = json_document(data)
     return document if isinstance(document, dict) else None
 
 
@@ -435,7 +432,9 @@ def build_parser() -> ToolParser:
     parser.add_argument(
         "--json", metavar="PATH", type=report_path, help="write the full JSON report here ('-' for stdout)"
     )
-    parser.add_argument("--limit", type=int, default=LISTED_ITEMS, help="records listed per category in the JSON")
+    parser.add_argument(
+        "--limit", type=non_negative_int, default=LISTED_ITEMS, help="records listed per category in the JSON"
+    )
     parser.add_argument(
         "--delete-messages", action="store_true", help="delete the queue messages read (default: leave them)"
     )

@@ -405,6 +405,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--function-name", default="ride-scorer")
     for option, variable in SCORER_OPTIONS.items():
         parser.add_argument(f"--{option.replace('_', '-')}", dest=option, help=f"sets {variable} for the handler")
+    parser.add_argument(
+        "--handler-logs", action="store_true", help="show the handler's JSON logs and EMF metrics, as Lambda logs them"
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--until-idle", action="store_true", help="stop once every shard is caught up")
     mode.add_argument("--max-records", type=int, help="stop after this many records are done")
@@ -467,6 +470,9 @@ def main(argv: list[str] | None = None) -> int:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     for name, value in lambda_environment(args.function_name, region).items():
         os.environ.setdefault(name, value)
+    if not args.handler_logs:  # the handler's JSON logs and EMF metrics, two lines a batch, would bury the summary
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     started = datetime.now(UTC)
     try:
         if args.prefix:

@@ -169,6 +169,8 @@ class CheckSet:
             raise CheckSetError(f"{CHECK_SET_FILE} is not the file the pinned manifest lists")
         document = json.loads(content)
         records = document["records"]
+        if not records:
+            raise CheckSetError(f"{CHECK_SET_FILE} has no records: a check of nothing would pass any version")
         for record in records:
             expected = record["expected"]
             if not isinstance(record["data"], str) or not (

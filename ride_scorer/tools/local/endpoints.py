@@ -53,14 +53,15 @@ def tool_client(service: str) -> Any:
     """`client(service)`, or a RegionMissing that says which variable to set."""
     try:
         return client(service)
-    except NoRegionError:
-        raise RegionMissing(
-            "no AWS region is set: export AWS_DEFAULT_REGION (us-east-1 for the emulators) or set one in your profile"
-        ) from None
+    except NoRegionError as error:
+        raise explain(error, None, service) from None
 
 
 def endpoint_of(aws_client: Any) -> str:
-    return "the endpoint" if aws_client is None else str(aws_client.meta.endpoint_url)
+    """The client's endpoint, or without one the endpoint boto3's settings choose."""
+    if aws_client is None:
+        return os.environ.get("AWS_ENDPOINT_URL") or "AWS's own endpoints"
+    return str(aws_client.meta.endpoint_url)
 
 
 def explain(error: Exception, aws_client: Any, what: str) -> AwsUnavailable:
@@ -73,6 +74,10 @@ def explain(error: Exception, aws_client: Any, what: str) -> AwsUnavailable:
         return EndpointUnavailable(
             f"cannot reach {what} at {endpoint} ({chosen_by}): nothing is listening there. Start the emulator "
             "(`make localstack-up`, or moto's server) or fix AWS_ENDPOINT_URL."
+        )
+    if isinstance(error, NoRegionError):
+        return RegionMissing(
+            "no AWS region is set: export AWS_DEFAULT_REGION (us-east-1 for the emulators) or set one in your profile"
         )
     if isinstance(error, NoCredentialsError | PartialCredentialsError):
         return CredentialsMissing(
