@@ -80,11 +80,12 @@ def dirty_months(tmp_path: Path, request: pytest.FixtureRequest) -> DirtyMonths:
 
 
 @pytest.fixture
-def pinned_model(trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> ModelSettings:
-    monkeypatch.setenv("MODEL_LOCATION", str(trained_model_dir))
-    monkeypatch.setenv("MODEL_SHA256", directory_digest(trained_model_dir))
+def pinned_model(referenced_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> ModelSettings:
+    """The linear test model with its training reference, so the summaries carry the drift fields."""
+    monkeypatch.setenv("MODEL_LOCATION", str(referenced_model_dir))
+    monkeypatch.setenv("MODEL_SHA256", directory_digest(referenced_model_dir))
     monkeypatch.delenv("MODEL_NAME", raising=False)
-    return ModelSettings(str(trained_model_dir), model_sha256=directory_digest(trained_model_dir))
+    return ModelSettings(str(referenced_model_dir), model_sha256=directory_digest(referenced_model_dir))
 
 
 @pytest.fixture(scope="session")

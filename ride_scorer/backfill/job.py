@@ -38,9 +38,11 @@ from ride_scorer.backfill.scoring import (
 from ride_scorer.backfill.session import spark_session
 from ride_scorer.backfill.settings import BackfillLocationError, BackfillSettings, parse_args
 from ride_scorer.columnar.chunks import RIDE_COLUMNS
-from ride_scorer.columnar.summary import ScoringSummary
+from ride_scorer.columnar.summary import SUMMARY_QUANTILES, ScoringSummary
 from ride_scorer.core.integrity import ModelIntegrityError
 from ride_scorer.core.model import ModelLoadError
+from ride_scorer.core.reference import TrainingReference
+from ride_scorer.core.rides import RejectionCode
 from ride_scorer.core.settings import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -58,7 +60,9 @@ class BackfillError(RuntimeError):
     worker's model refused); the message is one line naming the cause."""
 
 
-def run(spark: SparkSession, settings: BackfillSettings, model_version: str) -> ScoringSummary:
+def run(
+    spark: SparkSession, settings: BackfillSettings, model_version: str, reference: TrainingReference | None = None
+) -> ScoringSummary:
     """Score every row of the inputs into the two datasets: the rejects first, the predictions last, so
     the predictions' `_SUCCESS` marker tells a scheduler the whole run is done. Scoring runs once: its
     result is persisted (memory, spilling to disk) for the two writes and the counts."""
@@ -79,6 +83,7 @@ def run(spark: SparkSession, settings: BackfillSettings, model_version: str) -> 
             predicted.write.mode(mode).parquet(settings.output)
             by_code = outcomes.groupBy("reason_code").count().collect()
             counts = {row["reason_code"]: int(row["count"]) for row in by_code}
+            drift = _drift_fields(spark, outcomes, reference)
         finally:
             outcomes.unpersist()
     except (PySparkException, Py4JError) as error:
@@ -96,7 +101,47 @@ def run(spark: SparkSession, settings: BackfillSettings, model_version: str) -> 
         seconds=time.perf_counter() - started,
         output=settings.output,
         rejects=settings.rejects,
+        **drift,
     )
+
+
+# Valid rides the model itself could not score: they count among the rides the domain shares are of.
+_MODEL_CODES = [
+    str(code)
+    for code in (RejectionCode.INPUT_OUT_OF_RANGE, RejectionCode.MODEL_ERROR, RejectionCode.NON_FINITE_PREDICTION)
+]
+# approxQuantile's relative error: within 0.01% of the rank.
+_QUANTILE_ERROR = 1e-4
+
+
+def _drift_fields(spark: SparkSession, outcomes: DataFrame, reference: TrainingReference | None) -> dict:
+    """The summary's drift fields (as the batch job's: ride_scorer/core/signals.py), computed by Spark: the
+    shares of valid rides whose zone pair the model never saw or whose distance is beyond training, and the
+    predictions' quantiles (approximate, within `_QUANTILE_ERROR` of the rank)."""
+    predicted = outcomes.where(F.col("reason_code").isNull())
+    values = predicted.approxQuantile("ride_duration", list(SUMMARY_QUANTILES.values()), _QUANTILE_ERROR)
+    fields: dict = {"prediction_quantiles": dict(zip(SUMMARY_QUANTILES, values, strict=True)) if values else {}}
+    if reference is None:
+        return fields
+    valid = outcomes.where(F.col("reason_code").isNull() | F.col("reason_code").isin(*_MODEL_CODES))
+    # The pair as the core's features spell it: the ids as the ride gave them, joined by "_".
+    pair = F.concat_ws("_", F.col("PULocationID").cast("string"), F.col("DOLocationID").cast("string"))
+    seen = spark.createDataFrame([(name, True) for name in sorted(reference.seen_pairs)], "pair string, seen boolean")
+    low, high = reference.min_trip_distance, reference.max_trip_distance
+    row = (
+        valid.select(pair.alias("pair"), F.col("trip_distance"))
+        .join(F.broadcast(seen), "pair", "left")
+        .agg(
+            F.count(F.lit(1)).alias("rides"),
+            F.sum(F.when(F.col("seen").isNull(), 1).otherwise(0)).alias("unseen"),
+            F.sum(F.when(F.col("trip_distance").between(low, high), 0).otherwise(1)).alias("beyond"),
+        )
+        .first()
+    )
+    rides, unseen, beyond = (0, 0, 0) if row is None else (int(row["rides"]), row["unseen"] or 0, row["beyond"] or 0)
+    fields["unseen_pair_share"] = unseen / rides if rides else 0.0
+    fields["out_of_range_share"] = beyond / rides if rides else 0.0
+    return fields
 
 
 def _read_rides(spark: SparkSession, settings: BackfillSettings) -> DataFrame:
@@ -185,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(error)
     spark = spark_session(settings.master)
     try:
-        summary = run(spark, settings, model.version)
+        summary = run(spark, settings, model.version, model.reference)
     except BackfillError as error:
         return _fail(error)
     finally:
