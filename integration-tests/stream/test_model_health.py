@@ -128,4 +128,8 @@ def test_the_shares_of_unseen_pairs_out_of_range_distances_and_rejections_are_ex
     assert metrics["OutOfRangeShare"] == 4 / 49
     assert metrics["RejectionShare.invalid_json"] == 4 / 53
     assert metrics["RejectionShare.invalid_schema"] == 0
-    assert sum(metrics["PredictedMinutes"]["Counts"]) == 49
+    histogram = metrics["PredictedMinutes"]
+    assert sum(histogram["Counts"]) == histogram["Count"] == 49
+    assert histogram["Sum"] == pytest.approx(
+        sum(v * c for v, c in zip(histogram["Values"], histogram["Counts"], strict=True))
+    )

@@ -37,7 +37,9 @@ from ride_scorer.backfill.scoring import FILE_COLUMN, INPUT_FILE, ROW_COLUMN, co
 from ride_scorer.backfill.session import spark_session
 from ride_scorer.backfill.settings import BackfillLocationError, BackfillSettings, parse_args
 from ride_scorer.columnar.chunks import PREDICTION_COLUMNS, REJECT_COLUMNS, RIDE_COLUMNS
-from ride_scorer.columnar.summary import ScoringSummary
+from ride_scorer.columnar.summary import SUMMARY_QUANTILES, ScoringSummary
+from ride_scorer.core.reference import TrainingReference
+from ride_scorer.core.rides import RejectionCode
 from ride_scorer.core.settings import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -52,7 +54,9 @@ MAX_ERROR_CHARS = 2000
 REFUSALS: tuple[type[Exception], ...] = (*STARTUP_ERRORS, BackfillError)
 
 
-def run(spark: SparkSession, settings: BackfillSettings, model_version: str) -> ScoringSummary:
+def run(
+    spark: SparkSession, settings: BackfillSettings, model_version: str, reference: TrainingReference | None = None
+) -> ScoringSummary:
     """Score every row of the inputs into the two datasets: the rejects first, the predictions last, so
     the predictions' `_SUCCESS` marker tells a scheduler the whole run is done. Scoring runs once: its
     result is persisted (memory, spilling to disk) for the two writes and the counts. If the run fails,
@@ -80,6 +84,7 @@ def run(spark: SparkSession, settings: BackfillSettings, model_version: str) -> 
                 outcomes.where(chosen).select(*columns, INPUT_FILE).write.mode(mode).parquet(location)
             by_code = outcomes.groupBy("reason_code").count().collect()
             counts = {row["reason_code"]: int(row["count"]) for row in by_code}
+            drift = _drift_fields(spark, outcomes, reference)
         finally:
             outcomes.unpersist()
     except (PySparkException, Py4JError) as error:
@@ -101,6 +106,7 @@ def run(spark: SparkSession, settings: BackfillSettings, model_version: str) -> 
         seconds=time.perf_counter() - started,
         output=settings.output,
         rejects=settings.rejects,
+        **drift,
     )
 
 
@@ -124,6 +130,45 @@ def _remove(spark: SparkSession, locations: list[str]) -> None:
             filesystem.delete(path, True)
     except (PySparkException, Py4JError) as error:  # the run's own error is the one to report
         logger.warning("could not remove the partial outputs %s: %s", ", ".join(locations), one_line(error))
+
+
+# Valid rides the model itself could not score: they count among the rides the domain shares are of.
+_MODEL_CODES = [
+    str(code)
+    for code in (RejectionCode.INPUT_OUT_OF_RANGE, RejectionCode.MODEL_ERROR, RejectionCode.NON_FINITE_PREDICTION)
+]
+# approxQuantile's relative error: within 0.01% of the rank.
+_QUANTILE_ERROR = 1e-4
+
+
+def _drift_fields(spark: SparkSession, outcomes: DataFrame, reference: TrainingReference | None) -> dict:
+    """The summary's drift fields (as the batch job's: ride_scorer/core/signals.py), computed by Spark: the
+    shares of valid rides whose zone pair the model never saw or whose distance is beyond training, and the
+    predictions' quantiles (approximate, within `_QUANTILE_ERROR` of the rank)."""
+    predicted = outcomes.where(F.col("reason_code").isNull())
+    values = predicted.approxQuantile("ride_duration", list(SUMMARY_QUANTILES.values()), _QUANTILE_ERROR)
+    fields: dict = {"prediction_quantiles": dict(zip(SUMMARY_QUANTILES, values, strict=True)) if values else {}}
+    if reference is None:
+        return fields
+    valid = outcomes.where(F.col("reason_code").isNull() | F.col("reason_code").isin(*_MODEL_CODES))
+    # The pair as the core's features spell it: the ids as the ride gave them, joined by "_".
+    pair = F.concat_ws("_", F.col("PULocationID").cast("string"), F.col("DOLocationID").cast("string"))
+    seen = spark.createDataFrame([(name, True) for name in sorted(reference.seen_pairs)], "pair string, seen boolean")
+    low, high = reference.min_trip_distance, reference.max_trip_distance
+    row = (
+        valid.select(pair.alias("pair"), F.col("trip_distance"))
+        .join(F.broadcast(seen), "pair", "left")
+        .agg(
+            F.count(F.lit(1)).alias("rides"),
+            F.sum(F.when(F.col("seen").isNull(), 1).otherwise(0)).alias("unseen"),
+            F.sum(F.when(F.col("trip_distance").between(low, high), 0).otherwise(1)).alias("beyond"),
+        )
+        .first()
+    )
+    rides, unseen, beyond = (0, 0, 0) if row is None else (int(row["rides"]), row["unseen"] or 0, row["beyond"] or 0)
+    fields["unseen_pair_share"] = unseen / rides if rides else 0.0
+    fields["out_of_range_share"] = beyond / rides if rides else 0.0
+    return fields
 
 
 def _read_rides(spark: SparkSession, settings: BackfillSettings) -> DataFrame:
@@ -191,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(error)
     spark = spark_session(settings.master)
     try:
-        summary = run(spark, settings, model.version)
+        summary = run(spark, settings, model.version, model.reference)
     except BackfillError as error:
         return fail(error)
     finally:

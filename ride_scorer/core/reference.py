@@ -13,6 +13,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,17 @@ class TrainingReference:
     @property
     def prediction_median(self) -> float:
         return self.prediction_quantiles[50]
+
+    @cached_property
+    def seen_pair_ids(self) -> frozenset[tuple[int, int]]:
+        """The seen pairs whose ids are integers written plainly, as (pickup, dropoff): a ride with integer ids
+        is looked up without formatting its pair, which the stream would otherwise do for every ride."""
+        pairs = (pair.partition("_")[::2] for pair in self.seen_pairs)
+        return frozenset(
+            (int(pickup), int(dropoff))
+            for pickup, dropoff in pairs
+            if _plain_integer(pickup) and _plain_integer(dropoff)
+        )
 
     @classmethod
     def from_document(cls, document: Any) -> TrainingReference:
@@ -96,3 +108,8 @@ def _numbers(values: Any, name: str) -> tuple[float, ...]:
     if not isinstance(values, list):
         raise ReferenceError(f"{name} must be a list of numbers")
     return tuple(_number(value, name) for value in values)
+
+
+def _plain_integer(text: str) -> bool:
+    """How `str(int)` writes a non-negative integer: digits, no leading zero (ASCII only: isdigit takes "²")."""
+    return text.isascii() and text.isdigit() and (text == "0" or text[0] != "0")

@@ -103,24 +103,38 @@ NO_SIGNALS = BatchSignals(0, 0, {}, 0, (0,) * len(BUCKET_VALUES))
 def batch_signals(
     rides: Sequence[ReadRide], outcomes: Sequence[Outcome], reference: TrainingReference | None
 ) -> BatchSignals:
-    """The signals of one batch: `rides` as read, `outcomes` as the core scored them (same order)."""
-    events = [ride for ride in rides if type(ride) is RideEvent]
+    """The signals of one batch: `rides` as read, `outcomes` as the core scored them (same order).
+
+    It runs on every stream batch, so each count is one comprehension or a C-level pass (Counter, sum over
+    booleans) rather than a Python loop with calls."""
+    events = [ride.ride for ride in rides if type(ride) is RideEvent]
     predictions = [outcome.ride_duration for outcome in outcomes if type(outcome) is Prediction]
-    counts = [0] * len(BUCKET_VALUES)
-    for value in predictions:
-        counts[bucket_index(value)] += 1
-    rejected = Counter(str(outcome.code) for outcome in outcomes if type(outcome) is Rejection)
-    signals = BatchSignals(len(outcomes), len(events), dict(sorted(rejected.items())), len(predictions), tuple(counts))
+    # Counted by whole minutes (toward zero) in C, then the few minutes outside 0-59 moved to their buckets:
+    # below zero to the first; from an hour on, the whole minutes give the same five-minute bucket.
+    by_bucket: Counter[int] = Counter()
+    for minutes, count in Counter(map(int, predictions)).items():
+        by_bucket[minutes if 0 <= minutes < 60 else bucket_index(minutes)] += count
+    counts = tuple(by_bucket.get(index, 0) for index in range(len(BUCKET_VALUES)))
+    rejected = Counter([outcome.code for outcome in outcomes if type(outcome) is Rejection])
+    by_code = {str(code): count for code, count in sorted(rejected.items())}
+    signals = BatchSignals(len(outcomes), len(events), by_code, len(predictions), counts)
     if reference is None:
         return signals
     seen, low, high = reference.seen_pairs, reference.min_trip_distance, reference.max_trip_distance
-    median = reference.prediction_median
+    seen_ids, median = reference.seen_pair_ids, reference.prediction_median
     return BatchSignals(
         **{
             **signals.__dict__,
-            "unseen_pairs": sum(f"{e.ride.PULocationID}_{e.ride.DOLocationID}" not in seen for e in events),
-            "out_of_range": sum(not low <= e.ride.trip_distance <= high for e in events),
-            "above_reference_median": sum(value > median for value in predictions),
+            # The pair as the model's feature spells it; integer ids are looked up as a tuple first.
+            "unseen_pairs": sum(
+                [
+                    (ride.PULocationID, ride.DOLocationID) not in seen_ids
+                    and f"{ride.PULocationID}_{ride.DOLocationID}" not in seen
+                    for ride in events
+                ]
+            ),
+            "out_of_range": sum([not low <= ride.trip_distance <= high for ride in events]),
+            "above_reference_median": sum([value > median for value in predictions]),
         }
     )
 

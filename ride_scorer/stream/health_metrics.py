@@ -2,10 +2,11 @@
 rejection shares, and the shadow challenger's comparison with the champion.
 
 Written here rather than through powertools' Metrics for two things it cannot express: the predictions'
-distribution as EMF `Values`/`Counts` over fixed buckets (so CloudWatch computes percentiles across batches)
-and a second dimension set. Every metric is published per version (service, function_version, model_version,
-as the dashboard's other lines) and per service alone, which is what the template's alarms watch: an alarm
-cannot follow a dimension whose value changes with each deployment.
+distribution as an EMF histogram, `Values`/`Counts` over fixed buckets with their `Max`, `Min`, `Count` and
+`Sum` (the shape AWS's own aws-embedded-metrics libraries write; CloudWatch computes percentiles from it
+across batches), and a second dimension set. Every metric is published per version (service,
+function_version, model_version, as the dashboard's other lines) and per service alone, which is what the
+template's alarms watch: an alarm cannot follow a dimension whose value changes with each deployment.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def health_document(
         buckets = [
             (value, count) for value, count in zip(BUCKET_VALUES, signals.prediction_counts, strict=True) if count
         ]
-        document[PREDICTIONS_METRIC] = {"Values": [v for v, _ in buckets], "Counts": [c for _, c in buckets]}
+        document[PREDICTIONS_METRIC] = histogram(buckets)
         definitions.append({"Name": PREDICTIONS_METRIC, "Unit": "None"})
     return {
         "_aws": {
@@ -81,4 +82,17 @@ def health_document(
         ),
         **({} if shadow is None or shadow.error is None else {"challenger_error": shadow.error}),
         **document,
+    }
+
+
+def histogram(buckets: list[tuple[float, int]]) -> dict[str, Any]:
+    """An EMF histogram of (bucket value, count) pairs, counts above zero: at most 100 of them."""
+    values, counts = [value for value, _ in buckets], [count for _, count in buckets]
+    return {
+        "Values": values,
+        "Counts": counts,
+        "Max": max(values),
+        "Min": min(values),
+        "Count": sum(counts),
+        "Sum": math.fsum(value * count for value, count in buckets),
     }
