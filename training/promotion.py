@@ -11,6 +11,7 @@ the scorer would serve.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from training.evaluation import BandErrors, Evaluation, evaluate
 from training.registry_store import PROJECT_ROOT, StoredVersion, data_month
 from training.registry_view import BAND_LABELS, minutes, table
 
+logger = logging.getLogger(__name__)
 CACHE = PROJECT_ROOT / ".cache" / "holdout-errors"
 
 
@@ -108,6 +110,7 @@ def _score(path: str, model_dirs: list[Path]) -> list[tuple[Evaluation, int]]:
     from training.data import DISTANCE, TARGET, read_trips, trip_features
 
     trips = read_trips(path)
+    logger.info("scoring both models on the %d rides of %s", len(trips), path)
     features, actual, distances = trip_features(trips), trips[TARGET].to_numpy(), trips[DISTANCE].to_numpy()
     scored = []
     for model_dir in model_dirs:
