@@ -18,11 +18,11 @@ from pathlib import Path
 
 from ride_scorer.core.integrity import directory_digest, file_digest
 from training.evaluation import BandErrors, Evaluation, evaluate
-from training.registry_store import PROJECT_ROOT, StoredVersion, data_month
+from training.registry_store import PROJECT_ROOT, StoredVersion, data_month, sqlite_database, tracking_uri
 from training.registry_view import BAND_LABELS, minutes, table
 
 logger = logging.getLogger(__name__)
-CACHE = PROJECT_ROOT / ".cache" / "holdout-errors"
+CACHE_FOLDER = Path(".cache") / "holdout-errors"
 
 
 class PromotionError(RuntimeError):
@@ -83,15 +83,16 @@ def check_held_out(path: str, versions: tuple[StoredVersion, ...]) -> None:
 
 
 def compare_on_holdout(
-    path: str, champion: StoredVersion, candidate: StoredVersion, uri: str | None = None, cache: Path = CACHE
+    path: str, champion: StoredVersion, candidate: StoredVersion, uri: str | None = None
 ) -> HoldoutComparison:
     """Score the held-out month's rides (the 1-60 minute rides training keeps) with both models.
 
-    Each model's errors on a local month are kept in `cache` under the model's digest and the month's file
-    digest: the same files give the same numbers, and a second `make promote` (with --yes, say) then needs
-    neither scikit-learn nor the month."""
+    Each model's errors on a local month are kept under the model's digest and the month's file digest
+    (`cache_folder`): the same files give the same numbers, and a second `make promote` (with --yes, say)
+    then needs neither scikit-learn nor the month."""
     check_held_out(path, (champion, candidate))
     model_dirs = [_model_dir(version, uri) for version in (champion, candidate)]
+    cache = cache_folder(tracking_uri(uri))
     keys = [_cache_key(path, directory_digest(model_dir)) for model_dir in model_dirs]
     found = [_cached(cache, key) for key in keys]
     if any(entry is None for entry in found):
@@ -117,6 +118,13 @@ def _score(path: str, model_dirs: list[Path]) -> list[tuple[Evaluation, int]]:
         model = load_model(model_dir, expected_sha256=directory_digest(model_dir))  # the files as they are now
         scored.append((evaluate(actual, np.asarray(model.predict(features)), distances), len(trips)))
     return scored
+
+
+def cache_folder(store: str) -> Path:
+    """`.cache/holdout-errors` beside a SQLite store's database (the project's own `.cache` for the project's
+    store), else in the project: the numbers are kept with the registry they describe."""
+    database = sqlite_database(store)
+    return (database.parent if database is not None else PROJECT_ROOT) / CACHE_FOLDER
 
 
 def _cache_key(path: str, model_digest: str) -> str | None:

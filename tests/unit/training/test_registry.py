@@ -165,6 +165,10 @@ def holdout_errors(registered, path: str) -> dict:
     return errors
 
 
+def rides_in(path: str) -> int:
+    return len(read_trips(path))
+
+
 def test_make_promote_compares_on_a_held_out_month_and_needs_yes_for_a_worse_model(registered, store_copy, tmp_path):
     holdout = month_slice(tmp_path, "2023-02", 2_000)
     errors = holdout_errors(registered, holdout)
@@ -177,6 +181,9 @@ def test_make_promote_compares_on_a_held_out_month_and_needs_yes_for_a_worse_mod
         done = make_in(store_copy, "promote", tmp_path, **variables)
 
         report = done.stderr.splitlines()
+        # Only the first run scores the month: each model's errors on it are kept beside the store.
+        scoring = f"INFO training.promotion: scoring both models on the {rides_in(holdout)} rides of {holdout}"
+        assert (scoring in report) == (candidate == "2"), report
         held_out = report.index(next(line for line in report if line.startswith("held out: 2023-02")))
         assert cells(report[held_out]) == [
             "held out: 2023-02",
@@ -215,6 +222,7 @@ def test_make_promote_compares_on_a_held_out_month_and_needs_yes_for_a_worse_mod
             f"PREVIOUS_CHAMPION=ride-duration/{champion}",
         ]
         assert aliases(client)["champion"] == candidate
+    assert len(list((tmp_path / ".cache" / "holdout-errors").glob("*.json"))) == 2
 
 
 @pytest.mark.parametrize(
