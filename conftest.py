@@ -1,5 +1,4 @@
-"""Fixtures for both test tiers (`tests/` and `integration-tests/`): real trained models, and a tracking
-store with two of them registered.
+"""Fixtures for both test tiers (`tests/` and `integration-tests/`): real trained models.
 
 Models are trained from the bundled real TLC data, never loaded from a committed pickle. The emulator
 fixtures (moto's server, LocalStack and what is deployed on them) live in integration-tests/conftest.py,
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.shared.trained_models import ModelFactory, Registered
+from tests.shared.trained_models import ModelFactory
 
 
 @pytest.fixture(scope="session")
@@ -22,17 +21,12 @@ def test_models(tmp_path_factory: pytest.TempPathFactory) -> ModelFactory:
 
 
 @pytest.fixture(scope="session")
-def trained_model_dir(test_models: ModelFactory) -> Path:
-    """The linear test model most tests use."""
-    return test_models("linear")
-
-
-@pytest.fixture(scope="session")
-def registered(tmp_path_factory: pytest.TempPathFactory) -> Registered:
-    """One tracking store with two real models registered by `training.train`, so the MLflow-heavy tests
+def registered(tmp_path_factory: pytest.TempPathFactory):  # -> tests.shared.trained_models.Registered
+    """A tracking store with two real models registered by `training.train`, so the MLflow-heavy tests
     (pyfunc, registry, evaluation, promotion, the champion make serve finds) train twice in all: the linear
     model first (version 1, @champion), then the forest (version 2, @challenger), on real TLC slices, never
     on the project's mlflow.db. Tests that change aliases work on a copy of its database."""
+    from tests.shared.trained_models import Registered
     from tests.shared.trips import month_slice
     from training.train import train  # MLflow: imported by the sessions that use this store only
 
@@ -43,3 +37,9 @@ def registered(tmp_path_factory: pytest.TempPathFactory) -> Registered:
     linear = train(train_path, validate_path, kind="linear", tracking_uri=store)
     forest = train(train_path, validate_path, kind="forest", tracking_uri=store)
     return Registered(store, train_path, validate_path, linear, forest)
+
+
+@pytest.fixture(scope="session")
+def trained_model_dir(test_models: ModelFactory) -> Path:
+    """The linear test model most tests use."""
+    return test_models("linear")
