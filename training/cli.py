@@ -45,6 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "train" and args.publish and not args.bucket:
         parser.error("train --publish needs --bucket")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # botocore's INFO lines ("Found credentials in environment variables.") are its own, not the run's progress.
+    logging.getLogger("botocore").setLevel(logging.WARNING)
     commands = {"train": _train, "publish": _publish, "models": _models, "promote": _promote}
     # botocore's INFO lines ("Found credentials in environment variables.") are its own, not the run's progress.
     logging.getLogger("botocore").setLevel(logging.WARNING)
@@ -167,11 +169,10 @@ def _promote(args: argparse.Namespace) -> int:
 
 
 def _find(versions: list[StoredVersion], version: str | None, alias: str) -> StoredVersion | None:
-    """The version numbered `version`, else the one with `alias`."""
-    for stored in versions:
-        if stored.version == version if version is not None else alias in stored.aliases:
-            return stored
-    return None
+    """The version numbered `version`; without a number, the one with `alias`."""
+    if version is not None:
+        return next((stored for stored in versions if stored.version == version), None)
+    return next((stored for stored in versions if alias in stored.aliases), None)
 
 
 def _report(*lines: str) -> None:

@@ -11,16 +11,18 @@ the scorer would serve.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ride_scorer.core.integrity import directory_digest, file_digest
 from training.evaluation import BandErrors, Evaluation, evaluate
-from training.registry_store import PROJECT_ROOT, StoredVersion, data_month
+from training.registry_store import PROJECT_ROOT, StoredVersion, data_month, sqlite_database, tracking_uri
 from training.registry_view import BAND_LABELS, minutes, table
 
-CACHE = PROJECT_ROOT / ".cache" / "holdout-errors"
+logger = logging.getLogger(__name__)
+CACHE_FOLDER = Path(".cache") / "holdout-errors"
 
 
 class PromotionError(RuntimeError):
@@ -81,15 +83,16 @@ def check_held_out(path: str, versions: tuple[StoredVersion, ...]) -> None:
 
 
 def compare_on_holdout(
-    path: str, champion: StoredVersion, candidate: StoredVersion, uri: str | None = None, cache: Path = CACHE
+    path: str, champion: StoredVersion, candidate: StoredVersion, uri: str | None = None
 ) -> HoldoutComparison:
     """Score the held-out month's rides (the 1-60 minute rides training keeps) with both models.
 
-    Each model's errors on a local month are kept in `cache` under the model's digest and the month's file
-    digest: the same files give the same numbers, and a second `make promote` (with --yes, say) then needs
-    neither scikit-learn nor the month."""
+    Each model's errors on a local month are kept under the model's digest and the month's file digest
+    (`cache_folder`): the same files give the same numbers, and a second `make promote` (with --yes, say)
+    then needs neither scikit-learn nor the month."""
     check_held_out(path, (champion, candidate))
     model_dirs = [_model_dir(version, uri) for version in (champion, candidate)]
+    cache = cache_folder(tracking_uri(uri))
     keys = [_cache_key(path, directory_digest(model_dir)) for model_dir in model_dirs]
     found = [_cached(cache, key) for key in keys]
     if any(entry is None for entry in found):
@@ -108,12 +111,20 @@ def _score(path: str, model_dirs: list[Path]) -> list[tuple[Evaluation, int]]:
     from training.data import DISTANCE, TARGET, read_trips, trip_features
 
     trips = read_trips(path)
+    logger.info("scoring both models on the %d rides of %s", len(trips), path)
     features, actual, distances = trip_features(trips), trips[TARGET].to_numpy(), trips[DISTANCE].to_numpy()
     scored = []
     for model_dir in model_dirs:
         model = load_model(model_dir, expected_sha256=directory_digest(model_dir))  # the files as they are now
         scored.append((evaluate(actual, np.asarray(model.predict(features)), distances), len(trips)))
     return scored
+
+
+def cache_folder(store: str) -> Path:
+    """`.cache/holdout-errors` beside a SQLite store's database (the project's own `.cache` for the project's
+    store), else in the project: the numbers are kept with the registry they describe."""
+    database = sqlite_database(store)
+    return (database.parent if database is not None else PROJECT_ROOT) / CACHE_FOLDER
 
 
 def _cache_key(path: str, model_digest: str) -> str | None:

@@ -4,8 +4,9 @@ Importing MLflow and opening its store costs 2-4 s, which `make serve` and `make
 `@champion`, and `make models` only to list a few rows. MLflow's store is an ordinary SQLite file; reading
 it read-only cannot change it. Writes (registering, moving an alias) still go through MLflow.
 
-Only the columns MLflow has kept since its aliases arrived (2.3) are read. A database that lacks them raises
-`StoreLayoutError`, and callers then ask MLflow itself, so a future schema change costs speed, not answers.
+Only a few columns of four long-standing tables are read (model_versions, registered_model_aliases,
+model_version_tags, latest_metrics). A database that lacks them raises `StoreLayoutError`, and callers then
+ask MLflow itself, so a future schema change costs speed, not answers.
 """
 
 from __future__ import annotations

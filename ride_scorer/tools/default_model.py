@@ -95,12 +95,12 @@ def champion_model(store_uri: str | None = None) -> ServingModel | None:
         try:
             stored = aliased_version(database, REGISTERED_MODEL, CHAMPION)
         except StoreLayoutError:
-            stored = None
+            pass  # a layout this reader does not know: MLflow answers below
         else:
             if stored is None:
                 return None
-        if stored is not None and stored.model_dir is not None:
-            return _pinned(stored.model_dir, stored.describe())
+            if stored.model_dir is not None:
+                return _pinned(stored.model_dir, stored.describe())
     from training.registry import champion  # imports MLflow: a remote store, or files MLflow must fetch
 
     found = champion(store)
