@@ -207,6 +207,16 @@ def _check_columns(inputs: pa.Schema, job: BatchJob) -> None:
         )
 
 
+def opened_as(text: str) -> str:
+    """The spelling the job opens: a `file:` URI as its local path, an S3 URI (s3a://, repeated slashes) in
+    its canonical form (`adapters.locations`); a plain local path as the user wrote it, so that messages name
+    it as given (comparisons still resolve it)."""
+    location = Location.parse(text)
+    if location.is_s3 or text.lower().startswith("file:"):
+        return str(location)
+    return text
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m ride_scorer.batch",
@@ -245,10 +255,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.input_prefix is not None:
         return main_prefix(args)
+    try:
+        source, output = opened_as(args.input), opened_as(args.output)
+        rejects = opened_as(args.rejects) if args.rejects else default_rejects_location(output)
+    except LocationError as error:
+        return fail(error, code=2)
     job = BatchJob(
-        input=args.input,
-        output=args.output,
-        rejects=args.rejects or default_rejects_location(args.output),
+        input=source,
+        output=output,
+        rejects=rejects,
         id_column=args.id_column,
         chunk_rows=args.chunk_rows,
         progress=not args.no_progress,
