@@ -3,7 +3,7 @@
 
 import sys
 
-from ride_scorer.batch.job import main
+from ride_scorer.batch.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -15,7 +15,7 @@ import yaml
 from cfnlint.api import ManualArgs, lint, lint_file
 
 from infra.sam_translate import translate
-from ride_scorer.batch.job import parse_args
+from ride_scorer.batch.cli import parse_args
 from tests.shared.paths import ROOT
 
 BATCH = ROOT / "infra" / "batch.yaml"

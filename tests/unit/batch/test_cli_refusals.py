@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ride_scorer.batch.job import main
+from ride_scorer.batch.cli import main
 from tests.shared.paths import DATA
 
 MONTH = DATA / "green_tripdata_2023-01.parquet"

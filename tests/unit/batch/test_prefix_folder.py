@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ride_scorer.batch.job import main
+from ride_scorer.batch.cli import main
 from ride_scorer.core.integrity import directory_digest
 from tests.shared.paths import DATA
 
