@@ -25,6 +25,7 @@ serve: $(STAMP) ## HTTP service on 127.0.0.1:8080 (SERVE_BIND): POST /predict, G
 		exec $(PY) -m ride_scorer.http_service.gunicorn_conf 'ride_scorer.http_service.app:create_app()'
 
 batch: $(STAMP) ## Score a parquet file: make batch BATCH_INPUT=path|s3://... BATCH_OUTPUT=path|s3://...
+	@if [ -d "$(BATCH_INPUT)" ]; then echo "error: BATCH_INPUT=$(BATCH_INPUT) is a folder: score every parquet file in it with $(PY) -m ride_scorer.batch --input-prefix $(BATCH_INPUT) --output-prefix .cache/batch/scored --model DIR --model-sha256 DIGEST" >&2; exit 2; fi
 	@mkdir -p .cache/batch
 	@$(WITH_MODEL) $(PY) -m ride_scorer.batch --input "$(BATCH_INPUT)" --output "$(BATCH_OUTPUT)"
 

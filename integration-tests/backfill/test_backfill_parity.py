@@ -14,7 +14,7 @@ import pytest
 
 from ride_scorer.backfill.job import BackfillError, run
 from ride_scorer.backfill.settings import BackfillSettings
-from ride_scorer.batch.job import main as batch_main
+from ride_scorer.batch.cli import main as batch_main
 from ride_scorer.core.model import load_model
 from ride_scorer.core.settings import ModelSettings
 from tests.shared.paths import DATA

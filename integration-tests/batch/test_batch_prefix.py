@@ -8,15 +8,23 @@ from __future__ import annotations
 import io
 import json
 import re
+import secrets
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from botocore.exceptions import ClientError
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 import ride_scorer.batch.prefix as prefix_module
 from ride_scorer.adapters.aws_clients import client
-from ride_scorer.batch.job import main
+from ride_scorer.adapters.locations import Location
+from ride_scorer.batch.cli import main
+from ride_scorer.batch.job import BatchJob, check_locations, score_file
+from ride_scorer.batch.prefix import PrefixJob, run_prefix
 from ride_scorer.core.integrity import directory_digest
 from tests.shared.paths import DATA
 
@@ -277,3 +285,59 @@ def test_hostile_keys_are_names_and_foreign_objects_are_never_overwritten(
             path for path in tmp_path.rglob("*") if path.is_file() and "out" not in path.relative_to(tmp_path).parts
         ]
         assert outside == []
+
+
+KEY_NAMES = st.lists(
+    st.lists(st.sampled_from(["a", "é", " ", ".", "..", "/", "\n"]), min_size=1, max_size=8).map(
+        lambda parts: "".join(parts) + ".parquet"
+    ),
+    min_size=1,
+    max_size=3,
+    unique=True,
+)
+
+
+@pytest.fixture(scope="module")
+def loaded_model(trained_model_dir):
+    from ride_scorer.core.model import load_model
+
+    return load_model(trained_model_dir, directory_digest(trained_model_dir))
+
+
+@pytest.mark.parametrize("output", ["local", "s3"])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=KEY_NAMES)
+def test_for_any_key_names_the_job_keeps_every_promise(incoming_bucket, loaded_model, tmp_path_factory, output, names):
+    """Issue 22's properties for the prefix mode, S3 input to a local folder or to S3: never a write outside
+    the output location, never a changed input byte, never a foreign object overwritten; every key either
+    scored or refused in one line."""
+    s3, bucket = incoming_bucket.s3, incoming_bucket.name
+    run_id = secrets.token_hex(4)
+    body = io.BytesIO()
+    pq.write_table(pq.read_table(DATA / "green_tripdata_2023-01.parquet").slice(0, 5), body)
+    for name in names:
+        try:
+            s3.put_object(Bucket=bucket, Key=f"{run_id}/in/{name}", Body=body.getvalue())
+        except ClientError:  # a key the server's URL handling cannot store (`..` above the bucket)
+            assume(False)
+    s3.put_object(Bucket=bucket, Key=f"{run_id}/out/predictions/{names[0]}", Body=b"foreign")
+    root = tmp_path_factory.mktemp("promises")
+    (root / "out").mkdir()
+    before = incoming_bucket.objects()
+    output_prefix = Location.parse(incoming_bucket.uri(f"{run_id}/out") if output == "s3" else str(root / "out"))
+    lines: list[str] = []
+
+    def score(source, predictions, rejects, written):
+        job = BatchJob(source, predictions, rejects, progress=False)
+        check_locations(job)
+        return asdict(score_file(job, loaded_model, "ride-duration", lambda: s3, written))
+
+    job = PrefixJob(Location.parse(incoming_bucket.uri(f"{run_id}/in")), output_prefix)
+    summary = run_prefix(job, "sha256-x", "ride-duration", "v", score, lines.append, lambda: s3)
+
+    after = incoming_bucket.objects()
+    assert {key: after[key] for key in before} == before  # inputs and the foreign object unchanged
+    assert all(key.startswith(f"{run_id}/out/") for key in set(after) - set(before))
+    assert all(path.relative_to(root).parts[0] == "out" for path in root.rglob("*"))
+    assert len(lines) == len(names) and all("\n" not in line for line in lines)
+    assert {result.status for result in summary.results} <= {"scored", "failed"}

@@ -4,7 +4,7 @@ cannot be uploaded the line says which file was already written."""
 
 from __future__ import annotations
 
-from ride_scorer.batch.job import main
+from ride_scorer.batch.cli import main
 
 MONTH_KEY = "rides/2023-01.parquet"
 

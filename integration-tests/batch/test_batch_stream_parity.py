@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from lambda_function import app
-from ride_scorer.batch.job import main as batch_main
+from ride_scorer.batch.cli import main as batch_main
 from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
 from ride_scorer.tools.readers import read_dead_letters, read_stream
 from tests.shared.lambda_context import lambda_context

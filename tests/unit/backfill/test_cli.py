@@ -3,15 +3,19 @@ outputs that overlap an input or each other. One `error:` line and the exit code
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("pyspark", reason="the spark extra (pyspark) is not installed")
 
+from ride_scorer.adapters.locations import Location, Pattern
 from ride_scorer.backfill.job import main
-from ride_scorer.backfill.settings import default_rejects_location
+from ride_scorer.backfill.settings import BackfillLocationError, default_rejects_location, refuse_overlaps
 from ride_scorer.core.integrity import directory_digest
 
 
@@ -112,3 +116,40 @@ def test_an_existing_output_is_refused_before_spark_starts(pinned, capsys, monke
 )
 def test_rejects_go_beside_the_predictions_by_default(output, rejects):
     assert default_rejects_location(output) == rejects
+
+
+SPELLING = st.sampled_from(["{p}", "./{p}", "{cwd}/{p}", "/{cwd}//{p}/", "file://{cwd}/{p}", "file:{cwd}/{p}/."])
+FOLDER = st.lists(st.sampled_from(["rides", "link-to-rides", "out", "x", ".."]), min_size=1, max_size=3)
+
+
+def holds(one: str, other: str) -> bool:
+    return os.path.commonpath([one, other]) in (one, other)
+
+
+@settings(max_examples=40, deadline=None)
+@given(source=FOLDER, target=FOLDER, source_form=SPELLING, target_form=SPELLING)
+def test_any_spelling_that_overlaps_the_input_is_refused_and_no_other(
+    tmp_path_factory, source, target, source_form, target_form
+):
+    """Issue 22's property for the backfill: outputs refused exactly when, as the file system resolves them,
+    one of the three folders holds another; whatever the spellings (relative, absolute, file:, `..`, links,
+    repeated and trailing slashes)."""
+    root = tmp_path_factory.mktemp("spellings").resolve()
+    (root / "rides").mkdir()
+    (root / "link-to-rides").symlink_to(root / "rides")
+    source_path, target_path = "/".join(["rides", *source]), "/".join(["out", *target])
+    old = os.getcwd()
+    os.chdir(root)
+    try:
+        inputs = [Pattern.parse(source_form.format(p=source_path, cwd=root))]
+        output = Location.parse(target_form.format(p=target_path, cwd=root))
+        rejects = Location.parse(str(root / "separate-rejects"))
+        real = [os.path.realpath(root / path) for path in (source_path, target_path, "separate-rejects")]
+        try:
+            refuse_overlaps(inputs, output, rejects)
+            refused = False
+        except BackfillLocationError:
+            refused = True
+    finally:
+        os.chdir(old)
+    assert refused is (holds(real[0], real[1]) or holds(real[0], real[2]) or holds(real[1], real[2]))

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ride_scorer.batch.job import main
+from ride_scorer.batch.cli import main
 from ride_scorer.core.integrity import directory_digest
 from tests.shared.paths import DATA
 
@@ -274,3 +274,56 @@ def test_arguments_of_the_two_modes_do_not_mix(folders, capsys, argv, message):
     assert stopped.value.code == 2
     assert message in capsys.readouterr().err.splitlines()[-1]
     assert not os.path.exists("out")
+
+
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [
+        ("k" * 240 + ".parquet", "scored"),  # issue 22 row 6: 248 bytes is a valid name; so are its outputs'
+        ("UPPER.PARQUET", "scored"),  # issue 23: the suffix in any case is parquet
+        ("new\nline.parquet", "failed"),  # issue 23: one line, the name escaped
+        ("sep\u2028arated.parquet", "failed"),
+    ],
+    ids=["248-byte-name", "upper-case-suffix", "newline-in-name", "line-separator-in-name"],
+)
+def test_every_file_name_gets_one_line_and_every_valid_one_is_scored(folders, capsys, name, status):
+    shutil.copyfile(folders / "in" / "a.parquet", folders / "in" / name)
+    (folders / "single").mkdir()
+
+    code, summary, err = run(capsys, "--input-prefix", "in", "--output-prefix", "out")
+
+    assert {result["input"]: result["status"] for result in summary["results"]}[f"in/{name}"] == status
+    assert code == (1 if status == "failed" else 0)
+    assert len(err) == 4 and all(
+        line.startswith(("scored '", "error: '", "3 of 3 files", "2 of 3 files")) for line in err
+    ), err
+    assert [line for line in err if line.startswith("error:")] == (
+        [
+            f"error: {f'in/{name}'!r}: {f'predictions/{name}'!r} cannot be a name under 'out': it contains a "
+            f"{'control character (U+000A)' if chr(10) in name else 'line separator (U+2028)'}"
+        ]
+        if status == "failed"
+        else []
+    )
+    if status == "scored":
+        assert pq.read_table(folders / "out" / "predictions" / name).equals(pq.read_table("out/predictions/a.parquet"))
+        assert (
+            main(["--input", f"in/{name}", "--output", f"single/{name}", "--rejects", "r.parquet", "--no-progress"])
+            == 0
+        )
+
+
+def test_the_summary_line_stays_small_however_many_files_and_the_report_holds_them(folders, capsys):
+    """Issue 22 row 9: 2,000 files made a 514 KB summary line, over CloudWatch's 256 KB event."""
+    from ride_scorer.batch.prefix import FileResult, PrefixSummary
+
+    long = "in/" + "x" * 200 + ".parquet"
+    results = [FileResult(f"{long}{n}", "scored", f"out/{long}{n}", f"out/r/{long}{n}", 1, 1, 0) for n in range(2000)]
+    summary = PrefixSummary("in", "out", "ride-duration", "v1", 1.0, results, report="out/reports/r.json")
+
+    line = json.dumps(summary.counts())
+
+    assert len(line.encode()) < 1024
+    assert json.loads(line)["files"] == 2000 and json.loads(line)["report"] == "out/reports/r.json"
+    code, printed, _ = run(capsys, "--input-prefix", "in", "--output-prefix", "out")
+    assert len(printed["results"]) == printed["files"] == 2 and code == 0

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ride_scorer.batch.job import parse_args
+from ride_scorer.batch.cli import parse_args
 from tests.shared.paths import ROOT
 
 BATCH = ROOT / "infra" / "batch.yaml"

@@ -47,7 +47,7 @@ BATCH = Image(
     ROOT / "Dockerfile.batch.dockerignore",
     "/app",
     (
-        "ride_scorer.batch.job",
+        "ride_scorer.batch.cli",
         "ride_scorer.batch.__main__",
         "ride_scorer.http_service.app",
         "ride_scorer.http_service.gunicorn_conf",
