@@ -192,7 +192,13 @@ def timed_child(arguments: list[str], environment: dict[str, str], output: Path)
     """Wall time from spawning the interpreter to the first event scored and written: the cold start a
     Lambda caller waits for. Interpreter teardown is left out (a Lambda process does not exit per event)."""
     started = time.time()
-    subprocess.run([sys.executable, "-I", "-S", *arguments], env=environment, check=True, timeout=600)
+    # The children's own chatter (MLflow's notes on the model's requirements, 15 times) is shown only if one fails.
+    child = subprocess.run(
+        [sys.executable, "-I", "-S", *arguments], env=environment, capture_output=True, text=True, timeout=600
+    )
+    if child.returncode != 0:
+        sys.stderr.write(child.stdout + child.stderr)
+        raise subprocess.CalledProcessError(child.returncode, child.args)
     result = json.loads(output.read_text(encoding="utf-8"))
     return result["first_event_done_at"] - started, result
 

@@ -86,7 +86,8 @@ def test_each_download_is_a_new_private_folder_at_an_unpredictable_path(publishe
         assert first != second and first.parent == second.parent == downloads
         assert first.name.startswith(DOWNLOAD_FOLDER_PREFIX) and len(first.name) > len(DOWNLOAD_FOLDER_PREFIX) + 4
         assert stat.S_IMODE(first.stat().st_mode) == 0o700
-        assert {stat.S_IMODE(path.stat().st_mode) for path in first.iterdir()} == {0o600}
+        modes = {(path.is_dir(), stat.S_IMODE(path.stat().st_mode)) for path in first.rglob("*")}
+        assert modes == {(False, 0o600), (True, 0o700)}  # files, and the scoring form's folder
         assert directory_digest(first) == published.sha256
     finally:
         shutil.rmtree(first)

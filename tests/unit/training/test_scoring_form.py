@@ -3,6 +3,9 @@ naming what is supported, before anything is written."""
 
 from __future__ import annotations
 
+import shutil
+
+import numpy as np
 import pytest
 from sklearn.ensemble import GradientBoostingRegressor
 from sklearn.feature_extraction import DictVectorizer
@@ -10,8 +13,9 @@ from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MaxAbsScaler
 
-from ride_scorer.core.scoring_form import FORM_FOLDER, SUPPORTED
-from training.scoring_form import UnsupportedModelError, write_scoring_form
+from ride_scorer.core.model import load_model
+from ride_scorer.core.scoring_form import FORM_ARRAYS, FORM_FOLDER, SUPPORTED
+from training.scoring_form import UnsupportedModelError, check_before_publishing, write_scoring_form
 
 RIDES = [{"PU_DO": "1_2", "trip_distance": 1.0}, {"PU_DO": "236_237", "trip_distance": 2.0}]
 TARGET = [5.0, 7.0]
@@ -41,3 +45,19 @@ def test_a_pipeline_without_an_exact_form_is_refused_in_one_line_and_nothing_is_
     message = str(refused.value)
     assert why in message and message.endswith(f"; supported: {SUPPORTED}") and "\n" not in message
     assert not (tmp_path / FORM_FOLDER).exists()
+
+
+def test_publish_adds_the_form_to_a_model_logged_without_it_and_refuses_one_that_differs(trained_model_dir, tmp_path):
+    """Publish's check on its staged copy: republishing an older model is enough, a wrong form never ships."""
+    older = shutil.copytree(trained_model_dir, tmp_path / "older")
+    shutil.rmtree(older / FORM_FOLDER)
+    check_before_publishing(older)
+    assert load_model(older).predict(RIDES) == load_model(trained_model_dir).predict(RIDES)
+
+    tampered = shutil.copytree(trained_model_dir, tmp_path / "tampered")
+    with np.load(tampered / FORM_ARRAYS, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    arrays["intercept"] = np.nextafter(arrays["intercept"], np.inf)
+    np.savez(tampered / FORM_ARRAYS, **arrays)
+    with pytest.raises(UnsupportedModelError, match=r"^the scoring form differs from the pipeline's predict on \d+ of"):
+        check_before_publishing(tampered)
