@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ride_scorer.adapters.aws_clients import client
 from ride_scorer.core.integrity import MLFLOW_LOAD_METADATA, ModelIntegrityError, write_digest
 from ride_scorer.core.model import read_version
+from ride_scorer.tools.local.endpoints import explain
 from training.scoring_form import check_before_publishing
 
 DEFAULT_PREFIX = "models/ride-duration"
@@ -69,7 +70,9 @@ def publish_model(
         for path, key in zip(files, keys, strict=True):
             try:
                 s3.upload_file(str(path), bucket, key)
-            except (BotoCoreError, ClientError, S3UploadFailedError) as error:
+            except (BotoCoreError, ClientError) as error:  # no endpoint, no credentials: the tools' one line
+                raise PublishError(f"cannot upload s3://{bucket}/{key}: {explain(error, s3, 'S3')}") from error
+            except S3UploadFailedError as error:
                 raise PublishError(f"cannot upload s3://{bucket}/{key}: {error}") from error
     _remove_stale(s3, bucket, key_prefix, set(keys))
     return PublishResult(model_location=f"s3://{bucket}/{key_prefix}", sha256=digest, run_id=version, keys=keys)
