@@ -51,7 +51,7 @@ install: $(STAMP) ## Create .venv with runtime, training, serving, Spark and tes
 test: $(STAMP) ## Run lint, type checks, unit and integration tests (starts and stops its own emulators)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/mypy ride_scorer lambda_function training infra
+	$(BIN)/mypy ride_scorer lambda_function training infra tools
 	$(PY) -m pytest
 
 unit: $(STAMP) ## Fast unit tests only
@@ -67,7 +67,7 @@ layers: $(STAMP) ## Check the import layering (import-linter contracts in pyproj
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP) ## mypy
-	$(BIN)/mypy ride_scorer lambda_function training infra
+	$(BIN)/mypy ride_scorer lambda_function training infra tools
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache .import_linter_cache build

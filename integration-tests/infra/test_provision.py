@@ -8,9 +8,9 @@ import os
 import subprocess
 import sys
 
-from ride_scorer.tools.local.loopback import free_port
 from tests.shared.emulators import Endpoint
 from tests.shared.paths import ROOT
+from tools.local.loopback import free_port
 
 OTHER_ACCOUNT = "111122223333"
 

@@ -8,8 +8,8 @@ from ride_scorer.adapters.sqs import SqsDeadLetterQueue
 from ride_scorer.core.model import load_model
 from ride_scorer.stream.kinesis_event import KinesisEventRecords
 from ride_scorer.stream.scorer import StreamScorer
-from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
 from tests.shared.fakes.aws import NO_WAIT, FakeKinesis, FakeSqs
+from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
 
 ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/rides"
 
