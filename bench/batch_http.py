@@ -36,7 +36,7 @@ from ride_scorer.core.model import load_model  # noqa: E402
 from ride_scorer.core.settings import ModelSettings  # noqa: E402
 from ride_scorer.http_service.app import create_app  # noqa: E402
 from ride_scorer.http_service.settings import DEFAULT_MAX_REQUEST_BYTES, ServiceSettings  # noqa: E402
-from ride_scorer.tools.local.gunicorn_service import gunicorn_service  # noqa: E402
+from tools.local.gunicorn_service import gunicorn_service  # noqa: E402
 from training.pipeline import build_pipeline  # noqa: E402
 
 MONTHS = ("green_tripdata_2023-01.parquet", "green_tripdata_2023-02.parquet")

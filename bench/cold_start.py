@@ -52,8 +52,8 @@ from infra.runtime_closure import (
     lock_hash,
 )
 from ride_scorer.core.integrity import directory_digest, write_digest
-from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
-from ride_scorer.tools.local.context import child_context_source
+from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
+from tools.local.context import child_context_source
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"

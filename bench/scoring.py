@@ -59,8 +59,8 @@ from lambda_function import app  # noqa: E402
 from ride_scorer.adapters.kinesis import KinesisPredictionSink  # noqa: E402
 from ride_scorer.adapters.sqs import SqsDeadLetterQueue  # noqa: E402
 from ride_scorer.core.integrity import directory_digest  # noqa: E402
-from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes  # noqa: E402
-from ride_scorer.tools.local.context import LocalLambdaContext  # noqa: E402
+from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes  # noqa: E402
+from tools.local.context import LocalLambdaContext  # noqa: E402
 
 RIDES = ROOT / "data" / "green_tripdata_2023-01.parquet"
 SIZES = (100, 1_000, 10_000)

@@ -33,9 +33,9 @@ from ride_scorer.core.features import features_from_columns  # noqa: E402
 from ride_scorer.core.integrity import directory_digest  # noqa: E402
 from ride_scorer.core.model import load_model  # noqa: E402
 from ride_scorer.core.rides import RideEvent, read_kinesis_data  # noqa: E402
-from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes  # noqa: E402
-from ride_scorer.tools.local.context import LocalLambdaContext  # noqa: E402
-from ride_scorer.tools.local.embedded_moto import embedded_moto  # noqa: E402
+from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes  # noqa: E402
+from tools.local.context import LocalLambdaContext  # noqa: E402
+from tools.local.embedded_moto import embedded_moto  # noqa: E402
 from training.pipeline import DEFAULT_SERIALIZATION, build_pipeline  # noqa: E402
 
 SIZES = (1, 100, 1_000, 10_000)

@@ -3,7 +3,7 @@
 
 The values depend on the run that was published and its digest, and on the account the resources were
 named with, so they are generated rather than committed: a committed file could only hold placeholders,
-and a placeholder reaches the function as a wrong value. Names come from infra/resources.yaml as
+and a placeholder reaches the function as a wrong value. Names come from infra/templates/resources.yaml as
 `infra.provision` resolves them, so they are the ones it created.
 
     python -m infra.sam_env --run-id RUN --sha256 DIGEST --endpoint http://localstack:4566
@@ -24,7 +24,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.provision import TEMPLATE, caller_account, load_template, resolved_resources
-from ride_scorer.tools.local.endpoints import AwsUnavailable, explain, tool_client
+from tools.local.endpoints import AwsUnavailable, explain, tool_client
 
 FUNCTION = "ScorerFunction"  # the logical id in template.yaml: SAM matches --env-vars overrides by it
 DEFAULT_MODEL_PREFIX = "models/ride-duration"

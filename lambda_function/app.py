@@ -51,7 +51,7 @@ metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
 # During a rollout two Lambda versions score at once: each metric names the version that emitted it (and,
 # once loaded, its model's run id), so the dashboard and alarms can tell them apart (docs/rollout.md).
 metrics.set_default_dimensions(function_version=FUNCTION_VERSION)
-# The pre-traffic hook's event (infra/hooks/pre_traffic): Kinesis-shaped records under this key, scored but
+# The pre-traffic hook's event (infra/functions/pre_traffic): Kinesis-shaped records under this key, scored but
 # never written. Lambda's event source mapping never sends this key.
 CHECK_EVENT_KEY = "ride_scorer_check"
 

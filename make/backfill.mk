@@ -1,5 +1,5 @@
 # Backfills on Apache Spark (docs/backfill.md): the same core in mapInArrow, locally on PySpark or on EMR
-# Serverless (infra/backfill.yaml) with the venv archive of Dockerfile.backfill. backfill and bench-spark run
+# Serverless (infra/templates/backfill.yaml) with the venv archive of Dockerfile.backfill. backfill and bench-spark run
 # here (PySpark, the spark extra, and Java 17); package-backfill needs Docker; deploy-backfill and
 # backfill-remote need the AWS CLI and credentials. A missing or malformed variable stops a target with one
 # line before any AWS call (the checks are prerequisites, run before the recipe).
@@ -10,7 +10,7 @@ BACKFILL_OUTPUT ?= .cache/backfill/predictions
 SPARK_MASTER ?= local[2]
 # More arguments for python -m ride_scorer.backfill, e.g. BACKFILL_ARGS="--overwrite --id-column ride_id".
 BACKFILL_ARGS ?=
-BACKFILL_TEMPLATE := infra/backfill.yaml
+BACKFILL_TEMPLATE := infra/templates/backfill.yaml
 BACKFILL_STACK ?= $(PREFIX)-backfill
 BACKFILL_PACKAGE := .cache/backfill-package
 BACKFILL_ARCHIVE := $(BACKFILL_PACKAGE)/pyspark_venv.tar.gz
@@ -40,7 +40,7 @@ backfill: spark-installed ## Score parquet on local Spark: make backfill BACKFIL
 bench-spark: spark-installed ## [develop] Benchmark: rows/s of the backfill on local[1] and local[2] against the single-process batch job, overhead per row
 	$(PY) bench/spark.py
 
-validate-backfill: $(STAMP) ## [deploy] cfn-lint infra/backfill.yaml and assert its role and the venv package (no AWS needed)
+validate-backfill: $(STAMP) ## [deploy] cfn-lint infra/templates/backfill.yaml and assert its role and the venv package (no AWS needed)
 	$(PY) -m pytest -q 'tests/unit/infra/test_lint.py::test_plain_template_is_lint_clean[backfill]' tests/unit/infra/test_backfill_template.py
 
 package-backfill: ## [deploy] Build the EMR Serverless venv archive with Docker ($(BACKFILL_ARCHIVE))

@@ -17,7 +17,7 @@ STREAM_BATCH_SIZE ?= 500
 STREAM_BATCHING_WINDOW ?= 1
 PARALLELIZATION_FACTOR ?= 1
 SCORER_MEMORY_SIZE ?= 1024
-# The streams' mode and shard count (infra/resources.yaml): passed to deploy-infra only when given, so a
+# The streams' mode and shard count (infra/templates/resources.yaml): passed to deploy-infra only when given, so a
 # stack resized since is not put back by a plain make deploy-infra.
 STREAM_MODE ?=
 SHARD_COUNT ?=
@@ -41,7 +41,7 @@ lock: $(STAMP) ## [develop] Lock the image's runtime requirements (pyproject dep
 events: $(STAMP) ## [develop] Regenerate the sample events in events/ from real TLC rides (large.json is not committed)
 	$(PY) events/generate.py
 
-validate: $(STAMP) ## cfn-lint template.yaml (as SAM translates it) and infra/resources.yaml, sam validate, assert their settings
+validate: $(STAMP) ## cfn-lint template.yaml (as SAM translates it) and infra/templates/resources.yaml, sam validate, assert their settings
 	@if [ -x $(SAM) ]; then $(SAM) validate --region $(AWS_REGION); \
 	else echo "SAM CLI not installed (make sam-cli): skipped sam validate"; fi
 	$(PY) -m pytest -q 'tests/unit/infra/test_lint.py::test_what_sam_deploys_is_lint_clean[template]' \
@@ -59,9 +59,9 @@ build: ## Build the Lambda image with Docker (ride-scorer:<git sha>)
 	@command -v docker >/dev/null || (echo "make build needs Docker" && exit 1)
 	docker build --platform linux/amd64 --provenance=false -t $(IMAGE):$(IMAGE_TAG) .
 
-deploy-infra: ## Create or update the long-lived resources (infra/resources.yaml) as stack $(INFRA_STACK) [STREAM_MODE=PROVISIONED|ON_DEMAND] [SHARD_COUNT=n]
+deploy-infra: ## Create or update the long-lived resources (infra/templates/resources.yaml) as stack $(INFRA_STACK) [STREAM_MODE=PROVISIONED|ON_DEMAND] [SHARD_COUNT=n]
 	aws cloudformation deploy --region $(AWS_REGION) --stack-name $(INFRA_STACK) \
-		--template-file infra/resources.yaml --parameter-overrides Prefix=$(PREFIX) \
+		--template-file infra/templates/resources.yaml --parameter-overrides Prefix=$(PREFIX) \
 		$(if $(STREAM_MODE),StreamMode=$(STREAM_MODE)) $(if $(SHARD_COUNT),ShardCount=$(SHARD_COUNT)) --no-fail-on-empty-changeset
 
 # The repository URI and bucket come from the infra stack, so nothing account-specific lives in the repo.

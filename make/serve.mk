@@ -15,7 +15,7 @@ WITH_MODEL = if [ -z "$${MODEL_LOCATION:-}" ] && [ -n "$${MODEL_SHA256:-}" ]; th
 		echo "MODEL_SHA256 is set but MODEL_LOCATION is not: give the model it pins, or neither for the champion or default model" >&2; exit 2; fi; \
 	if [ -n "$${MODEL_LOCATION:-}" ]; then \
 		echo "model: MODEL_LOCATION=$$MODEL_LOCATION, sha256 $${MODEL_SHA256:-(not pinned)}" >&2; \
-	else chosen=$$($(PY) -m ride_scorer.tools.default_model --env) || exit 1; eval "$$chosen"; fi; \
+	else chosen=$$($(PY) -m tools.default_model --env) || exit 1; eval "$$chosen"; fi; \
 	MODEL_LOCATION="$$MODEL_LOCATION" MODEL_SHA256="$${MODEL_SHA256:-}"
 
 .PHONY: serve batch

@@ -1,16 +1,16 @@
-# The HTTP service on AWS Lambda behind an API Gateway HTTP API (infra/web.yaml), from the batch/HTTP image
+# The HTTP service on AWS Lambda behind an API Gateway HTTP API (infra/templates/web.yaml), from the batch/HTTP image
 # (Dockerfile.batch) pushed to ECR. docs/web_on_aws.md walks through deploy, invoke, watch and cost.
 # deploy-web needs the AWS CLI and credentials; validate-web and web-events run anywhere.
 # help-group: deploy
 
-WEB_TEMPLATE := infra/web.yaml
+WEB_TEMPLATE := infra/templates/web.yaml
 WEB_STACK ?= $(STACK)-web
 # More stack parameters, as Key=Value words: WEB_PARAMETERS="AuthMode=JWT JwtIssuer=https://... JwtAudience=..."
 WEB_PARAMETERS ?=
 
 .PHONY: validate-web deploy-web web-events
 
-validate-web: $(STAMP) ## cfn-lint infra/web.yaml as SAM translates it (each AuthMode), sam validate, assert its settings
+validate-web: $(STAMP) ## cfn-lint infra/templates/web.yaml as SAM translates it (each AuthMode), sam validate, assert its settings
 	@if [ -x $(SAM) ]; then $(SAM) validate --region $(AWS_REGION) --template-file $(WEB_TEMPLATE); \
 	else echo "SAM CLI not installed (make sam-cli): skipped sam validate"; fi
 	$(PY) -m pytest -q 'tests/unit/infra/test_lint.py::test_what_sam_deploys_is_lint_clean[web-AWS_IAM]' \

@@ -1,7 +1,7 @@
 """`make run`: the whole pipeline on one machine, start to finish, then a summary and three next steps.
 
 Starts moto's server in-process on 127.0.0.1 (unless AWS_ENDPOINT_URL names another endpoint, such as
-LocalStack), creates the resources from infra/resources.yaml, trains the model (or reuses one with
+LocalStack), creates the resources from infra/templates/resources.yaml, trains the model (or reuses one with
 --model-dir), publishes it to S3, publishes real rides with a few poison records, runs the local event
 source runner until every record is scored, and prints what happened. Everything it starts, it stops;
 with --keep (`make run KEEP=1`) moto's server runs in a process of its own and the model stays in
@@ -27,13 +27,13 @@ sys.path.insert(0, str(ROOT))
 
 from infra.provision import provision  # noqa: E402
 from ride_scorer.adapters.aws_clients import client  # noqa: E402
-from ride_scorer.tools.local.context import lambda_environment  # noqa: E402
-from ride_scorer.tools.local.embedded_moto import detached_moto, embedded_moto  # noqa: E402
-from ride_scorer.tools.local.mapping import MappingSettings  # noqa: E402
-from ride_scorer.tools.local.ride_source import mixed_records, poison_records, read_rides  # noqa: E402
-from ride_scorer.tools.producer import poison_kinds, publish  # noqa: E402
-from ride_scorer.tools.readers import read_dead_letters, read_stream  # noqa: E402
-from ride_scorer.tools.runner import EventSourceRunner  # noqa: E402
+from tools.local.context import lambda_environment  # noqa: E402
+from tools.local.embedded_moto import detached_moto, embedded_moto  # noqa: E402
+from tools.local.mapping import MappingSettings  # noqa: E402
+from tools.local.ride_source import mixed_records, poison_records, read_rides  # noqa: E402
+from tools.producer import poison_kinds, publish  # noqa: E402
+from tools.readers import read_dead_letters, read_stream  # noqa: E402
+from tools.runner import EventSourceRunner  # noqa: E402
 
 
 @contextmanager
@@ -63,7 +63,7 @@ def work_folder(keep: Path | None) -> Iterator[Path]:
 
 def next_steps(prefix: str, model_location: str, sha256: str, kept: Path | None, pid: int | None) -> list[str]:
     """Three things to do next: with the pipeline still up (`--keep`), or to go further."""
-    python = ".venv/bin/python -m ride_scorer.tools"
+    python = ".venv/bin/python -m tools"
     if kept is None:
         return [
             "next steps:",

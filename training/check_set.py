@@ -1,6 +1,6 @@
 """The rollout check set: real rides and every kind of bad record, with the exact outcome this model gives each.
 
-The pre-traffic hook (infra/hooks/pre_traffic) sends these records to a new Lambda version before traffic
+The pre-traffic hook (infra/functions/pre_traffic) sends these records to a new Lambda version before traffic
 reaches it and compares the answer with the outcomes written here: every prediction once with exactly this
 float, every dead letter once with exactly this reason code, nothing else. A plausibility range could not
 tell a doubled prediction, or a duration of 1e-300 minutes, from a good answer; the exact answer can.
@@ -18,14 +18,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from infra.hooks.pre_traffic.app import CHECK_EVENT_KEY, CHECK_SET_FILE, check_event, sequence_number
+from infra.functions.pre_traffic.app import CHECK_EVENT_KEY, CHECK_SET_FILE, check_event, sequence_number
 from ride_scorer.core.integrity import directory_digest
 from ride_scorer.core.model import load_model
 from ride_scorer.stream.kinesis_event import KinesisEventRecords
 from ride_scorer.stream.scorer import KeptOutputs, StreamScorer
 from ride_scorer.stream.settings import DEFAULT_MAX_EVENT_BYTES
-from ride_scorer.tools.event_factory import ride_event_bytes
-from ride_scorer.tools.local.ride_source import poison_records, read_rides
+from tools.event_factory import ride_event_bytes
+from tools.local.ride_source import poison_records, read_rides
 
 RIDES_FILE = Path(__file__).resolve().parents[1] / "data" / "green_tripdata_2023-01.parquet"
 # One real ride per band of trip distance (miles), so short, ordinary, long and airport-length rides are all

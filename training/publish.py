@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ride_scorer.adapters.aws_clients import client
 from ride_scorer.core.integrity import MLFLOW_LOAD_METADATA, ModelIntegrityError, write_digest
 from ride_scorer.core.model import read_version
-from ride_scorer.tools.local.endpoints import explain
+from tools.local.endpoints import explain
 from training.scoring_form import check_before_publishing
 
 DEFAULT_PREFIX = "models/ride-duration"

@@ -16,10 +16,10 @@ import pytest
 
 from lambda_function import app
 from ride_scorer.batch.cli import main as batch_main
-from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
-from ride_scorer.tools.readers import read_dead_letters, read_stream
 from tests.shared.lambda_context import lambda_context
 from tests.shared.paths import DATA
+from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
+from tools.readers import read_dead_letters, read_stream
 
 REAL_ROWS = 1_000
 LAMBDA_BATCH = 100

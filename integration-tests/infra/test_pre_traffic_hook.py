@@ -4,7 +4,7 @@ CodeDeploy stall.
 
 Lambda's Invoke is replaced by calling the handler in-process with the same JSON payload (moto runs Lambda
 code only in Docker); CodeDeploy's report is recorded as a request (moto does not implement
-PutLifecycleEventHookExecutionStatus; tests/unit/infra/hooks/test_pre_traffic.py validates it against
+PutLifecycleEventHookExecutionStatus; tests/unit/infra/functions/test_pre_traffic.py validates it against
 botocore's model of the API).
 """
 
@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from infra.hooks.pre_traffic import app as hook
+from infra.functions.pre_traffic import app as hook
 from lambda_function import app
-from ride_scorer.tools.readers import read_dead_letters, read_stream
 from tests.shared.lambda_context import lambda_context
+from tools.readers import read_dead_letters, read_stream
 from training.publish import publish_model
 
 VERSION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:ride-scorer-scorer:3"

@@ -24,9 +24,9 @@ from infra.provision import Resources, provision
 from infra.runtime_closure import install_runtime_closure
 from ride_scorer.core.model import load_model
 from ride_scorer.core.rides import RideEvent, read_kinesis_data
-from ride_scorer.tools.local.context import child_context_source
-from ride_scorer.tools.readers import read_dead_letters, read_stream
 from tests.shared.paths import EVENTS, ROOT
+from tools.local.context import child_context_source
+from tools.readers import read_dead_letters, read_stream
 from training.publish import PublishResult, publish_model
 
 MODEL_NAME = "ride_duration_prediction_model"
@@ -73,7 +73,7 @@ def closure() -> Path:
 
 @pytest.fixture
 def published_model(aws_env: Any, trained_model_dir: Path) -> tuple[Resources, PublishResult]:
-    """Infra from infra/resources.yaml on moto, and the model published by training's own publish step."""
+    """Infra from infra/templates/resources.yaml on moto, and the model published by training's own publish step."""
     resources = provision(f"closure-{os.urandom(3).hex()}", session=aws_env.session())
     published = publish_model(
         trained_model_dir, resources.model_bucket, run_id="production", s3_client=aws_env.client("s3")

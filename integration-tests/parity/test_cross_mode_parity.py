@@ -41,10 +41,10 @@ from lambda_function import app
 from ride_scorer.batch.job import BatchJob, score_file
 from ride_scorer.core.model import FLOAT32_MAX
 from ride_scorer.core.settings import DEFAULT_MODEL_NAME
-from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
-from ride_scorer.tools.readers import read_dead_letters, read_stream
 from tests.shared.lambda_context import lambda_context
 from tests.shared.paths import DATA, HOSTILE_CORPUS
+from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
+from tools.readers import read_dead_letters, read_stream
 
 pytestmark = pytest.mark.slow
 

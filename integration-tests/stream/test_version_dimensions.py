@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from lambda_function import app
-from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
 from tests.shared.lambda_context import lambda_context
+from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
 
 
 def emitted_metrics(output: str) -> list[dict]:

@@ -15,9 +15,9 @@ from mlflow.tracking import MlflowClient
 
 from ride_scorer.core.integrity import DIGEST_FILE, directory_digest, manifest_digest, parse_manifest
 from ride_scorer.core.model import load_model
-from ride_scorer.tools.default_model import champion_model, default_model_sha256, ensure_default_model, main
 from tests.shared.make import run_make
 from tests.shared.paths import DATA
+from tools.default_model import champion_model, default_model_sha256, ensure_default_model, main
 from training.registry import champion
 
 
@@ -102,7 +102,7 @@ def test_finding_the_champion_of_a_local_store_does_not_import_mlflow(registered
     store = registered.store if has_store else f"sqlite:///{tmp_path}/missing.db"
     script = (
         "import sys\n"
-        "from ride_scorer.tools.default_model import champion_model\n"
+        "from tools.default_model import champion_model\n"
         f"found = champion_model({store!r})\n"
         "print(found and (str(found.location), found.sha256, found.description))\n"
         "print('mlflow' in sys.modules)\n"

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from infra import provision, sam_env
-from ride_scorer.tools import consumer, producer, reconcile, runner
-from ride_scorer.tools.local.loopback import free_port
 from tests.shared.paths import ROOT
 from tests.shared.reliability import put_payloads
+from tools import consumer, producer, reconcile, runner
+from tools.local.loopback import free_port
 
 DIGEST = "a" * 64
 DEEP = b"[" * 100_000 + b"]" * 100_000

@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from ride_scorer.tools.local.loopback import free_port
 from tests.shared.paths import ROOT
+from tools.local.loopback import free_port
 
 pytestmark = pytest.mark.slow
 HEADING = "## From nothing to a reconciled stream"

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ride_scorer.tools import consumer, reconcile, runner
-from ride_scorer.tools.event_factory import ride_event_bytes
 from tests.shared.reliability import put_payloads
+from tools import consumer, reconcile, runner
+from tools.event_factory import ride_event_bytes
 
 GOOD = [ride_event_bytes(f"c-{i}", 130 + i, 205, 2.0 + i) for i in range(4)]
 BAD = [b"not json", b'{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": -1}, "ride_id": 9}']

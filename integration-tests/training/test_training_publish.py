@@ -20,8 +20,8 @@ from ride_scorer.adapters.model_store import load_model_from
 from ride_scorer.core.integrity import DIGEST_FILE, ModelIntegrityError, directory_digest
 from ride_scorer.core.settings import ConfigError
 from ride_scorer.stream.settings import ScorerSettings
-from ride_scorer.tools.local.loopback import free_port
 from tests.shared.paths import DATA, ROOT
+from tools.local.loopback import free_port
 from training.cli import main
 from training.data import TARGET, read_trips, trip_features
 from training.pipeline import build_pipeline

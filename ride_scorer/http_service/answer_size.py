@@ -9,7 +9,7 @@ the service runs, and a worker never builds an answer larger than this.
 
 A request is checked before it is scored, against the largest answer it could get: every duration as long
 as a float can be written. One that could exceed the limit is a 413 that costs no scoring, with the number
-of requests to split it into. infra/web.yaml's largest `MaxRequestBytes` is `LARGEST_SAFE_REQUEST_BYTES`, the
+of requests to split it into. infra/templates/web.yaml's largest `MaxRequestBytes` is `LARGEST_SAFE_REQUEST_BYTES`, the
 largest body for which no valid request can get that 413 (tests/deploy/test_web_template.py holds it there).
 """
 

@@ -30,7 +30,7 @@ EVENT_KINDS = pytest.mark.parametrize("kind", KINDS)
 
 @pytest.fixture
 def environment(trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The function's environment as infra/web.yaml sets it, and a fresh container."""
+    """The function's environment as infra/templates/web.yaml sets it, and a fresh container."""
     monkeypatch.setenv("MODEL_LOCATION", str(trained_model_dir))
     monkeypatch.setenv("MODEL_SHA256", directory_digest(trained_model_dir))
     monkeypatch.setenv("MODEL_NAME", MODEL_NAME)

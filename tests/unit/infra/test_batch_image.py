@@ -69,7 +69,8 @@ def test_the_web_lambdas_command_runs_a_handler_the_image_carries_from_its_workd
     from infra.image_contents import placed_code
     from infra.sam_translate import load_sam_template
 
-    config = load_sam_template(ROOT / "infra" / "web.yaml")["Resources"]["WebFunction"]["Properties"]["ImageConfig"]
+    web = load_sam_template(ROOT / "infra" / "templates" / "web.yaml")
+    config = web["Resources"]["WebFunction"]["Properties"]["ImageConfig"]
     (workdir,) = [argument for keyword, argument in instructions(DOCKERFILE) if keyword == "WORKDIR"]
     assert config["WorkingDirectory"] == workdir  # `python -m` puts it on sys.path
     module, _, name = config["Command"][0].rpartition(".")

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from infra.hooks.pre_traffic import app as hook
+from infra.functions.pre_traffic import app as hook
 from infra.sam_translate import load_sam_template, translate
 from lambda_function import app
 from tests.shared.paths import ROOT
 
-HOOK_DIR = ROOT / "infra" / "hooks" / "pre_traffic"
+HOOK_DIR = ROOT / "infra" / "functions" / "pre_traffic"
 FUNCTION_ARN = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}"
 DEPLOYMENT_TYPES = ["Canary10Percent5Minutes", "Linear10PercentEvery1Minute", "AllAtOnce"]
 
@@ -110,7 +110,7 @@ def test_the_hook_runs_before_traffic_with_the_new_versions_arn(translated: dict
 def test_the_hook_code_is_its_folder_and_imports_only_what_the_runtime_has(sam: dict[str, Any]) -> None:
     """The zip carries the CodeUri folder: the hook alone, importing the standard library and the python3.12
     runtime's boto3, nothing of ride_scorer (which the scorer's image carries, not this function)."""
-    assert sam["Resources"]["PreTrafficHook"]["Properties"]["CodeUri"] == "infra/hooks/pre_traffic/"
+    assert sam["Resources"]["PreTrafficHook"]["Properties"]["CodeUri"] == "infra/functions/pre_traffic/"
     assert sorted(path.name for path in HOOK_DIR.iterdir() if path.name != "__pycache__") == ["__init__.py", "app.py"]
     tree = ast.parse((HOOK_DIR / "app.py").read_text(encoding="utf-8"))
     imported = {

@@ -18,7 +18,7 @@ from infra.sam_translate import load_sam_template, translate
 from tests.shared.paths import ROOT
 
 TEMPLATE = ROOT / "template.yaml"
-INFRA = ROOT / "infra" / "resources.yaml"
+INFRA = ROOT / "infra" / "templates" / "resources.yaml"
 LINT_CONFIG = ManualArgs(regions=["us-east-1"])
 ARN = "arn:${AWS::Partition}"
 RIDES_ARN = f"{ARN}:kinesis:${{AWS::Region}}:${{AWS::AccountId}}:stream/${{RidesStreamName}}"

@@ -1,5 +1,5 @@
-"""infra/web.yaml, the web Lambda's stack (linted in test_lint.py, validated by the SAM CLI in test_sam_cli.py),
-holding the settings it promises (auth never NONE, least privilege, throttling, access logs, alarms),
+"""infra/templates/web.yaml, the web Lambda's stack (linted in test_lint.py, validated by the SAM CLI in
+test_sam_cli.py), holding the settings it promises (auth never NONE, least privilege, throttling, access logs, alarms),
 and `make deploy-web` refusing to start without what it needs.
 
 Assertions read the parsed template, so removing a setting or widening a permission fails here.
@@ -31,7 +31,7 @@ from tests.shared.make import run_make
 from tests.shared.paths import ROOT
 from tests.shared.web_events import web_event
 
-TEMPLATE = ROOT / "infra" / "web.yaml"
+TEMPLATE = ROOT / "infra" / "templates" / "web.yaml"
 ARN = "arn:${AWS::Partition}"
 EXECUTE_API = f"{ARN}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{HttpApi}}"
 PIN = "0123456789abcdef" * 4
@@ -355,7 +355,7 @@ def test_deploy_web_with_a_malformed_pin_stops_naming_it() -> None:
 def test_deploy_web_passes_the_image_model_and_pin_to_the_stack() -> None:
     result = make_deploy_web("-n", **COMPLETE, WEB_PARAMETERS="AuthMode=JWT")
     assert result.returncode == 0, result.stderr
-    assert "--template-file infra/web.yaml" in result.stdout
+    assert "--template-file infra/templates/web.yaml" in result.stdout
     assert f"ServiceImageUri={IMAGE} ModelBucketName=$bucket" in result.stdout
     assert f"ModelPrefix=models/ride-duration/abc ModelSha256={PIN} AuthMode=JWT" in result.stdout
     assert 'bucket="models"' in result.stdout

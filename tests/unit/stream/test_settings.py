@@ -13,8 +13,8 @@ import pytest
 from lambda_function import app
 from ride_scorer.core.settings import ConfigError
 from ride_scorer.stream.settings import ScorerSettings
-from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
-from ride_scorer.tools.local.context import LocalLambdaContext
+from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
+from tools.local.context import LocalLambdaContext
 
 VALID = {
     "MODEL_LOCATION": "s3://models/ride-duration/abc123",

@@ -9,9 +9,9 @@ from ride_scorer.core.model import load_model
 from ride_scorer.stream.kinesis_event import KinesisEventRecords
 from ride_scorer.stream.scorer import StreamScorer
 from ride_scorer.stream.shadow import Shadow
-from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
 from tests.shared.fakes.aws import NO_WAIT, FakeKinesis, FakeSqs
 from tests.shared.fakes.models import RaisingRegressor, fake_model
+from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
 
 ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/rides"
 

@@ -13,8 +13,8 @@ import pytest
 
 from ride_scorer.core.features import ride_features
 from ride_scorer.core.integrity import directory_manifest
-from ride_scorer.tools.local.ride_source import poison_records
 from tests.shared.paths import DATA
+from tools.local.ride_source import poison_records
 from training.check_set import DISTANCE_BANDS, NOT_BASE64
 
 

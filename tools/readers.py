@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ride_scorer.tools.local.mapping import StartingPosition
-from ride_scorer.tools.local.shards import ShardReader, ShardRecord, list_shards
+from tools.local.mapping import StartingPosition
+from tools.local.shards import ShardReader, ShardRecord, list_shards
 
 RECEIVE_BATCH = 10
 # Long enough to receive a whole queue before the first messages become visible again.

@@ -1,4 +1,4 @@
-"""The names infra/resources.yaml gives a stack's streams and queues, from its `Prefix` parameter.
+"""The names infra/templates/resources.yaml gives a stack's streams and queues, from its `Prefix` parameter.
 
 Operator tools take `--prefix` instead of four names; this is the one place that knows the naming, and a
 test holds it to the template.

@@ -7,7 +7,7 @@ MaximumRecordAgeInSeconds and BisectBatchOnFunctionError; a Lambda-shaped on-fai
 queue when records are discarded. It also runs the scorer as a plain consumer against LocalStack or
 AWS without deploying. Where it differs from AWS is listed in docs/local.md.
 
-    python -m ride_scorer.tools.runner --stream ride-scorer-rides --until-idle
+    python -m tools.runner --stream ride-scorer-rides --until-idle
 """
 
 from __future__ import annotations
@@ -26,22 +26,22 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ride_scorer.tools.cli import ToolParser, fail
-from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record
-from ride_scorer.tools.local.context import LocalLambdaContext, function_arn, lambda_environment
-from ride_scorer.tools.local.endpoints import AwsUnavailable, explain, tool_client
-from ride_scorer.tools.local.mapping import MAX_PAYLOAD_BYTES, MappingSettings, StartingPosition
-from ride_scorer.tools.local.on_failure import (
+from tools.cli import ToolParser, fail
+from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record
+from tools.local.context import LocalLambdaContext, function_arn, lambda_environment
+from tools.local.endpoints import AwsUnavailable, explain, tool_client
+from tools.local.mapping import MAX_PAYLOAD_BYTES, MappingSettings, StartingPosition
+from tools.local.on_failure import (
     RECORD_AGE_EXCEEDED,
     RETRY_ATTEMPTS_EXHAUSTED,
     Discard,
     SqsOnFailureDestination,
     invocation_record,
 )
-from ride_scorer.tools.local.responses import Outcome, OutcomeKind, classify
-from ride_scorer.tools.local.shards import ShardInfo, ShardReader, ShardRecord, list_shards, stream_arn
-from ride_scorer.tools.readers import read_stream, receive_messages
-from ride_scorer.tools.resource_names import ResourceNames, queue_url
+from tools.local.responses import Outcome, OutcomeKind, classify
+from tools.local.shards import ShardInfo, ShardReader, ShardRecord, list_shards, stream_arn
+from tools.readers import read_stream, receive_messages
+from tools.resource_names import ResourceNames, queue_url
 
 logger = logging.getLogger(__name__)
 
@@ -384,13 +384,13 @@ SCORER_OPTIONS = {
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = ToolParser(
-        prog="python -m ride_scorer.tools.runner",
+        prog="python -m tools.runner",
         description="Run the scorer's handler on a Kinesis stream like Lambda's event source mapping. "
         "Defaults follow template.yaml; endpoints come from AWS_ENDPOINT_URL.",
     )
     parser.add_argument(
         "--prefix",
-        help="resource prefix of infra/resources.yaml: names the input stream, the predictions stream and both "
+        help="resource prefix of the resources stack: names the input stream, the predictions stream and both "
         "queues (explicit options win)",
     )
     parser.add_argument("--stream", help="input stream name (or --prefix)")

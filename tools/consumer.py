@@ -1,11 +1,11 @@
 """Tail the predictions stream (and the dead-letter queue) and print each record as one JSON line.
 
-    python -m ride_scorer.tools.consumer --prefix ride-scorer --from-start --until-idle
+    python -m tools.consumer --prefix ride-scorer --from-start --until-idle
 
-`--prefix` names the predictions stream and the dead-letter queue as infra/resources.yaml does (as the
+`--prefix` names the predictions stream and the dead-letter queue as infra/templates/resources.yaml does (as the
 runner and reconcile do); `--stream` and `--dead-letter-queue-url` name them one by one. A dead letter's
 line carries its reason code and, when the record it holds is text, that text decoded (`data_text`), beside
-the message as sent. It reads with `ride_scorer.tools.readers`, as reconcile, `make run` and the tests do.
+the message as sent. It reads with `tools.readers`, as reconcile, `make run` and the tests do.
 Dead letters are left in the queue, visible to the next reader, unless `--delete` is given.
 
 A record or message that is not a JSON document (anyone can write to a stream or a queue) is printed as
@@ -25,12 +25,12 @@ from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ride_scorer.tools.cli import ToolParser, fail
-from ride_scorer.tools.local.endpoints import AwsUnavailable, explain, tool_client
-from ride_scorer.tools.local.mapping import StartingPosition
-from ride_scorer.tools.local.shards import ShardRecord
-from ride_scorer.tools.readers import QueueMessage, StreamTail, json_document, receive_messages
-from ride_scorer.tools.resource_names import ResourceNames, queue_url
+from tools.cli import ToolParser, fail
+from tools.local.endpoints import AwsUnavailable, explain, tool_client
+from tools.local.mapping import StartingPosition
+from tools.local.shards import ShardRecord
+from tools.readers import QueueMessage, StreamTail, json_document, receive_messages
+from tools.resource_names import ResourceNames, queue_url
 
 
 @dataclass
@@ -111,9 +111,9 @@ def follow(
 
 def build_parser() -> ToolParser:
     parser = ToolParser(
-        prog="python -m ride_scorer.tools.consumer", description="Print predictions and dead letters as they come."
+        prog="python -m tools.consumer", description="Print predictions and dead letters as they come."
     )
-    parser.add_argument("--prefix", help="resource prefix of infra/resources.yaml: names the stream and the queue")
+    parser.add_argument("--prefix", help="resource prefix of the resources stack: names the stream and the queue")
     parser.add_argument("--stream", help="the predictions stream (or --prefix)")
     parser.add_argument("--dead-letter-queue-url", help="also print this queue's messages")
     parser.add_argument("--from-start", action="store_true", help="read the stream from TRIM_HORIZON, not LATEST")

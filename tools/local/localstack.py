@@ -6,8 +6,8 @@ from a 3.13 interpreter found on the machine, with the dependency set pinned in
 Kinesis is kinesis-mock from npm, pre-installed where LocalStack looks for it so nothing downloads at
 start, and forced onto 127.0.0.1 by a Node preload (it has no bind-host option).
 
-    python -m ride_scorer.tools.local.localstack up      # install if needed, start, print the endpoint
-    python -m ride_scorer.tools.local.localstack down    # SIGTERM, then SIGKILL after a timeout
+    python -m tools.local.localstack up      # install if needed, start, print the endpoint
+    python -m tools.local.localstack down    # SIGTERM, then SIGKILL after a timeout
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Publish real TLC rides to a Kinesis stream as ride events, with PutRecords, at a chosen rate.
 
-    python -m ride_scorer.tools.producer --stream ride-scorer-rides \
+    python -m tools.producer --stream ride-scorer-rides \
         --input data/green_tripdata_2023-01.parquet --rate 1000 --limit 5000 --poison 2
 
 `--poison N` adds N bad records of every kind (6 kinds: 12 records for N=2), so each way a record can be
@@ -26,9 +26,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ride_scorer.adapters.chunking import chunk_spans
 from ride_scorer.adapters.kinesis import MAX_BYTES_PER_CALL, MAX_RECORDS_PER_CALL
 from ride_scorer.adapters.retrying import RetryPolicy, send_with_retries
-from ride_scorer.tools.cli import ToolParser, fail, non_negative_int
-from ride_scorer.tools.local.endpoints import AwsUnavailable, explain, tool_client
-from ride_scorer.tools.local.ride_source import (
+from tools.cli import ToolParser, fail, non_negative_int
+from tools.local.endpoints import AwsUnavailable, explain, tool_client
+from tools.local.ride_source import (
     OutgoingRecord,
     check_rides_file,
     mixed_records,
@@ -137,7 +137,7 @@ def rides_file(text: str) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = ToolParser(
-        prog="python -m ride_scorer.tools.producer", description="Publish real TLC rides to a Kinesis stream."
+        prog="python -m tools.producer", description="Publish real TLC rides to a Kinesis stream."
     )
     kinds = poison_kinds()
     parser.add_argument("--stream", required=True)

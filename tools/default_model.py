@@ -1,10 +1,10 @@
 """The model `make serve` and `make batch` use when MODEL_LOCATION is not set: the registered `@champion` of
 the project's tracking store when there is one, else the bundled default (trained once, then reused).
 
-    python -m ride_scorer.tools.default_model --env      # MODEL_LOCATION=... MODEL_SHA256=... for the shell;
+    python -m tools.default_model --env      # MODEL_LOCATION=... MODEL_SHA256=... for the shell;
                                                          # which model, on stderr
-    python -m ride_scorer.tools.default_model            # the bundled default's directory (trained on first use)
-    python -m ride_scorer.tools.default_model --sha256   # its digest, the MODEL_SHA256 that pins it
+    python -m tools.default_model            # the bundled default's directory (trained on first use)
+    python -m tools.default_model --sha256   # its digest, the MODEL_SHA256 that pins it
 
 The tracking store is the one `make train` registers in: MLFLOW_TRACKING_URI, else the project's
 `mlflow.db` (training/tracking.py). A local SQLite store is read without importing MLflow (about 0.1 s
@@ -132,7 +132,7 @@ def _run_id(model_dir: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ride_scorer.tools.default_model",
+        prog="python -m tools.default_model",
         description="The model make serve and make batch use without MODEL_LOCATION; without an option, the "
         "bundled default's directory (trained on first use).",
     )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ride_scorer.tools.local.shards import ShardRecord
+from tools.local.shards import ShardRecord
 
 logger = logging.getLogger(__name__)
 

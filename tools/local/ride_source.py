@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ride_scorer.core.rides import RejectionCode
-from ride_scorer.tools.event_factory import ride_event_bytes
+from tools.event_factory import ride_event_bytes
 
 MIN_DURATION_MINUTES = 1.0
 MAX_DURATION_MINUTES = 60.0

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from botocore.validate import ParamValidator
 
-from infra.hooks.pre_traffic import app as hook
+from infra.functions.pre_traffic import app as hook
 from ride_scorer.core.integrity import write_digest
 from ride_scorer.core.model import load_model
 from ride_scorer.stream.kinesis_event import KinesisEventRecords

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ride_scorer.tools.local.mapping import StartingPosition
+from tools.local.mapping import StartingPosition
 
 MAX_GET_RECORDS = 10_000
 

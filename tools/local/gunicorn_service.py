@@ -18,7 +18,7 @@ from pathlib import Path
 
 import requests
 
-from ride_scorer.tools.local.loopback import free_port
+from tools.local.loopback import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 

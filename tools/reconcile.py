@@ -8,7 +8,7 @@ checks it. Predictions carry `source_sequence_number` and dead letters carry `so
 read with AT_TIMESTAMP iterators, and queue messages are received with a visibility timeout and made
 visible again afterwards unless the caller asks to delete them.
 
-    python -m ride_scorer.tools.reconcile --prefix ride-scorer --since 30m
+    python -m tools.reconcile --prefix ride-scorer --since 30m
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ride_scorer.adapters.aws_clients import client
-from ride_scorer.tools.cli import ToolParser, fail, non_negative_int
-from ride_scorer.tools.local.endpoints import AwsUnavailable, explain, tool_client
-from ride_scorer.tools.local.shards import list_shards
-from ride_scorer.tools.readers import json_document, read_stream, receive_messages
-from ride_scorer.tools.resource_names import ResourceNames, queue_url
+from tools.cli import ToolParser, fail, non_negative_int
+from tools.local.endpoints import AwsUnavailable, explain, tool_client
+from tools.local.shards import list_shards
+from tools.readers import json_document, read_stream, receive_messages
+from tools.resource_names import ResourceNames, queue_url
 
 LISTED_ITEMS = 50
 
@@ -397,7 +397,7 @@ def check_sources(sources: Sources, kinesis: Any) -> None:
 
 
 def sources_from_args(args: argparse.Namespace, sqs: Any) -> Sources:
-    """Explicit names win; otherwise they follow infra/resources.yaml's naming from --prefix."""
+    """Explicit names win; otherwise they follow infra/templates/resources.yaml's naming from --prefix."""
     if args.prefix:
         names = ResourceNames.from_prefix(args.prefix)
         return Sources(
@@ -418,11 +418,11 @@ def _queue_url(sqs: Any, name: str) -> str:
 
 def build_parser() -> ToolParser:
     parser = ToolParser(
-        prog="python -m ride_scorer.tools.reconcile",
+        prog="python -m tools.reconcile",
         description="Account for every ride event between two times: scored, dead-lettered, missing, "
         "duplicated or unexpected. Exit status 0 when everything is accounted for, 1 otherwise.",
     )
-    parser.add_argument("--prefix", help="resource prefix of infra/resources.yaml (names the streams and queues)")
+    parser.add_argument("--prefix", help="resource prefix of the resources stack (names the streams and queues)")
     parser.add_argument("--input-stream")
     parser.add_argument("--output-stream")
     parser.add_argument("--dead-letter-queue-url")
