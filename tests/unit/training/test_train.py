@@ -98,7 +98,8 @@ def test_forest_training_says_how_far_it_got_and_logs_the_courses_hyper_paramete
         "random_state": "0",
     }
     assert "REGISTERED_MODEL" not in printed
-    assert MlflowClient(store_in(tmp_path)).search_registered_models() == []
+    store = store_in(tmp_path)  # the registry too: MLflow's default registry is whichever store was set last
+    assert MlflowClient(store, registry_uri=store).search_registered_models() == []
     train_trips, rides = read_trips(train_path), trip_features(read_trips(validate_path))
     in_one_fit = build_pipeline("forest").fit(trip_features(train_trips), train_trips[TARGET].to_numpy())
     assert load_model(Path(printed["MODEL_DIR"])).predict(rides) == in_one_fit.predict(rides).tolist()
