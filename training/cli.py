@@ -48,8 +48,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     # botocore's INFO lines ("Found credentials in environment variables.") are its own, not the run's progress.
     logging.getLogger("botocore").setLevel(logging.WARNING)
     commands = {"train": _train, "publish": _publish, "models": _models, "promote": _promote}
-    # botocore's INFO lines ("Found credentials in environment variables.") are its own, not the run's progress.
-    logging.getLogger("botocore").setLevel(logging.WARNING)
     try:
         return commands[args.command](args)
     except (TrackingError, PromotionError, ValueError) as error:  # training.data's TripDataError is a ValueError
