@@ -1,3 +1,4 @@
+# help-group: deploy
 # Capacity and cost at a ride rate, from the measured figures and the dated prices (infra/capacity.py,
 # docs/capacity.md). Reads two files; no AWS call. STREAM_MODE and TRACING are make deploy-infra's and
 # make deploy's variables (make/deploy.mk), so the plan and the deployment name the same settings.

@@ -1,3 +1,4 @@
+# help-group: operate
 # Model health on files: compare a scored month with its model's training reference (training/drift_report.py).
 
 DRIFT_SCORED ?= $(BATCH_OUTPUT)
