@@ -10,7 +10,7 @@ the service runs, and a worker never builds an answer larger than this.
 A request is checked before it is scored, against the largest answer it could get: every duration as long
 as a float can be written. One that could exceed the limit is a 413 that costs no scoring, with the number
 of requests to split it into. infra/templates/web.yaml's largest `MaxRequestBytes` is `LARGEST_SAFE_REQUEST_BYTES`, the
-largest body for which no valid request can get that 413 (tests/deploy/test_web_template.py holds it there).
+largest body for which no valid request can get that 413 (tests/unit/infra/test_web_template.py holds it there).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ LONGEST_FLOAT = "-2.2250738585072014e-308"
 # The fewest request bytes a scored ride can take: a row of `/invocations`' columnar `inputs`, "0," in each of
 # its three columns. It gets the longest float and a comma in the answer: 25 bytes for 6, the largest
 # expansion of any valid request (a /predict ride with a 128-character id of 4-byte characters, escaped
-# twice, expands 3.4 times; tests/deploy/test_web_template.py checks both).
+# twice, expands 3.4 times; tests/unit/infra/test_web_template.py checks both).
 FEWEST_BYTES_PER_RIDE = 6
 LARGEST_SAFE_REQUEST_BYTES = MAX_ANSWER_BYTES // (len(LONGEST_FLOAT) + 1) * FEWEST_BYTES_PER_RIDE
 
