@@ -30,6 +30,8 @@ UPLOADED_CODE_PLACEHOLDER = "s3://sam-translate-placeholder/code.zip"
 # has, and warns on every `make validate` that the offline default config does not list it: the default is
 # what an offline `sam validate` and this translation use, and the warning only taught users to skip lines.
 logging.getLogger("samtranslator.feature_toggle.feature_toggle").setLevel(logging.ERROR)
+# Its metrics object warns, when collected, that nobody published its metrics: they are for SAM's own service.
+logging.getLogger("samtranslator.metrics.metrics").setLevel(logging.ERROR)
 
 
 def load_sam_template(path: Path = TEMPLATE) -> dict[str, Any]:
