@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 
 import ride_scorer.batch.prefix as prefix_module
 from ride_scorer.adapters.aws_clients import client
-from ride_scorer.adapters.locations import Location
 from ride_scorer.batch.cli import main
 from ride_scorer.batch.job import BatchJob, check_locations, score_file
 from ride_scorer.batch.prefix import PrefixJob, run_prefix
+from ride_scorer.columnar.locations import Location
 from ride_scorer.core.integrity import directory_digest
 from tests.shared.paths import DATA
 

@@ -21,8 +21,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ride_scorer.adapters.aws_clients import client
-from ride_scorer.adapters.locations import Location, LocationError
 from ride_scorer.adapters.model_store import split_s3_uri
+from ride_scorer.columnar.locations import Location, LocationError
 from ride_scorer.core.integrity import NAME_MAX_BYTES, file_digest
 
 S3ClientFactory = Callable[[], Any]
@@ -33,7 +33,7 @@ class BatchIOError(RuntimeError):
 
 
 def is_s3(location: str) -> bool:
-    """Canonical locations (`adapters.locations`) of S3 objects are spelled s3://."""
+    """Canonical locations (`columnar.locations`) of S3 objects are spelled s3://."""
     return location.startswith("s3://")
 
 
@@ -54,7 +54,7 @@ def same_location(first: str, second: str) -> str | None:
     """The one file both locations name, or None when they name two.
 
     Compares what the job would really open, not the spelling: both are resolved to their canonical
-    `Location` (`adapters.locations`: `file:` URIs, `.`, `..`, repeated slashes, symbolic links, `s3a://`),
+    `Location` (`columnar.locations`: `file:` URIs, `.`, `..`, repeated slashes, symbolic links, `s3a://`),
     and two local files that exist are also compared by device and inode (a bind mount or a case-insensitive
     file system shows one file under two resolved paths). A spelling that cannot be a location is a
     BatchIOError."""

@@ -29,8 +29,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ride_scorer.adapters.locations import Location
 from ride_scorer.batch.objects import StoredFile
+from ride_scorer.columnar.locations import Location
 
 PREDICTIONS = "predictions"
 REJECTS = "rejects"

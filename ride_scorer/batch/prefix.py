@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from ride_scorer.adapters.aws_clients import client
-from ride_scorer.adapters.locations import Location, LocationError
 from ride_scorer.batch.files import BatchIOError, is_s3, writable_files
 from ride_scorer.batch.ledger import Decision, Destinations, Verdict, commit_name, decide
 from ride_scorer.batch.objects import StoredFile, list_files
+from ride_scorer.columnar.locations import Location, LocationError
 
 S3ClientFactory = Callable[[], Any]
 # (input, output, rejects, written) -> the single-file job's summary as a dict (rows, scored, rejected, ...);
@@ -36,7 +36,7 @@ FileErrors = (BatchIOError, ValueError, OSError)
 
 @dataclass(frozen=True)
 class PrefixJob:
-    """The two prefixes in canonical form (`adapters.locations`), refused by the CLI when they overlap."""
+    """The two prefixes in canonical form (`columnar.locations`), refused by the CLI when they overlap."""
 
     input_prefix: Location
     output_prefix: Location
