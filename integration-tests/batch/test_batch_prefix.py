@@ -327,8 +327,8 @@ def test_for_any_key_names_the_job_keeps_every_promise(incoming_bucket, loaded_m
     output_prefix = Location.parse(incoming_bucket.uri(f"{run_id}/out") if output == "s3" else str(root / "out"))
     lines: list[str] = []
 
-    def score(source, predictions, rejects, written):
-        job = BatchJob(source, predictions, rejects, progress=False)
+    def score(source, predictions, rejects, written, fresh):
+        job = BatchJob(source, predictions, rejects, progress=False, create_only=fresh)
         check_locations(job)
         return asdict(score_file(job, loaded_model, "ride-duration", lambda: s3, written))
 

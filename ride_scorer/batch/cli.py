@@ -152,8 +152,9 @@ def main_prefix(args: argparse.Namespace) -> int:
         )
     s3_client = functools.cache(lambda: client("s3"))
 
-    def score_one(source: str, output: str, rejects: str, written: dict[str, str]) -> dict[str, Any]:
-        one = BatchJob(source, output, rejects, args.id_column, args.chunk_rows, progress=not args.no_progress)
+    def score_one(source: str, output: str, rejects: str, written: dict[str, str], fresh: bool) -> dict[str, Any]:
+        progress = not args.no_progress
+        one = BatchJob(source, output, rejects, args.id_column, args.chunk_rows, progress, create_only=fresh)
         check_locations(one)
         return asdict(score_file(one, model, settings.model_name, s3_client, written))
 

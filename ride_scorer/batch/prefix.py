@@ -24,9 +24,10 @@ from ride_scorer.batch.objects import StoredFile, list_files
 from ride_scorer.columnar.locations import Location, LocationError
 
 S3ClientFactory = Callable[[], Any]
-# (input, output, rejects, written) -> the single-file job's summary as a dict (rows, scored, rejected, ...);
-# `written` receives each output's identity as it was written (`files.writable_files`).
-ScoreFile = Callable[[str, str, str, dict[str, str]], Mapping[str, Any]]
+# (input, output, rejects, written, create_only) -> the single-file job's summary as a dict (rows, scored, ...);
+# `written` receives each output's identity as it was written, `create_only` forbids replacing an output
+# (`files.writable_files`).
+ScoreFile = Callable[[str, str, str, dict[str, str], bool], Mapping[str, Any]]
 # Per-file detail goes to a report file beside the outputs; the summary printed on stdout stays one small
 # line however many files there were (a CloudWatch Logs event holds at most 256 KB).
 REPORTS = "reports"
@@ -176,7 +177,7 @@ def _process(
             _make_folder_of(location)
         _write_document(where["claim"], {**marker, "started": _now()}, s3_client)
         written: dict[str, str] = {}
-        summary = score(source.location, where["predictions"], where["rejects"], written)
+        summary = score(source.location, where["predictions"], where["rejects"], written, decision.fresh)
         vouched = {"predictions": written[where["predictions"]], "rejects": written[where["rejects"]]}
         done = commit_name(
             destinations.source, source.fingerprint, model_id, vouched["predictions"], vouched["rejects"]
