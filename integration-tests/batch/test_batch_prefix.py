@@ -188,8 +188,9 @@ def test_overlapping_runs_with_two_models_never_skip_the_other_models_prediction
     incoming_bucket, prefixes, capsys, monkeypatch, tmp_path, pinned_model
 ):
     """Issue 22 row 2: run A writes the first file's predictions, run B (another model) scores the whole
-    prefix, then A commits and goes on. A's rerun must score the file whose predictions are B's (and skip the
-    other); B's rerun scores both, since A's predictions replaced B's."""
+    prefix, then A commits and goes on. A's rerun must score the files whose predictions are B's, although
+    A's own commit for the first one is newer than them; B's rerun scores both, A's predictions having
+    replaced B's."""
     model_b = Path(shutil.copytree(pinned_model, tmp_path / "model-b"))
     (model_b / "MLmodel").write_text(re.sub(r"run_id: \S+", "run_id: modelb0000", (model_b / "MLmodel").read_text()))
     env_a = {"MODEL_LOCATION": str(pinned_model), "MODEL_SHA256": directory_digest(pinned_model)}
@@ -209,12 +210,13 @@ def test_overlapping_runs_with_two_models_never_skip_the_other_models_prediction
         original(location, document, s3_client)
 
     monkeypatch.setattr(prefix_module, "_write_document", b_runs_before_a_commits)
-    assert main([*prefixes, "--no-progress"]) == 0
+    # A saw the second file unscored; B's outputs appeared since, so A refuses to replace them (exit 1).
+    assert main([*prefixes, "--no-progress"]) == 1
     capsys.readouterr()
     monkeypatch.setattr(prefix_module, "_write_document", original)
 
-    code, summary, _ = run(capsys, *prefixes)  # A again
-    assert (code, [status for _, status, _ in statuses(summary)]) == (0, ["scored", "skipped"])
+    code, summary, _ = run(capsys, *prefixes)  # A again: both files hold B's predictions
+    assert (code, [status for _, status, _ in statuses(summary)]) == (0, ["scored", "scored"])
     first = "scored/predictions/2023-01-01.parquet"
     assert set(table(incoming_bucket, first).column("model_version").to_pylist()) == {summary["model_version"]}
 
