@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 
 import ride_scorer.batch.prefix as prefix_module
 from ride_scorer.adapters.aws_clients import client
-from ride_scorer.adapters.locations import Location
 from ride_scorer.batch.cli import main
 from ride_scorer.batch.job import BatchJob, check_locations, score_file
 from ride_scorer.batch.prefix import PrefixJob, run_prefix
+from ride_scorer.columnar.locations import Location
 from ride_scorer.core.integrity import directory_digest
 from tests.shared.paths import DATA
 
@@ -188,8 +188,9 @@ def test_overlapping_runs_with_two_models_never_skip_the_other_models_prediction
     incoming_bucket, prefixes, capsys, monkeypatch, tmp_path, pinned_model
 ):
     """Issue 22 row 2: run A writes the first file's predictions, run B (another model) scores the whole
-    prefix, then A commits and goes on. A's rerun must score the file whose predictions are B's (and skip the
-    other); B's rerun scores both, since A's predictions replaced B's."""
+    prefix, then A commits and goes on. A's rerun must score the files whose predictions are B's, although
+    A's own commit for the first one is newer than them; B's rerun scores both, A's predictions having
+    replaced B's."""
     model_b = Path(shutil.copytree(pinned_model, tmp_path / "model-b"))
     (model_b / "MLmodel").write_text(re.sub(r"run_id: \S+", "run_id: modelb0000", (model_b / "MLmodel").read_text()))
     env_a = {"MODEL_LOCATION": str(pinned_model), "MODEL_SHA256": directory_digest(pinned_model)}
@@ -209,12 +210,13 @@ def test_overlapping_runs_with_two_models_never_skip_the_other_models_prediction
         original(location, document, s3_client)
 
     monkeypatch.setattr(prefix_module, "_write_document", b_runs_before_a_commits)
-    assert main([*prefixes, "--no-progress"]) == 0
+    # A saw the second file unscored; B's outputs appeared since, so A refuses to replace them (exit 1).
+    assert main([*prefixes, "--no-progress"]) == 1
     capsys.readouterr()
     monkeypatch.setattr(prefix_module, "_write_document", original)
 
-    code, summary, _ = run(capsys, *prefixes)  # A again
-    assert (code, [status for _, status, _ in statuses(summary)]) == (0, ["scored", "skipped"])
+    code, summary, _ = run(capsys, *prefixes)  # A again: both files hold B's predictions
+    assert (code, [status for _, status, _ in statuses(summary)]) == (0, ["scored", "scored"])
     first = "scored/predictions/2023-01-01.parquet"
     assert set(table(incoming_bucket, first).column("model_version").to_pylist()) == {summary["model_version"]}
 
@@ -327,8 +329,8 @@ def test_for_any_key_names_the_job_keeps_every_promise(incoming_bucket, loaded_m
     output_prefix = Location.parse(incoming_bucket.uri(f"{run_id}/out") if output == "s3" else str(root / "out"))
     lines: list[str] = []
 
-    def score(source, predictions, rejects, written):
-        job = BatchJob(source, predictions, rejects, progress=False)
+    def score(source, predictions, rejects, written, fresh):
+        job = BatchJob(source, predictions, rejects, progress=False, create_only=fresh)
         check_locations(job)
         return asdict(score_file(job, loaded_model, "ride-duration", lambda: s3, written))
 

@@ -30,13 +30,13 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 from pyspark.sql.types import StructType
 
-from ride_scorer.adapters.command_line import fail
 from ride_scorer.adapters.model_store import STARTUP_ERRORS, load_model_from
 from ride_scorer.backfill.outputs import BackfillError, refuse_existing
 from ride_scorer.backfill.scoring import FILE_COLUMN, INPUT_FILE, ROW_COLUMN, combined_schema, score_batches
 from ride_scorer.backfill.session import spark_session
 from ride_scorer.backfill.settings import BackfillLocationError, BackfillSettings, parse_args
 from ride_scorer.columnar.chunks import PREDICTION_COLUMNS, REJECT_COLUMNS, RIDE_COLUMNS
+from ride_scorer.columnar.command_line import fail
 from ride_scorer.columnar.summary import SUMMARY_QUANTILES, ScoringSummary
 from ride_scorer.core.reference import TrainingReference
 from ride_scorer.core.rides import RejectionCode

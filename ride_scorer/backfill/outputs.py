@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from ride_scorer.adapters.aws_clients import client
-from ride_scorer.adapters.locations import Location
+from ride_scorer.columnar.locations import Location
 
 
 class BackfillError(RuntimeError):

@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ride_scorer.adapters.command_line import positive_int
-from ride_scorer.adapters.locations import Location, LocationError, Pattern
+from ride_scorer.columnar.command_line import positive_int
+from ride_scorer.columnar.locations import Location, LocationError, Pattern
 from ride_scorer.core.settings import ModelSettings
 
 REJECTS_SUFFIX = ".rejects"
@@ -26,7 +26,7 @@ class BackfillLocationError(ValueError):
 
 @dataclass(frozen=True)
 class BackfillSettings:
-    """`inputs`, `output` and `rejects` are canonical (`adapters.locations`), in the spelling Spark is given."""
+    """`inputs`, `output` and `rejects` are canonical (`columnar.locations`), in the spelling Spark is given."""
 
     inputs: tuple[str, ...]
     output: str

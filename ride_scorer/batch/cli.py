@@ -25,8 +25,6 @@ from types import FrameType
 from typing import Any
 
 from ride_scorer.adapters.aws_clients import client
-from ride_scorer.adapters.command_line import fail, positive_int
-from ride_scorer.adapters.locations import Location, LocationError
 from ride_scorer.adapters.model_store import STARTUP_ERRORS, load_model_from
 from ride_scorer.batch.files import BatchIOError, default_rejects_location
 from ride_scorer.batch.job import (
@@ -39,6 +37,8 @@ from ride_scorer.batch.job import (
 )
 from ride_scorer.batch.ledger import model_identity
 from ride_scorer.batch.prefix import PrefixJob, run_prefix
+from ride_scorer.columnar.command_line import fail, positive_int
+from ride_scorer.columnar.locations import Location, LocationError
 from ride_scorer.core.model import RideDurationModel
 from ride_scorer.core.settings import ConfigError, ModelSettings
 
@@ -53,7 +53,7 @@ NO_MODEL = (
 
 def opened_as(text: str) -> str:
     """The spelling the job opens: a `file:` URI as its local path, an S3 URI (s3a://, repeated slashes) in
-    its canonical form (`adapters.locations`); a plain local path as the user wrote it, so that messages name
+    its canonical form (`columnar.locations`); a plain local path as the user wrote it, so that messages name
     it as given (comparisons still resolve it)."""
     location = Location.parse(text)
     if location.is_s3 or text.lower().startswith("file:"):
@@ -152,8 +152,9 @@ def main_prefix(args: argparse.Namespace) -> int:
         )
     s3_client = functools.cache(lambda: client("s3"))
 
-    def score_one(source: str, output: str, rejects: str, written: dict[str, str]) -> dict[str, Any]:
-        one = BatchJob(source, output, rejects, args.id_column, args.chunk_rows, progress=not args.no_progress)
+    def score_one(source: str, output: str, rejects: str, written: dict[str, str], fresh: bool) -> dict[str, Any]:
+        progress = not args.no_progress
+        one = BatchJob(source, output, rejects, args.id_column, args.chunk_rows, progress, create_only=fresh)
         check_locations(one)
         return asdict(score_file(one, model, settings.model_name, s3_client, written))
 

@@ -21,8 +21,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ride_scorer.adapters.aws_clients import client
-from ride_scorer.adapters.locations import Location, LocationError
 from ride_scorer.adapters.model_store import split_s3_uri
+from ride_scorer.columnar.locations import Location, LocationError
 from ride_scorer.core.integrity import NAME_MAX_BYTES, file_digest
 
 S3ClientFactory = Callable[[], Any]
@@ -33,7 +33,7 @@ class BatchIOError(RuntimeError):
 
 
 def is_s3(location: str) -> bool:
-    """Canonical locations (`adapters.locations`) of S3 objects are spelled s3://."""
+    """Canonical locations (`columnar.locations`) of S3 objects are spelled s3://."""
     return location.startswith("s3://")
 
 
@@ -54,7 +54,7 @@ def same_location(first: str, second: str) -> str | None:
     """The one file both locations name, or None when they name two.
 
     Compares what the job would really open, not the spelling: both are resolved to their canonical
-    `Location` (`adapters.locations`: `file:` URIs, `.`, `..`, repeated slashes, symbolic links, `s3a://`),
+    `Location` (`columnar.locations`: `file:` URIs, `.`, `..`, repeated slashes, symbolic links, `s3a://`),
     and two local files that exist are also compared by device and inode (a bind mount or a case-insensitive
     file system shows one file under two resolved paths). A spelling that cannot be a location is a
     BatchIOError."""
@@ -125,6 +125,7 @@ class _Staged:
     location: str
     role: str
     path: Path
+    create_only: bool = False
     placed: bool = False
     replaced_existing: bool = False
 
@@ -135,13 +136,18 @@ class _Staged:
             if is_s3(self.location):
                 bucket, key = split_s3_uri(self.location)
                 size = self.path.stat().st_size
+                condition = {"IfNoneMatch": "*"} if self.create_only else {}  # S3 refuses it if the key exists
                 with self.path.open("rb") as body:  # one PUT (up to 5 GB): its answer names what was stored
-                    answer = s3_client().put_object(Bucket=bucket, Key=key, Body=body)
+                    answer = s3_client().put_object(Bucket=bucket, Key=key, Body=body, **condition)
                 identity = output_identity(str(answer["ETag"]), size, answer.get("VersionId"))
             else:
                 identity = f"sha256-{file_digest(self.path)}"
-                self.replaced_existing = os.path.lexists(self.location)
-                os.replace(self.path, self.location)
+                if self.create_only:  # a link fails if the name exists, where a rename would replace it
+                    os.link(self.path, self.location, follow_symlinks=False)
+                    os.unlink(self.path)
+                else:
+                    self.replaced_existing = os.path.lexists(self.location)
+                    os.replace(self.path, self.location)
         except Exception as error:  # botocore raises many types; os.replace an OSError
             raise BatchIOError(f"cannot write {self.role} {self.location!r}: {_reason(error)}") from error
         self.placed = True
@@ -184,6 +190,7 @@ def writable_files(
     locations: Sequence[tuple[str, str]],
     s3_client: S3ClientFactory = lambda: client("s3"),
     written: dict[str, str] | None = None,
+    create_only: bool = False,
 ) -> Iterator[list[Path]]:
     """Temporary local files to write, one per (location, role), moved into place (or uploaded) in the
     order given only once the block succeeds: put last the file whose appearance tells a scheduler the
@@ -194,12 +201,14 @@ def writable_files(
     symlink is never opened). If the block fails, every temporary file is removed and no destination is
     touched. If a move fails, the destinations this run had already created are removed again; one that
     replaced an existing file, or an S3 object, cannot be undone and the error names it. `written`, if
-    given, receives each location's identity as it was written (see `_Staged.commit`)."""
+    given, receives each location's identity as it was written (see `_Staged.commit`). With `create_only`, a
+    destination that exists by the time it is written (someone else's, since the caller saw none) is refused,
+    not replaced: S3's conditional PUT (`If-None-Match: *`), a hard link locally."""
     staged: list[_Staged] = []
     with ExitStack() as stack:
         try:
             for location, role in locations:
-                staged.append(_Staged(location, role, _temporary_path(location, role, stack)))
+                staged.append(_Staged(location, role, _temporary_path(location, role, stack), create_only))
             yield [stage.path for stage in staged]
             for stage in staged:
                 try:

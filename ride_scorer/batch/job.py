@@ -61,6 +61,8 @@ class BatchJob:
     id_column: str | None = None
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     progress: bool = True
+    # The outputs must not exist when written (the prefix mode saw no output of that name): never replace one.
+    create_only: bool = False
 
 
 def check_locations(job: BatchJob, names: tuple[str, str, str] = ("input", "output", "rejects")) -> None:
@@ -102,7 +104,7 @@ def score_file(
         reject_schema = rejects_schema(ride_id_type, inputs)
         # The output last: once it appears, the rejects file beside it is complete too.
         destinations = [(job.rejects, "rejects file"), (job.output, "output")]
-        with writable_files(destinations, s3_client, written) as (rejects_path, output_path):
+        with writable_files(destinations, s3_client, written, job.create_only) as (rejects_path, output_path):
             try:
                 with (
                     pq.ParquetWriter(output_path, scored_schema) as scored_writer,

@@ -29,8 +29,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ride_scorer.adapters.locations import Location
 from ride_scorer.batch.objects import StoredFile
+from ride_scorer.columnar.locations import Location
 
 PREDICTIONS = "predictions"
 REJECTS = "rejects"
@@ -81,8 +81,11 @@ class Verdict(StrEnum):
 
 @dataclass(frozen=True)
 class Decision:
+    """`fresh`: no output of the input's names exists, so the outputs are created, never replaced."""
+
     verdict: Verdict
     reason: str
+    fresh: bool = False
 
 
 def decide(
@@ -103,7 +106,7 @@ def decide(
                 f"{foreign[0]!r} exists and was not written by ride-scorer (no {destinations.claim} beside it): "
                 "refusing to overwrite it",
             )
-        return Decision(Verdict.SCORE, "not scored yet")
+        return Decision(Verdict.SCORE, "not scored yet", fresh=True)
     if rescore:
         return Decision(Verdict.SCORE, "--rescore")
     written: list[Callable[[], str]] = [

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ride_scorer.adapters.aws_clients import client
-from ride_scorer.adapters.locations import Location
 from ride_scorer.batch.files import BatchIOError, output_identity
+from ride_scorer.columnar.locations import Location
 from ride_scorer.core.integrity import file_digest
 
 S3ClientFactory = Callable[[], Any]

@@ -18,15 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from ride_scorer.adapters.aws_clients import client
-from ride_scorer.adapters.locations import Location, LocationError
 from ride_scorer.batch.files import BatchIOError, is_s3, writable_files
 from ride_scorer.batch.ledger import Decision, Destinations, Verdict, commit_name, decide
 from ride_scorer.batch.objects import StoredFile, list_files
+from ride_scorer.columnar.locations import Location, LocationError
 
 S3ClientFactory = Callable[[], Any]
-# (input, output, rejects, written) -> the single-file job's summary as a dict (rows, scored, rejected, ...);
-# `written` receives each output's identity as it was written (`files.writable_files`).
-ScoreFile = Callable[[str, str, str, dict[str, str]], Mapping[str, Any]]
+# (input, output, rejects, written, create_only) -> the single-file job's summary as a dict (rows, scored, ...);
+# `written` receives each output's identity as it was written, `create_only` forbids replacing an output
+# (`files.writable_files`).
+ScoreFile = Callable[[str, str, str, dict[str, str], bool], Mapping[str, Any]]
 # Per-file detail goes to a report file beside the outputs; the summary printed on stdout stays one small
 # line however many files there were (a CloudWatch Logs event holds at most 256 KB).
 REPORTS = "reports"
@@ -36,7 +37,7 @@ FileErrors = (BatchIOError, ValueError, OSError)
 
 @dataclass(frozen=True)
 class PrefixJob:
-    """The two prefixes in canonical form (`adapters.locations`), refused by the CLI when they overlap."""
+    """The two prefixes in canonical form (`columnar.locations`), refused by the CLI when they overlap."""
 
     input_prefix: Location
     output_prefix: Location
@@ -176,7 +177,7 @@ def _process(
             _make_folder_of(location)
         _write_document(where["claim"], {**marker, "started": _now()}, s3_client)
         written: dict[str, str] = {}
-        summary = score(source.location, where["predictions"], where["rejects"], written)
+        summary = score(source.location, where["predictions"], where["rejects"], written, decision.fresh)
         vouched = {"predictions": written[where["predictions"]], "rejects": written[where["rejects"]]}
         done = commit_name(
             destinations.source, source.fingerprint, model_id, vouched["predictions"], vouched["rejects"]

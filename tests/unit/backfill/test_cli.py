@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 pytest.importorskip("pyspark", reason="the spark extra (pyspark) is not installed")
 
-from ride_scorer.adapters.locations import Location, Pattern
 from ride_scorer.backfill.job import main
 from ride_scorer.backfill.settings import BackfillLocationError, default_rejects_location, refuse_overlaps
+from ride_scorer.columnar.locations import Location, Pattern
 from ride_scorer.core.integrity import directory_digest
 
 

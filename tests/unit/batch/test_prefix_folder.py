@@ -327,3 +327,27 @@ def test_the_summary_line_stays_small_however_many_files_and_the_report_holds_th
     assert json.loads(line)["files"] == 2000 and json.loads(line)["report"] == "out/reports/r.json"
     code, printed, _ = run(capsys, "--input-prefix", "in", "--output-prefix", "out")
     assert len(printed["results"]) == printed["files"] == 2 and code == 0
+
+
+def test_an_output_that_appears_after_the_listing_is_never_overwritten(folders, capsys, monkeypatch):
+    """Another writer puts `predictions/a.parquet` there between the job's listing and its write: the job
+    saw no output of that name, so it only creates one (a hard link locally, If-None-Match in S3)."""
+    import ride_scorer.batch.prefix as prefix_module
+
+    original = prefix_module._write_document
+
+    def someone_writes_first(location, document, s3_client):
+        original(location, document, s3_client)
+        if location.endswith("markers/a.parquet/claim.json"):
+            (folders / "out" / "predictions" / "a.parquet").write_bytes(b"someone else's file")
+
+    monkeypatch.setattr(prefix_module, "_write_document", someone_writes_first)
+
+    code, summary, err = run(capsys, "--input-prefix", "in", "--output-prefix", "out")
+
+    assert code == 1 and (summary["scored_files"], summary["failed_files"]) == (1, 1)
+    assert (folders / "out" / "predictions" / "a.parquet").read_bytes() == b"someone else's file"
+    assert [line for line in err if line.startswith("error:")] == [
+        "error: 'in/a.parquet': cannot write output 'out/predictions/a.parquet': File exists"
+    ]
+    assert not (folders / "out" / "rejects" / "a.parquet").exists()

@@ -1,5 +1,5 @@
-"""What every mode's command line shares: one `error:` line for a failure, and the argument types the modes'
-parsers use. Here, below the modes, so that no mode imports another to reuse them."""
+"""What the batch and backfill command lines share: one `error:` line for a failure, and the argument types
+their parsers use. Here, below the modes, so that neither imports the other to reuse them."""
 
 from __future__ import annotations
 

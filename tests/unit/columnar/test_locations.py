@@ -1,4 +1,4 @@
-"""Every spelling of a location resolves to one canonical `Location` (ride_scorer/adapters/locations.py), and
+"""Every spelling of a location resolves to one canonical `Location` (ride_scorer/columnar/locations.py), and
 no name mapped under an output location leaves it."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ride_scorer.adapters.locations import Location, LocationError, Pattern
+from ride_scorer.columnar.locations import Location, LocationError, Pattern
 
 
 @pytest.fixture
