@@ -3,8 +3,9 @@ without, on the same real rides, next to the challenger's own scoring.
 
 Issue 26's goal: the challenger adds at most its own scoring on top. The ratio printed is
 (handler with challenger - handler without) / the challenger's own scoring of the batch through the core
-(`score_rides`: its features, one predict, its output rules); at most 1.1 (a tenth for the comparison and
-the metrics), else this exits 1. CPU time, the runs interleaved: the machine may be shared. The
+(`score_rides`: its features, one predict, its output rules); at most 1.15, else this exits 1: the margin is
+the comparison and the metrics (~3% at 10,000 rides) and the challenger running after the champion, with
+colder caches than when it is timed alone. CPU time, the runs interleaved: the machine may be shared. The
 challenger's bare `predict` is printed too, for scale. The champion is the linear model with its training
 reference (so the champion-only run computes the drift signals too), the challenger the forest: the costly
 candidate. In-memory Kinesis and SQS clients, one thread, medians.
@@ -36,17 +37,17 @@ from bench.scoring import (  # noqa: E402  (bench.scoring sets the handler's env
 )
 from lambda_function import app  # noqa: E402
 from ride_scorer.core.integrity import directory_digest  # noqa: E402
-from ride_scorer.core.model import load_model  # noqa: E402
 from ride_scorer.core.rides import read_kinesis_data  # noqa: E402
 from ride_scorer.core.scoring import score_rides  # noqa: E402
 
-GOAL = 1.1
+GOAL = 1.15
 SIZES = (1_000, 10_000)
 REPEATS = {1_000: 60, 10_000: 12}
 
 
 def with_reference(model_dir: Path, directory: Path) -> Path:
     """The champion as training logs it: with its training reference (the drift signals' baseline)."""
+    import mlflow.sklearn
     import pandas as pd
 
     from training.data import read_trips
@@ -54,7 +55,7 @@ def with_reference(model_dir: Path, directory: Path) -> Path:
 
     shutil.copytree(model_dir, directory)
     trips: pd.DataFrame = read_trips(ROOT / "data" / "green_tripdata_2021-01.parquet").head(20_000)
-    write_reference(directory, load_model(directory).regressor, trips)
+    write_reference(directory, mlflow.sklearn.load_model(str(model_dir)), trips)
     (directory / "model.sha256").unlink(missing_ok=True)
     return directory
 

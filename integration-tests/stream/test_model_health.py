@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import mlflow.sklearn
 import numpy as np
 import pandas as pd
 import pytest
@@ -86,10 +87,11 @@ def test_the_shadow_challenger_writes_nothing_and_its_metrics_are_the_two_models
     metrics = health_metrics(capsys.readouterr().out)
     assert written(aws_env, deployment, RIDES) == champion_only
 
+    # The two models' own scikit-learn pipelines, as MLflow loads them.
     features = [{"PU_DO": f"{pu}_{do}", "trip_distance": distance} for pu, do, distance in rides]
-    ours = load_model(trained_model_dir).regressor.predict(features)
+    ours = mlflow.sklearn.load_model(str(trained_model_dir)).predict(features)
     compared = [i for i in range(RIDES) if i != 7]
-    theirs = load_model(forest).regressor.predict([features[i] for i in compared])
+    theirs = mlflow.sklearn.load_model(str(forest)).predict([features[i] for i in compared])
     differences = np.abs(theirs - ours[compared])
     assert metrics["ShadowMeanAbsDifference"] == pytest.approx(differences.mean(), rel=1e-12)
     assert metrics["ShadowP95AbsDifference"] == pytest.approx(np.quantile(differences, 0.95), rel=1e-12)

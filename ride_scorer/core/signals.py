@@ -156,22 +156,21 @@ class ShadowComparison:
 
 
 def compare_shadow(champion: Sequence[Outcome], challenger: Sequence[Outcome]) -> ShadowComparison:
-    differences: list[float] = []
-    own_rejections: Counter[str] = Counter()
-    for ours, theirs in zip(champion, challenger, strict=True):
-        if type(ours) is not Prediction:
-            continue
-        if type(theirs) is Prediction:
-            differences.append(abs(theirs.ride_duration - ours.ride_duration))
-        else:
-            own_rejections[str(theirs.code)] += 1  # type: ignore[union-attr]
+    """Comprehensions rather than one loop with branches: this runs on every batch with a challenger."""
+    scored = [
+        (ours.ride_duration, theirs)
+        for ours, theirs in zip(champion, challenger, strict=True)
+        if type(ours) is Prediction
+    ]
+    differences = [abs(theirs.ride_duration - ours) for ours, theirs in scored if type(theirs) is Prediction]
+    own_rejections = Counter([str(theirs.code) for _, theirs in scored if type(theirs) is Rejection])
     compared = len(differences)
     return ShadowComparison(
         compared=compared,
         mean_abs_difference=math.fsum(differences) / compared if compared else math.nan,
         p95_abs_difference=quantile(differences, 0.95),
         share_over_one_minute=(
-            sum(difference > DISAGREEMENT_MINUTES for difference in differences) / compared if compared else math.nan
+            sum([difference > DISAGREEMENT_MINUTES for difference in differences]) / compared if compared else math.nan
         ),
         challenger_rejections=dict(sorted(own_rejections.items())),
     )

@@ -73,11 +73,12 @@ def with_reference(model_dir: Path, copy_to: Path) -> Path:
     """A copy of a test model with its training reference, as training's save_model writes it."""
     import shutil
 
-    from ride_scorer.core.model import load_model
+    import mlflow.sklearn
+
     from training.data import read_trips
     from training.reference import write_reference
 
     shutil.copytree(model_dir, copy_to)
     trips = read_trips(DATA / "green_tripdata_2021-01.parquet").head(TRAIN_SLICE_ROWS)
-    write_reference(copy_to, load_model(copy_to).regressor, trips)
+    write_reference(copy_to, mlflow.sklearn.load_model(str(model_dir)), trips)
     return copy_to
