@@ -211,8 +211,9 @@ def sequence_number(position: int) -> str:
     return f"4960{position:020d}"
 
 
-def stream_outcomes(documents: list[Document], deployment) -> dict[str, str]:
-    """Each document as one Kinesis record, 100 per invocation; outcomes read back from Kinesis and SQS."""
+def stream_outcomes(documents: list[Document], deployment, reasons: dict[str, str]) -> dict[str, str]:
+    """Each document as one Kinesis record, 100 per invocation; outcomes read back from Kinesis and SQS, and
+    each dead letter's `reason` into `reasons`."""
     sent = {sequence_number(position): document for position, document in enumerate(documents)}
     numbers = list(sent)
     for start in range(0, len(numbers), LAMBDA_BATCH):
@@ -241,13 +242,15 @@ def stream_outcomes(documents: list[Document], deployment) -> dict[str, str]:
         assert letter["reason"], letter
         assert document.name not in outcomes, f"{document.name}: both predicted and dead-lettered"
         outcomes[document.name] = rejected(letter["reason_code"])
+        reasons[document.name] = letter["reason"]
     missing = [document.name for document in documents if document.name not in outcomes]
     assert not missing, f"neither predicted nor dead-lettered: {missing}"
     return outcomes
 
 
-def batch_outcomes(documents: list[Document], model, folder: Path) -> dict[str, str]:
-    """Documents a parquet row can carry, one file per column-type signature (a column has one type)."""
+def batch_outcomes(documents: list[Document], model, folder: Path, reasons: dict[str, str]) -> dict[str, str]:
+    """Documents a parquet row can carry, one file per column-type signature (a column has one type); each
+    reject's `reason` into `reasons`."""
     groups: dict[tuple[pa.DataType, ...], list[tuple[Document, dict[str, Any]]]] = defaultdict(list)
     for document in documents:
         row = document.row
@@ -273,6 +276,7 @@ def batch_outcomes(documents: list[Document], model, folder: Path) -> dict[str, 
             assert echoed(reject) == echoed(row), reject
             assert reject["reason"], reject
             by_row[reject["row"]] = rejected(reject["reason_code"])
+            reasons[members[reject["row"]][0].name] = reject["reason"]
         # The predictions file has no row number: its rows are the file's unrejected rows, in file order.
         kept = [position for position in range(len(rows)) if position not in by_row]
         scored = pq.read_table(output).to_pylist()
@@ -341,6 +345,7 @@ class ParityRun:
     kind: str
     documents: dict[str, Document]
     by_mode: dict[str, dict[str, str]]
+    reasons: dict[str, dict[str, str]]  # stream and batch: each rejected document's `reason`
 
     def outcomes(self, name: str) -> dict[str, str]:
         """Outcome per mode that can carry the document."""
@@ -354,12 +359,15 @@ class ParityRun:
 def parity_run(model_kind, stream_deployment, scoring_model, http_client, tmp_path_factory) -> Iterator[ParityRun]:
     """Every document through the three modes once per model kind."""
     documents = all_documents()
+    reasons: dict[str, dict[str, str]] = {STREAM: {}, BATCH: {}}
     by_mode = {
-        STREAM: stream_outcomes(documents, stream_deployment),
-        BATCH: batch_outcomes(documents, scoring_model, tmp_path_factory.mktemp(f"parity-{model_kind}")),
+        STREAM: stream_outcomes(documents, stream_deployment, reasons[STREAM]),
+        BATCH: batch_outcomes(
+            documents, scoring_model, tmp_path_factory.mktemp(f"parity-{model_kind}"), reasons[BATCH]
+        ),
         HTTP: http_outcomes(documents, http_client),
     }
-    yield ParityRun(model_kind, {document.name: document for document in documents}, by_mode)
+    yield ParityRun(model_kind, {document.name: document for document in documents}, by_mode, reasons)
 
 
 def assert_same_everywhere(run: ParityRun, name: str) -> str:
@@ -444,3 +452,21 @@ def test_a_location_id_spelled_as_text_is_the_same_ride_in_every_mode(parity_run
     assert outcome == assert_same_everywhere(parity_run, spelling_name(*LOCATION_SPELLINGS[0])), parity_run.describe(
         name
     )
+
+
+def test_a_rejected_row_has_the_dead_letters_reason(parity_run: ParityRun):
+    """The rejects file's `reason` is the text the stream's dead letter gives the same document. Except for a
+    number too large for a float (1e400): the stream reads its text ("Number out of range"), a parquet row
+    can only hold what it parses to (inf), a different input with its own reason."""
+
+    def overflowed(name: str) -> bool:
+        row = parity_run.documents[name].row or {}
+        return any(isinstance(value, float) and math.isinf(value) for value in row.values())
+
+    both = sorted(
+        name for name in set(parity_run.reasons[STREAM]) & set(parity_run.reasons[BATCH]) if not overflowed(name)
+    )
+    assert len(both) >= 10, both
+    assert {name: parity_run.reasons[BATCH][name] for name in both} == {
+        name: parity_run.reasons[STREAM][name] for name in both
+    }
