@@ -7,6 +7,7 @@ Each command runs as a user runs it, through its `main()`, on moto's server wher
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,9 @@ from tools import consumer, producer, reconcile, runner
 from tools.local.loopback import free_port
 
 DIGEST = "a" * 64
+_DEMO = importlib.util.spec_from_file_location("run_demo", ROOT / "scripts" / "run_demo.py")
+run_demo = importlib.util.module_from_spec(_DEMO)  # `make run`'s script: not a package module
+_DEMO.loader.exec_module(run_demo)
 DEEP = b"[" * 100_000 + b"]" * 100_000
 
 
@@ -76,6 +80,22 @@ CASES = {
     "reconcile --json in a folder that does not exist": Case(
         reconcile.main, lambda stack: ["--prefix", "p", *SINCE, "--json", "/nonexistent/r.json"],
         "argument --json: cannot write '/nonexistent/r.json': the folder /nonexistent does not exist",
+    ),
+    "reconcile --json in S3": Case(
+        reconcile.main, lambda stack: ["--prefix", "p", *SINCE, "--json", "s3://b/r.json"],
+        "argument --json: cannot write 's3://b/r.json': this tool writes a local file or folder, not S3",
+    ),
+    "reconcile --json, a file: URI whose folder does not exist": Case(  # the spelling resolved first
+        reconcile.main, lambda stack: ["--prefix", "p", *SINCE, "--json", "file:///nonexistent/../nowhere/r.json"],
+        "argument --json: cannot write 'file:///nonexistent/../nowhere/r.json': the folder /nowhere does not exist",
+    ),
+    "reconcile --json, an unsupported scheme": Case(
+        reconcile.main, lambda stack: ["--prefix", "p", *SINCE, "--json", "hdfs://n/r.json"],
+        "argument --json: 'hdfs://n/r.json': hdfs:// is not supported",
+    ),
+    "make run KEEP=1, a --work-dir under a file": Case(
+        run_demo.main, lambda stack: ["--keep", "--work-dir", str(ROOT / "README.md" / "run")],
+        f"argument --work-dir: cannot write in '{ROOT / 'README.md' / 'run'}': {ROOT / 'README.md'} is a file",
     ),
     "reconcile, an unknown stream": Case(
         reconcile.main,
