@@ -32,15 +32,19 @@ def fail(error: BaseException | str, code: int = 2) -> int:
     return code
 
 
-def output_file(text: str) -> Path:
+def output_file(text: str, create_folder: bool = False) -> Path:
     """An argparse type for a file a tool writes: a local path or `file:` URI (`columnar.locations`, so `..`,
-    `//` and symbolic links are resolved) in a writable folder that exists, itself not a folder. Refused
-    before any work, with one line."""
+    `//` and symbolic links are resolved), itself not a folder, in a writable folder that exists (or, with
+    `create_folder`, that the tool may create: `output_folder`). Refused before any work, with one line."""
     path = _local_output(text)
-    if not path.parent.is_dir():
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: it is a folder")
+    if create_folder:
+        output_folder(str(path.parent))
+    elif not path.parent.is_dir():
         raise argparse.ArgumentTypeError(f"cannot write {text!r}: the folder {path.parent} does not exist")
-    if path.is_dir() or not os.access(path.parent, os.W_OK):
-        raise argparse.ArgumentTypeError(f"cannot write {text!r}: it is a folder, or its folder is not writable")
+    elif not os.access(path.parent, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: the folder {path.parent} is not writable")
     return path
 
 

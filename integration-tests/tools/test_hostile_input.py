@@ -19,6 +19,7 @@ from tests.shared.paths import ROOT
 from tests.shared.reliability import put_payloads
 from tools import consumer, producer, reconcile, runner
 from tools.local.loopback import free_port
+from training import drift_report
 
 DIGEST = "a" * 64
 _DEMO = importlib.util.spec_from_file_location("run_demo", ROOT / "scripts" / "run_demo.py")
@@ -140,6 +141,15 @@ CASES = {
     "provision, no credentials": Case(
         provision.main, lambda stack: ["--prefix", "p"], "no AWS credentials to reach the resources of 'p' at AWS's",
         "no credentials",
+    ),
+    "make sam-env, an --output under a file": Case(  # refused before STS is asked (nothing listens)
+        sam_env.main, lambda stack: ["--run-id", "r1", "--sha256", DIGEST, "--output", str(ROOT / "README.md" / "ev")],
+        f"argument --output: cannot write in '{ROOT / 'README.md' / 'ev'}': {ROOT / 'README.md'} is a file",
+    ),
+    "make drift-report, an --output in S3": Case(  # refused before the predictions are read
+        drift_report.main, lambda stack: ["--scored", "/nonexistent.parquet", "--model", "/nonexistent", "--output",
+                                          "s3://b/report.html"],
+        "argument --output: cannot write 's3://b/report.html': this tool writes a local file or folder, not S3",
     ),
     "make sam-env, nothing listening": Case(
         sam_env.main, lambda stack: ["--run-id", "r1", "--sha256", DIGEST], "cannot reach STS (GetCallerIdentity",
