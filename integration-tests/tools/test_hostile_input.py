@@ -18,6 +18,7 @@ from infra import provision, sam_env
 from tests.shared.paths import ROOT
 from tests.shared.reliability import put_payloads
 from tools import consumer, producer, reconcile, runner
+from tools.local import localstack
 from tools.local.loopback import free_port
 from training import drift_report
 
@@ -150,6 +151,10 @@ CASES = {
         drift_report.main, lambda stack: ["--scored", "/nonexistent.parquet", "--model", "/nonexistent", "--output",
                                           "s3://b/report.html"],
         "argument --output: cannot write 's3://b/report.html': this tool writes a local file or folder, not S3",
+    ),
+    "make localstack-up, a --cache under a file": Case(  # refused before anything is installed or started
+        localstack.main, lambda stack: ["up", "--cache", str(ROOT / "README.md" / "ls")],
+        f"argument --cache: cannot write in '{ROOT / 'README.md' / 'ls'}': {ROOT / 'README.md'} is a file",
     ),
     "make sam-env, nothing listening": Case(
         sam_env.main, lambda stack: ["--run-id", "r1", "--sha256", DIGEST], "cannot reach STS (GetCallerIdentity",
