@@ -14,7 +14,6 @@ network); without it the function uses AWS.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -24,6 +23,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.provision import TEMPLATE, caller_account, load_template, resolved_resources
+from tools.cli import ToolParser, output_folder
 from tools.local.endpoints import AwsUnavailable, explain, tool_client
 
 FUNCTION = "ScorerFunction"  # the logical id in template.yaml: SAM matches --env-vars overrides by it
@@ -88,7 +88,7 @@ def write(output: Path, variables: dict[str, str], container: dict[str, str]) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         prog="python -m infra.sam_env",
         description="Write events/env.json (sam local invoke --env-vars) and events/function.env (docker run "
         "--env-file) for a published model. The account is the caller's, as for python -m infra.provision.",
@@ -100,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--endpoint", default="", help="AWS endpoint as the function's container reaches it (default: AWS itself)"
     )
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="folder for env.json and function.env")
+    parser.add_argument(
+        "--output", type=output_folder, default=str(DEFAULT_OUTPUT), help="folder for env.json and function.env"
+    )
     args = parser.parse_args(argv)
     endpoint = args.endpoint.strip() or None
     sts = None

@@ -10,7 +10,6 @@ with --keep (`make run KEEP=1`) moto's server runs in a process of its own and t
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -27,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from infra.provision import provision  # noqa: E402
 from ride_scorer.adapters.aws_clients import client  # noqa: E402
+from tools.cli import ToolParser, output_folder  # noqa: E402
 from tools.local.context import lambda_environment  # noqa: E402
 from tools.local.embedded_moto import detached_moto, embedded_moto  # noqa: E402
 from tools.local.mapping import MappingSettings  # noqa: E402
@@ -104,7 +104,7 @@ def train_model(work: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run ride-scorer end to end on a local AWS endpoint.")
+    parser = ToolParser(description="Run ride-scorer end to end on a local AWS endpoint.")
     parser.add_argument("--rides", type=int, default=3000)
     kinds = poison_kinds()
     parser.add_argument(
@@ -120,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep", action="store_true", help="leave the emulator, resources and model up (make run KEEP=1)"
     )
-    parser.add_argument("--work-dir", type=Path, default=ROOT / ".cache" / "run", help="where --keep keeps the model")
+    parser.add_argument(
+        "--work-dir", type=output_folder, default=str(ROOT / ".cache" / "run"), help="where --keep keeps the model"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # The handler's structured logs and metrics would drown the summary; warnings still show.

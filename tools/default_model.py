@@ -36,7 +36,7 @@ from training.registry_store import (
     tracking_uri,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CACHE = PROJECT_ROOT / ".cache" / "default-model"
 TRAIN_MONTH = PROJECT_ROOT / "data" / "green_tripdata_2021-01.parquet"
 VALIDATE_MONTH = PROJECT_ROOT / "data" / "green_tripdata_2021-02.parquet"

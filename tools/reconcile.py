@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from collections import defaultdict
@@ -27,7 +26,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ride_scorer.adapters.aws_clients import client
-from tools.cli import ToolParser, fail, non_negative_int
+from tools.cli import ToolParser, fail, non_negative_int, output_file
 from tools.local.endpoints import AwsUnavailable, explain, tool_client
 from tools.local.shards import list_shards
 from tools.readers import json_document, read_stream, receive_messages
@@ -376,15 +375,8 @@ def parse_time(text: str, now: datetime | None = None) -> datetime:
 
 
 def report_path(text: str) -> str:
-    """`--json PATH`: '-' or a file in an existing folder, checked before anything is read."""
-    if text == "-":
-        return text
-    folder = os.path.dirname(os.path.abspath(text))
-    if not os.path.isdir(folder):
-        raise argparse.ArgumentTypeError(f"cannot write {text!r}: the folder {folder} does not exist")
-    if os.path.isdir(text) or not os.access(folder, os.W_OK):
-        raise argparse.ArgumentTypeError(f"cannot write {text!r}: it is a folder, or its folder is not writable")
-    return text
+    """`--json PATH`: '-' or a file in an existing folder (`cli.output_file`), checked before anything is read."""
+    return text if text == "-" else str(output_file(text))
 
 
 def check_sources(sources: Sources, kinesis: Any) -> None:

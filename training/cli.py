@@ -30,6 +30,7 @@ from training.registry_store import (
 )
 
 if TYPE_CHECKING:
+    from ride_scorer.columnar.locations import Location
     from training.publish import PublishResult
 
 MODEL_KINDS: tuple[ModelKind, ...] = ("linear", "forest")
@@ -42,15 +43,17 @@ EXIT_REFUSED = 1
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command == "train" and args.publish and not args.bucket:
-        parser.error("train --publish needs --bucket")
+    if args.command == "train" and args.publish and not (args.bucket or args.location):
+        parser.error("train --publish needs --bucket or --location")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     # botocore's INFO lines ("Found credentials in environment variables.") are its own, not the run's progress.
     logging.getLogger("botocore").setLevel(logging.WARNING)
     commands = {"train": _train, "publish": _publish, "models": _models, "promote": _promote}
     try:
+        args.destination = _destination(args)  # refused here, before any training or lookup
         return commands[args.command](args)
-    except (TrackingError, PromotionError, ValueError) as error:  # training.data's TripDataError is a ValueError
+    # training.data's TripDataError and columnar.locations' LocationError are ValueErrors
+    except (TrackingError, PromotionError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except RuntimeError as error:
@@ -62,9 +65,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+def _destination(args: argparse.Namespace) -> Location | None:
+    """Where `publish` (or `train --publish`) uploads, resolved once: `--location`, or `--bucket` and
+    `--prefix` (training.publish)."""
+    if not (args.command == "publish" or (args.command == "train" and args.publish)):
+        return None
+    from training.publish import bucket_destination, publish_destination
+
+    if args.location:
+        if args.prefix is not None:
+            raise ValueError("--prefix goes with --bucket; with --location, the prefix is part of the location")
+        return publish_destination(args.location)
+    return bucket_destination(args.bucket, DEFAULT_PREFIX if args.prefix is None else args.prefix)
+
+
 def _train(args: argparse.Namespace) -> int:
     from ride_scorer.core.integrity import directory_digest
-    from training.publish import publish_model
+    from training.publish import publish_to
     from training.registry import ResolvedModel, client_for, record_publication
     from training.train import train
 
@@ -83,7 +100,7 @@ def _train(args: argparse.Namespace) -> int:
             MODEL_ALIASES=",".join(result.aliases),
         )
     if args.publish:
-        published = publish_model(result.model_dir, args.bucket, args.prefix, run_id=result.run_id)
+        published = publish_to(result.model_dir, args.destination, run_id=result.run_id)
         if result.registered_version:
             client, _ = client_for(result.tracking_uri)
             model = ResolvedModel(result.run_id, result.model_dir, REGISTERED_MODEL, result.registered_version)
@@ -98,12 +115,12 @@ def _train(args: argparse.Namespace) -> int:
 
 def _publish(args: argparse.Namespace) -> int:
     """The model named by a run id or a registry reference; its registry version(s) get the location and pin."""
-    from training.publish import publish_model
+    from training.publish import publish_to
     from training.registry import client_for, record_publication, resolve
 
     model = resolve(args.model or args.run_id, args.tracking_uri)
     _print(RUN_ID=model.run_id, MODEL_DIR=model.model_dir)
-    published = publish_model(model.model_dir, args.bucket, args.prefix, run_id=model.run_id)
+    published = publish_to(model.model_dir, args.destination, run_id=model.run_id)
     client, _ = client_for(args.tracking_uri)
     tagged = record_publication(client, model, *_location_and_pin(published))
     if tagged:
@@ -211,7 +228,9 @@ def _parser() -> argparse.ArgumentParser:
         help="model file format (cloudpickle loads faster; skops loads only trusted types)",
     )
     train_command.add_argument("--no-register", action="store_true", help="log the run but do not register the model")
-    train_command.add_argument("--publish", action="store_true", help="also upload the model to S3 (needs --bucket)")
+    train_command.add_argument(
+        "--publish", action="store_true", help="also upload the model to S3 (needs --bucket or --location)"
+    )
     _add_s3_options(train_command, bucket_required=False)
     _add_tracking_option(train_command)
 
@@ -253,9 +272,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_s3_options(parser: argparse.ArgumentParser, bucket_required: bool) -> None:
-    parser.add_argument("--bucket", required=bucket_required, help="S3 bucket the scorer reads models from")
+    where = parser.add_mutually_exclusive_group(required=bucket_required)
+    where.add_argument("--bucket", help="S3 bucket the scorer reads models from")
+    where.add_argument(
+        "--location",
+        metavar="s3://BUCKET/PREFIX",
+        help="bucket and prefix as one S3 location (s3a:// too); the run id is appended",
+    )
     parser.add_argument(
-        "--prefix", default=DEFAULT_PREFIX, help=f"key prefix; the run id is appended ({DEFAULT_PREFIX})"
+        "--prefix", default=None, help=f"key prefix with --bucket; the run id is appended ({DEFAULT_PREFIX})"
     )
 
 

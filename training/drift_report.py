@@ -14,8 +14,8 @@ SciPy and matplotlib come with the training extras; nothing here is in a runtime
 
 from __future__ import annotations
 
-import argparse
 import base64
+import functools
 import html
 import io
 import json
@@ -32,6 +32,7 @@ from scipy.spatial.distance import jensenshannon
 
 from ride_scorer.core.model import ModelLoadError, read_metadata
 from ride_scorer.core.reference import REFERENCE_FILE
+from tools.cli import ToolParser, output_file
 
 LARGE_SAMPLE = 1000
 DISTANCE_THRESHOLD = 0.1
@@ -235,10 +236,15 @@ with a trip_distance beyond the training range: {shares["out_of_range_share"]:.2
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.drift_report", description=__doc__.split("\n\n")[0])
+    parser = ToolParser(prog="python -m training.drift_report", description=__doc__.split("\n\n")[0])
     parser.add_argument("--scored", required=True, type=Path, help="the batch job's predictions file (parquet)")
     parser.add_argument("--model", required=True, type=Path, help="the model folder that scored it")
-    parser.add_argument("--output", required=True, type=Path, help="the HTML report to write")
+    parser.add_argument(
+        "--output",
+        required=True,
+        type=functools.partial(output_file, create_folder=True),
+        help="the HTML report to write (a local path or file: URI; its folder is created)",
+    )
     arguments = parser.parse_args(argv)
     try:
         frame = read_scored(arguments.scored)

@@ -4,6 +4,10 @@ The scorer loads what it downloads, so the digest is computed here, from the exa
 returned for the deployment to pin (MODEL_SHA256): the scorer loads nothing without that pin. A manifest
 of the files (`model.sha256`) is published beside them so that the scorer can refuse any object it does
 not list; it is checked against the pin, never trusted in its place.
+
+Where it goes is a location as every mode names one (`ride_scorer.columnar.locations`): `s3://bucket/prefix`
+(or `s3a://`, `s3n://`; repeated and trailing slashes collapse, `.` and `..` are refused), or a bucket and
+a prefix; the run id is appended as a name that cannot leave it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ride_scorer.adapters.aws_clients import client
+from ride_scorer.columnar.locations import Location, LocationError
 from ride_scorer.core.integrity import MLFLOW_LOAD_METADATA, ModelIntegrityError, write_digest
 from ride_scorer.core.model import read_version
 from tools.local.endpoints import explain
@@ -39,6 +44,22 @@ class PublishResult:
     keys: tuple[str, ...] = ()
 
 
+def publish_destination(text: str) -> Location:
+    """The S3 location models are published under, from its spelling; LocationError (one line) for anything
+    else: the scorer's MODEL_LOCATION for a published model is in S3."""
+    destination = Location.parse(text)
+    if not destination.is_s3:
+        raise LocationError(f"cannot publish to {text!r}: models are published to S3; give s3://bucket/prefix")
+    return destination
+
+
+def bucket_destination(bucket: str, prefix: str = DEFAULT_PREFIX) -> Location:
+    """`s3://bucket/prefix` from a bucket name and a key prefix, resolved as `publish_destination` does."""
+    if not bucket or "/" in bucket or ":" in bucket:
+        raise LocationError(f"{bucket!r} is not a bucket name; give a bucket, or the whole s3://bucket/prefix location")
+    return publish_destination(f"s3://{bucket}/{prefix}")
+
+
 def publish_model(
     model_dir: Path,
     bucket: str,
@@ -46,7 +67,14 @@ def publish_model(
     run_id: str | None = None,
     s3_client: Any = None,
 ) -> PublishResult:
-    """Upload `model_dir` to s3://bucket/prefix/<run_id>/ and return that location and the model's digest.
+    """Upload `model_dir` to s3://bucket/prefix/<run_id>/ (`publish_to`)."""
+    return publish_to(model_dir, bucket_destination(bucket, prefix), run_id, s3_client)
+
+
+def publish_to(
+    model_dir: Path, destination: Location, run_id: str | None = None, s3_client: Any = None
+) -> PublishResult:
+    """Upload `model_dir` to `destination`/<run_id>/ and return that location and the model's digest.
 
     Nothing is uploaded unless the model's scoring form gives its pipeline's own predictions exactly
     (training/scoring_form.py). MLmodel goes last: the scorer treats a prefix without MLmodel as "no model",
@@ -54,7 +82,8 @@ def publish_model(
     same run are removed.
     """
     version = run_id or read_version(Path(model_dir))
-    key_prefix = "/".join(part for part in (prefix.strip("/"), version) if part)
+    target = destination.child(version)  # a run id is a name: LocationError if it would leave the destination
+    bucket, key_prefix = target.bucket, target.path
     s3 = s3_client or client("s3")
     with tempfile.TemporaryDirectory(prefix="ride-duration-publish-") as work:
         staged = Path(shutil.copytree(model_dir, Path(work) / "model"))
@@ -66,7 +95,7 @@ def publish_model(
         except ModelIntegrityError as error:
             raise PublishError(f"cannot publish {model_dir}: {error}".replace(str(staged), str(model_dir))) from None
         files = sorted((p for p in staged.rglob("*") if p.is_file()), key=lambda p: p.name == MLMODEL)
-        keys = tuple(f"{key_prefix}/{path.relative_to(staged).as_posix()}" for path in files)
+        keys = tuple(target.child(path.relative_to(staged).as_posix()).path for path in files)
         for path, key in zip(files, keys, strict=True):
             try:
                 s3.upload_file(str(path), bucket, key)
@@ -75,7 +104,7 @@ def publish_model(
             except S3UploadFailedError as error:
                 raise PublishError(f"cannot upload s3://{bucket}/{key}: {error}") from error
     _remove_stale(s3, bucket, key_prefix, set(keys))
-    return PublishResult(model_location=f"s3://{bucket}/{key_prefix}", sha256=digest, run_id=version, keys=keys)
+    return PublishResult(model_location=str(target), sha256=digest, run_id=version, keys=keys)
 
 
 def _remove_stale(s3: Any, bucket: str, key_prefix: str, published: set[str]) -> None:

@@ -15,7 +15,7 @@ from mlflow.tracking import MlflowClient
 
 from ride_scorer.core.integrity import DIGEST_FILE, directory_digest, manifest_digest, parse_manifest
 from ride_scorer.core.model import load_model
-from tests.shared.make import run_make
+from tests.shared.make import first_line, run_make
 from tests.shared.paths import DATA
 from tools.default_model import champion_model, default_model_sha256, ensure_default_model, main
 from training.registry import champion
@@ -35,13 +35,16 @@ def test_default_model_is_trained_once_with_a_digest_and_loads(tmp_path):
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["mlartifacts", "mlflow.db", "model"]
 
 
-def make_batch(tmp_path: Path, **environment: str) -> subprocess.CompletedProcess:
-    """`make batch` as a user runs it (-o: the venv is what it is; a test never reinstalls it)."""
+def make_batch(
+    tmp_path: Path, variables: dict[str, str] | None = None, **environment: str
+) -> subprocess.CompletedProcess:
+    """`make batch` as a user runs it (-o: the venv is what it is; a test never reinstalls it), on 100 rides
+    unless `variables` say otherwise."""
     rides = tmp_path / "rides.parquet"
     pq.write_table(pq.read_table(DATA / "green_tripdata_2023-02.parquet").slice(0, 100), rides)
     return run_make(
         "batch",
-        variables={"BATCH_INPUT": str(rides), "BATCH_OUTPUT": str(tmp_path / "scored.parquet")},
+        variables={"BATCH_INPUT": str(rides), "BATCH_OUTPUT": str(tmp_path / "scored.parquet"), **(variables or {})},
         unset={"MODEL_LOCATION", "MODEL_SHA256"},
         environment=environment,
         timeout=600,
@@ -122,12 +125,27 @@ def test_finding_the_champion_of_a_local_store_does_not_import_mlflow(registered
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
-def test_a_pin_without_its_model_stops_make_batch_instead_of_being_ignored(tmp_path):
-    done = make_batch(tmp_path, MODEL_SHA256="ab" * 32)
+@pytest.mark.parametrize(
+    ("given", "line"),
+    [
+        ({"MODEL_SHA256": "ab" * 32}, "MODEL_SHA256 is set but MODEL_LOCATION is not: give the model it pins, or "
+         "neither for the champion or default model"),
+        # A folder is refused before the 10 s of finding a model, with the command that scores it.
+        ({"BATCH_INPUT": "{folder}"}, "error: BATCH_INPUT={folder} is a folder: score every parquet file in it with "
+         ".venv/bin/python -m ride_scorer.batch --input-prefix {folder} --output-prefix .cache/batch/scored "
+         "--model DIR --model-sha256 DIGEST"),
+    ],
+    ids=["a pin without its model", "a folder"],
+)  # fmt: skip
+def test_make_batch_stops_with_one_line_before_finding_a_model(tmp_path, given, line):
+    folder = tmp_path / "rides"
+    folder.mkdir()
+    given = {name: value.format(folder=folder) for name, value in given.items()}
+    variables = {name: value for name, value in given.items() if name == "BATCH_INPUT"}
+    environment = {name: value for name, value in given.items() if name != "BATCH_INPUT"}
+    done = make_batch(tmp_path, variables, **environment)
 
     assert done.returncode == 2
-    assert done.stderr.splitlines()[0] == (
-        "MODEL_SHA256 is set but MODEL_LOCATION is not: give the model it pins, or neither for the champion or "
-        "default model"
-    )
+    # Finding a model prints its own `model: ...` line first: the one line says none was looked for.
+    assert first_line(done) == line.format(folder=folder)
     assert not (tmp_path / "scored.parquet").exists()

@@ -7,6 +7,7 @@ Each command runs as a user runs it, through its `main()`, on moto's server wher
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,9 +18,14 @@ from infra import provision, sam_env
 from tests.shared.paths import ROOT
 from tests.shared.reliability import put_payloads
 from tools import consumer, producer, reconcile, runner
+from tools.local import localstack
 from tools.local.loopback import free_port
+from training import drift_report
 
 DIGEST = "a" * 64
+_DEMO = importlib.util.spec_from_file_location("run_demo", ROOT / "scripts" / "run_demo.py")
+run_demo = importlib.util.module_from_spec(_DEMO)  # `make run`'s script: not a package module
+_DEMO.loader.exec_module(run_demo)
 DEEP = b"[" * 100_000 + b"]" * 100_000
 
 
@@ -77,6 +83,22 @@ CASES = {
         reconcile.main, lambda stack: ["--prefix", "p", *SINCE, "--json", "/nonexistent/r.json"],
         "argument --json: cannot write '/nonexistent/r.json': the folder /nonexistent does not exist",
     ),
+    "reconcile --json in S3": Case(
+        reconcile.main, lambda stack: ["--prefix", "p", *SINCE, "--json", "s3://b/r.json"],
+        "argument --json: cannot write 's3://b/r.json': this tool writes a local file or folder, not S3",
+    ),
+    "reconcile --json, a file: URI whose folder does not exist": Case(  # the spelling resolved first
+        reconcile.main, lambda stack: ["--prefix", "p", *SINCE, "--json", "file:///nonexistent/../nowhere/r.json"],
+        "argument --json: cannot write 'file:///nonexistent/../nowhere/r.json': the folder /nowhere does not exist",
+    ),
+    "reconcile --json, an unsupported scheme": Case(
+        reconcile.main, lambda stack: ["--prefix", "p", *SINCE, "--json", "hdfs://n/r.json"],
+        "argument --json: 'hdfs://n/r.json': hdfs:// is not supported",
+    ),
+    "make run KEEP=1, a --work-dir under a file": Case(
+        run_demo.main, lambda stack: ["--keep", "--work-dir", str(ROOT / "README.md" / "run")],
+        f"argument --work-dir: cannot write in '{ROOT / 'README.md' / 'run'}': {ROOT / 'README.md'} is a file",
+    ),
     "reconcile, an unknown stream": Case(
         reconcile.main,
         lambda stack: ["--input-stream", "no-such-stream", "--output-stream", stack.predictions_stream,
@@ -120,6 +142,19 @@ CASES = {
     "provision, no credentials": Case(
         provision.main, lambda stack: ["--prefix", "p"], "no AWS credentials to reach the resources of 'p' at AWS's",
         "no credentials",
+    ),
+    "make sam-env, an --output under a file": Case(  # refused before STS is asked (nothing listens)
+        sam_env.main, lambda stack: ["--run-id", "r1", "--sha256", DIGEST, "--output", str(ROOT / "README.md" / "ev")],
+        f"argument --output: cannot write in '{ROOT / 'README.md' / 'ev'}': {ROOT / 'README.md'} is a file",
+    ),
+    "make drift-report, an --output in S3": Case(  # refused before the predictions are read
+        drift_report.main, lambda stack: ["--scored", "/nonexistent.parquet", "--model", "/nonexistent", "--output",
+                                          "s3://b/report.html"],
+        "argument --output: cannot write 's3://b/report.html': this tool writes a local file or folder, not S3",
+    ),
+    "make localstack-up, a --cache under a file": Case(  # refused before anything is installed or started
+        localstack.main, lambda stack: ["up", "--cache", str(ROOT / "README.md" / "ls")],
+        f"argument --cache: cannot write in '{ROOT / 'README.md' / 'ls'}': {ROOT / 'README.md'} is a file",
     ),
     "make sam-env, nothing listening": Case(
         sam_env.main, lambda stack: ["--run-id", "r1", "--sha256", DIGEST], "cannot reach STS (GetCallerIdentity",

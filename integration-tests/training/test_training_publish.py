@@ -196,13 +196,21 @@ def test_cli_train_publish_then_publish_by_run_id(aws_env, unique_prefix, slices
     )
 
 
-@pytest.mark.parametrize("reference", ["models:/ride-duration@champion", "models:/ride-duration/1"])
+@pytest.mark.parametrize(
+    ("reference", "where"),
+    [
+        ("models:/ride-duration@champion", ["--bucket", "{bucket}"]),
+        # One location, however spelled (columnar.locations): Hadoop's scheme, repeated and trailing slashes.
+        ("models:/ride-duration/1", ["--location", "s3a://{bucket}//models/ride-duration/"]),
+    ],
+)
 def test_cli_publishes_a_registered_version_and_tags_it(
-    aws_env, unique_prefix, trained, tracking_store, reference, monkeypatch, tmp_path
+    aws_env, unique_prefix, trained, tracking_store, reference, where, monkeypatch, tmp_path
 ):
     client("s3").create_bucket(Bucket=unique_prefix)
+    where = [part.format(bucket=unique_prefix) for part in where]
 
-    published = run_cli("publish", "--model", reference, "--bucket", unique_prefix, tracking_store=tracking_store)
+    published = run_cli("publish", "--model", reference, *where, tracking_store=tracking_store)
 
     assert published["RUN_ID"] == trained.run_id
     assert published["REGISTERED_MODEL"] == "ride-duration/1"
@@ -212,6 +220,31 @@ def test_cli_publishes_a_registered_version_and_tags_it(
     assert version.tags["published_sha256"] == published["MODEL_SHA256"]
     settings = lambda_settings(monkeypatch, published["MODEL_LOCATION"], published["MODEL_SHA256"])
     assert load_model_from(settings, client("s3"), download_root=tmp_path / "downloads").version == trained.run_id
+
+
+@pytest.mark.parametrize(
+    ("where", "error"),
+    [
+        (["--location", "models"], "cannot publish to 'models': models are published to S3; give s3://bucket/prefix"),
+        (["--location", "file:///tmp/models"], "cannot publish to 'file:///tmp/models': models are published to S3"),
+        (["--location", "s3://b/models/../x"], "'s3://b/models/../x': S3 keys have no '.' or '..' folders"),
+        (["--location", "gs://b/models"], "'gs://b/models': gs:// is not supported"),
+        (["--location", "s3:///models"], "'s3:///models' names no bucket"),
+        (["--bucket", "b/models"], "'b/models' is not a bucket name; give a bucket, or the whole s3://bucket/prefix"),
+        (["--bucket", "b", "--prefix", "a/../b"], "'s3://b/a/../b': S3 keys have no '.' or '..' folders"),
+        (["--location", "s3://b/m", "--prefix", "p"], "--prefix goes with --bucket; with --location, the prefix is"),
+    ],
+)
+def test_cli_publish_refuses_an_unusable_location_before_any_work(tmp_path, monkeypatch, capsys, where, error):
+    """Refused before the run is looked up (it does not exist) and before S3 is called (nothing listens)."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+
+    assert main(["publish", "--run-id", "0" * 32, *where]) == 2
+
+    output = capsys.readouterr()
+    assert output.err.startswith(f"error: {error}") and output.err.count("\n") == 1, output.err
+    assert output.out == "" and not (tmp_path / "mlflow.db").exists()
 
 
 def test_cli_publish_of_an_unknown_alias_says_so(aws_env, unique_prefix, trained, tracking_store, capsys):

@@ -26,13 +26,11 @@ from werkzeug.exceptions import (
     UnsupportedMediaType,
 )
 
-from ride_scorer.adapters.model_store import load_model_from
-from ride_scorer.core.integrity import ModelIntegrityError
-from ride_scorer.core.model import ModelLoadError, RideDurationModel
+from ride_scorer.adapters.model_store import STARTUP_ERRORS, load_model_from
+from ride_scorer.core.model import RideDurationModel
 from ride_scorer.core.prediction_records import prediction_record
 from ride_scorer.core.rides import Rejection
 from ride_scorer.core.scoring import Outcome, Prediction, score_rides
-from ride_scorer.core.settings import ConfigError
 from ride_scorer.http_service.answer_size import (
     LONGEST_FLOAT,
     AnswerTooLarge,
@@ -59,7 +57,7 @@ def create_app(settings: ServiceSettings | None = None, model: RideDurationModel
         try:
             settings = ServiceSettings.from_env()
             model = model or load_model_from(settings.model)
-        except (ConfigError, ModelLoadError, ModelIntegrityError) as error:
+        except STARTUP_ERRORS as error:
             raise SystemExit(f"error: {error}") from None
     model = model or load_model_from(settings.model)
     model_name = settings.model.model_name

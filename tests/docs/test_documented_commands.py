@@ -18,6 +18,7 @@ on the line before its fence; the checks above still apply to it.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import shutil
@@ -25,10 +26,11 @@ import subprocess
 import tomllib
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from tests.shared.documented import KNOWN_NEEDS, SHELL_LANGUAGES, Block, Command
-from tests.shared.paths import ROOT
+from tests.shared.paths import DATA, ROOT
 
 MAKEFILES = [ROOT / "Makefile", *sorted((ROOT / "make").glob("*.mk"))]
 TARGET = re.compile(r"^([a-zA-Z0-9_-]+):(?!=)(.*)$")
@@ -279,3 +281,30 @@ def test_the_readme_first_screen_gives_make_run_and_make_test(goal: str, documen
     first = [command for command in readme if command.block == readme[0].block]
     assert [command.words for command in first] == [("make", "run"), ("make", "test")]
     assert recipe_needs(goal) == set()
+
+
+def test_the_readmes_batch_command_scores_as_pasted_in_a_fresh_clone(blocks: list[Block], tmp_path: Path):
+    """Run, not only checked: pasted after `make run`, it once said `MODEL_LOCATION is not set`. The clone is
+    the repository's files without `.cache` (its outputs land there, an ignored folder, not in the clone's root)."""
+    lines = [
+        line
+        for block in blocks
+        if block.document.name == "README.md" and block.language in SHELL_LANGUAGES and not block.needs
+        for line in block.text.replace("\\\n", " ").splitlines()
+        if line.startswith(".venv/bin/python -m ride_scorer.batch ")
+    ]
+    for entry in ROOT.iterdir():
+        if entry.name not in {".cache", ".git"}:
+            (tmp_path / entry.name).symlink_to(entry)
+
+    shell = {name: value for name, value in fresh_shell_environment().items() if not name.startswith("MODEL_")}
+    done = subprocess.run(
+        ["bash", "-c", lines[0]], cwd=tmp_path, env=shell, capture_output=True, text=True,
+        timeout=600, check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    output = tmp_path / summary["output"]
+    assert output.is_relative_to(tmp_path / ".cache") and pq.read_metadata(output).num_rows == summary["scored"]
+    assert summary["rows"] == pq.read_metadata(DATA / "green_tripdata_2023-02.parquet").num_rows

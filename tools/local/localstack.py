@@ -12,7 +12,6 @@ start, and forced onto 127.0.0.1 by a Node preload (it has no bind-host option).
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -27,7 +26,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
+from tools.cli import ToolParser, output_folder
+
+REPO = Path(__file__).resolve().parents[2]
 LOCALSTACK_VERSION = "2026.3.0"
 KINESIS_LOCAL_VERSION = "0.5.2"
 CONSTRAINTS = REPO / "localstack" / f"constraints-localstack-core-{LOCALSTACK_VERSION}-py313.txt"
@@ -332,10 +333,13 @@ def _down(layout: Layout) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Install, start or stop LocalStack on 127.0.0.1 without Docker.")
+    parser = ToolParser(
+        prog="python -m tools.local.localstack",
+        description="Install, start or stop LocalStack on 127.0.0.1 without Docker.",
+    )
     parser.add_argument("action", choices=["install", "up", "down"])
     parser.add_argument("--port", type=int, default=4566)
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="install and state folder")
+    parser.add_argument("--cache", type=output_folder, default=str(DEFAULT_CACHE), help="install and state folder")
     args = parser.parse_args(argv)
     layout = Layout(args.cache.resolve())
     try:
