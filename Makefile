@@ -56,7 +56,7 @@ PYTEST_PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dis
 
 test: $(STAMP) ## Run lint, type checks, unit and integration tests (starts and stops its own emulators); prints its wall time
 	@started=$$(date +%s); status=0; \
-	for step in "$(BIN)/ruff check ." "$(BIN)/lint-imports" "$(BIN)/mypy ride_scorer lambda_function training infra" \
+	for step in "$(BIN)/ruff check ." "$(BIN)/lint-imports" "$(BIN)/mypy ride_scorer lambda_function training infra tools" \
 		"$(PY) -m pytest $(PYTEST_PARALLEL)"; do \
 		echo "$$step"; $$step || { status=$$?; break; }; \
 	done; \
@@ -75,10 +75,14 @@ layers: $(STAMP) ## Check the import layering (import-linter contracts in pyproj
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP) ## mypy
-	$(BIN)/mypy ride_scorer lambda_function training infra
+	$(BIN)/mypy ride_scorer lambda_function training infra tools
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache .import_linter_cache build
+
+# One way to read a CloudFormation stack's output, for every area: $(call stack_output,STACK,OutputKey).
+stack_output = aws cloudformation describe-stacks --region $(AWS_REGION) --stack-name $(1) \
+	--query "Stacks[0].Outputs[?OutputKey=='$(2)'].OutputValue" --output text
 
 # Each area keeps its targets in make/*.mk.
 -include make/*.mk

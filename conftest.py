@@ -1,5 +1,5 @@
-"""Fixtures for both test tiers (`tests/` and `integration-tests/`): real trained models, and the linear one
-pinned in the environment.
+"""Fixtures for both test tiers (`tests/` and `integration-tests/`): real trained models, the linear one
+pinned in the environment, and a tracking store with two of them registered.
 
 Models are trained from the bundled real TLC data, never loaded from a committed pickle. The emulator
 fixtures (moto's server, LocalStack and what is deployed on them) live in integration-tests/conftest.py,
@@ -8,12 +8,13 @@ so nothing under tests/ can start one; the in-memory fakes of the unit tier live
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from ride_scorer.core.integrity import directory_digest
-from tests.shared.trained_models import ModelFactory
+from tests.shared.trained_models import ModelFactory, Registered, with_reference
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +36,41 @@ def pinned_model(trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     monkeypatch.setenv("MODEL_SHA256", directory_digest(trained_model_dir))
     monkeypatch.delenv("MODEL_NAME", raising=False)
     return trained_model_dir
+
+
+@pytest.fixture(scope="session")
+def checked_model_dir(trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The linear test model with its rollout check set (`scorer/check_set.json`), as training saves a model."""
+    from training.check_set import write_check_set  # imported here: most sessions never need it
+
+    directory = Path(shutil.copytree(trained_model_dir, tmp_path_factory.mktemp("checked") / "model"))
+    write_check_set(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def registered(tmp_path_factory: pytest.TempPathFactory) -> Registered:
+    """One tracking store with two real models registered by `training.train`, so the MLflow-heavy tests
+    (pyfunc, registry, evaluation, promotion, the champion make serve finds) train twice in all: the linear
+    model first (version 1, @champion), then the forest (version 2, @challenger), on real TLC slices, never
+    on the project's mlflow.db. Tests that change aliases work on a copy of its database."""
+    from tests.shared.trips import month_slice
+    from training.train import train  # MLflow: imported by the sessions that use this store only
+
+    folder = tmp_path_factory.mktemp("registered")
+    train_path = month_slice(folder, "2021-01", 3_000)
+    validate_path = month_slice(folder, "2021-02", 1_000)
+    store = f"sqlite:///{folder / 'mlflow.db'}"
+    linear = train(train_path, validate_path, kind="linear", tracking_uri=store)
+    forest = train(train_path, validate_path, kind="forest", tracking_uri=store)
+    return Registered(store, train_path, validate_path, linear, forest)
+
+
+@pytest.fixture(scope="session")
+def referenced_model_dir(test_models: ModelFactory, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The linear test model with the training reference training writes beside it (scorer/reference.json),
+    from the rides it was trained on: what the drift and domain signals compare with."""
+    return with_reference(test_models("linear"), tmp_path_factory.mktemp("referenced") / "model")
 
 
 # Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`) each worker has its own session fixtures. Tests

@@ -1,8 +1,12 @@
-"""Batch rows/s on real TLC months, and the HTTP service's latency (one ride) and throughput (1,000 rides).
+"""Batch rows/s on real TLC months, the HTTP service's latency (one ride) and throughput (1,000 rides), and
+what a maximal bad body costs it.
 
 The batch job runs in this process on the raw published 2023-01 and 2023-02 months (local files, default
 chunk size). The HTTP service runs as users run it: gunicorn with the project's config (2 sync workers),
-called over loopback by this process. Figures depend on the machine and its load; run on a quiet one.
+called over loopback by this process. The bad body (`[0,0,...]` up to the default MAX_REQUEST_BYTES, half a
+million rides that are not events) goes to the app in this process: its 400 is timed against parsing the same
+body with msgspec, as a ratio measured in the same run. Figures depend on the machine and its load; run on a
+quiet one.
 Model: MODEL_LOCATION if set, else a linear model trained here on 2021-01.
 """
 
@@ -29,7 +33,10 @@ from ride_scorer.batch.job import BatchJob, score_file  # noqa: E402
 from ride_scorer.core.features import features_from_columns  # noqa: E402
 from ride_scorer.core.integrity import directory_digest  # noqa: E402
 from ride_scorer.core.model import load_model  # noqa: E402
-from ride_scorer.tools.local.gunicorn_service import gunicorn_service  # noqa: E402
+from ride_scorer.core.settings import ModelSettings  # noqa: E402
+from ride_scorer.http_service.app import create_app  # noqa: E402
+from ride_scorer.http_service.settings import DEFAULT_MAX_REQUEST_BYTES, ServiceSettings  # noqa: E402
+from tools.local.gunicorn_service import gunicorn_service  # noqa: E402
 from training.pipeline import build_pipeline  # noqa: E402
 
 MONTHS = ("green_tripdata_2023-01.parquet", "green_tripdata_2023-02.parquet")
@@ -41,12 +48,15 @@ def model_directory(work: Path) -> Path:
     import mlflow.sklearn
     from mlflow.models import Model
 
+    from training.scoring_form import write_scoring_form
+
     frame = pd.read_parquet(ROOT / "data" / "green_tripdata_2021-01.parquet")
     pipeline = build_pipeline("linear").fit(
         features_from_columns(frame.PULocationID, frame.DOLocationID, frame.trip_distance), frame.duration
     )
     directory = work / "model"
     mlflow.sklearn.save_model(pipeline, str(directory), mlflow_model=Model(run_id=f"bench-{uuid.uuid4().hex[:8]}"))
+    write_scoring_form(pipeline, directory)  # what training's save_model writes beside the flavours
     return directory
 
 
@@ -110,6 +120,34 @@ def bench_http(model_dir: Path, work: Path, singles: int, batches: int) -> None:
         print(f"  1,000 rides per request, two clients: {2 * batches * 1000 / elapsed:,.0f} rides/s")
 
 
+def median_seconds(action, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def bench_bad_body(model_dir: Path, repeats: int) -> None:
+    """The error path of the largest body of bad rides against parsing it: it once took 8.9 s and 54 MB."""
+    import msgspec
+
+    rides = DEFAULT_MAX_REQUEST_BYTES // 2 - 1  # as many as fit the default limit
+    body = b"[" + b"0," * (rides - 1) + b"0]"
+    settings = ServiceSettings(ModelSettings(str(model_dir)))
+    client = create_app(settings, load_model(model_dir)).test_client()
+    answer = client.post("/predict", data=body)
+    assert answer.status_code == 400, answer.status_code
+    error = median_seconds(lambda: client.post("/predict", data=body), repeats)
+    parse = median_seconds(lambda: msgspec.json.decode(body), repeats)
+    print(f"http, a {len(body):,}-byte body of {rides:,} bad rides, in-process, median of {repeats}")
+    print(
+        f"  400 in {error * 1000:.1f} ms, {len(answer.get_data()):,}-byte answer; parsing the body alone "
+        f"{parse * 1000:.1f} ms: the error path costs {error / parse:.1f}x the parse"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="batch runs per month")
@@ -121,6 +159,7 @@ def main() -> None:
         model_dir = model_directory(work)
         bench_batch(model_dir, work, args.repeats)
         bench_http(model_dir, work, args.singles, args.batches)
+        bench_bad_body(model_dir, args.repeats)
 
 
 if __name__ == "__main__":

@@ -29,8 +29,8 @@ MONTHS = sorted((ROOT / "data").glob("green_tripdata_*.parquet"))
 
 def load_records(limit: int, poison: int) -> list[Any]:
     """Real rides from every bundled month, with unique ride ids, and a few poison records mixed in."""
-    from ride_scorer.tools.event_factory import ride_event_bytes
-    from ride_scorer.tools.local.ride_source import OutgoingRecord, poison_records, read_rides
+    from tools.event_factory import ride_event_bytes
+    from tools.local.ride_source import OutgoingRecord, poison_records, read_rides
 
     rides = [ride for path in MONTHS for ride in read_rides(path)][:limit]
     if len(rides) < limit:
@@ -80,7 +80,7 @@ def percentile(values: list[float], percent: float) -> float:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from ride_scorer.tools.local.embedded_moto import embedded_moto
+    from tools.local.embedded_moto import embedded_moto
 
     with embedded_moto():
         os.environ.update(POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")
@@ -90,10 +90,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def soak(args: argparse.Namespace) -> dict[str, Any]:
     from infra.provision import provision
     from lambda_function.app import lambda_handler
-    from ride_scorer.tools.local.mapping import MappingSettings
-    from ride_scorer.tools.producer import publish
-    from ride_scorer.tools.reconcile import Sources, reconcile_sources
-    from ride_scorer.tools.runner import EventSourceRunner
+    from tools.local.mapping import MappingSettings
+    from tools.producer import publish
+    from tools.reconcile import Sources, reconcile_sources
+    from tools.runner import EventSourceRunner
 
     deadline = time.monotonic() + args.max_seconds
     resources = provision("soak", shard_count=args.shards)

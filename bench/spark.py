@@ -36,9 +36,7 @@ def model_directory() -> Path:
     location = os.environ.get("MODEL_LOCATION", "").strip()
     if location and not location.startswith("s3://"):
         return Path(location)
-    printed = subprocess.run(
-        [sys.executable, "-m", "ride_scorer.tools.default_model"], check=True, capture_output=True, text=True
-    )
+    printed = subprocess.run([sys.executable, "-m", "tools.default_model"], check=True, capture_output=True, text=True)
     return Path(printed.stdout.strip())
 
 

@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ride_scorer.http_service import aws_lambda  # noqa: E402
-from ride_scorer.tools.default_model import default_model_sha256, ensure_default_model  # noqa: E402
 from tests.shared.lambda_context import lambda_context  # noqa: E402
 from tests.shared.web_events import web_event  # noqa: E402
+from tools.default_model import default_model_sha256, ensure_default_model  # noqa: E402
 
 
 def rides(count: int) -> bytes:

@@ -1,6 +1,6 @@
 """Write the sample Kinesis events for `sam local invoke -e` from real NYC TLC green-taxi rides.
 
-Every event is built with ride_scorer.tools.event_factory, the same code the tests and the local runner
+Every event is built with tools.event_factory, the same code the tests and the local runner
 use, so the samples have exactly the shape Lambda's event source mapping delivers. Output is
 deterministic (sequence numbers by position, arrival time = the ride's real pickup time): rerunning
 this changes no committed file unless the data or the factory changed.
@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
+from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"

@@ -16,7 +16,8 @@ from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
-CODE_PACKAGES = ("lambda_function", "ride_scorer")
+# The project's Python packages an image could copy (tools ships in none; a COPY of it must still show up).
+CODE_PACKAGES = ("lambda_function", "ride_scorer", "tools")
 GLOB_CHARACTERS = frozenset("*?[")
 
 

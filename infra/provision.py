@@ -1,4 +1,4 @@
-"""Create the resources of infra/resources.yaml on an emulator (moto, LocalStack) or a sandbox account.
+"""Create the resources of infra/templates/resources.yaml on an emulator (moto, LocalStack) or a sandbox account.
 
 CloudFormation deploys that template to AWS; locally there is no CloudFormation engine we can rely on,
 so this reads the same file and makes the same streams, bucket and queues with boto3. One source of
@@ -24,8 +24,9 @@ import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ride_scorer.adapters.aws_clients import client
+from tools.local.endpoints import explain
 
-TEMPLATE = Path(__file__).with_name("resources.yaml")
+TEMPLATE = Path(__file__).parent / "templates" / "resources.yaml"
 # Resources that have no meaning on a local emulator run: images are only pushed for a real deployment, and
 # the model bucket's policy denies everything but TLS, which a plain-http emulator endpoint never is.
 SKIPPED_LOCALLY = {"AWS::ECR::Repository", "AWS::S3::BucketPolicy"}
@@ -183,7 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         resources = provision(args.prefix, args.shards)
-    except (BotoCoreError, ClientError, TimeoutError) as error:
+    except (BotoCoreError, ClientError) as error:
+        print(f"error: {explain(error, None, f'the resources of {args.prefix!r}')}", file=sys.stderr)
+        return 2
+    except TimeoutError as error:
         endpoint = os.environ.get("AWS_ENDPOINT_URL") or "AWS's own endpoints"
         print(f"error: could not provision {args.prefix!r} at {endpoint}: {error}", file=sys.stderr)
         return 2

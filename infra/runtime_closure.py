@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from infra import prune_botocore
+from infra import prune_botocore, prune_tests
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_LOCK = ROOT / "requirements" / "runtime.txt"
@@ -42,7 +42,13 @@ def install_target(
         shutil.rmtree(stale, ignore_errors=True)
     target.mkdir(parents=True)
     command = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", str(target)]
-    subprocess.run([*command, *pip_arguments], check=True)
+    # pip's warnings (resolver notes, scripts not on PATH) are not this step's result: shown only if it fails,
+    # so that they never bury a benchmark's or a test's own last line.
+    print(f"installing {name} into {target} (once per lock)", file=sys.stderr, flush=True)
+    installed = subprocess.run([*command, *pip_arguments], capture_output=True, text=True)
+    if installed.returncode != 0:
+        sys.stderr.write(installed.stdout + installed.stderr)
+        raise subprocess.CalledProcessError(installed.returncode, installed.args)
     if finish is not None:
         finish(target)
     (target / COMPLETE).write_text(key + "\n", encoding="ascii")
@@ -51,12 +57,18 @@ def install_target(
 
 def install_runtime_closure(lock: Path = RUNTIME_LOCK, cache: Path = CACHE) -> Path:
     """Exactly the Dockerfile's install: hashes required, no dependency resolution beyond the lock, then
-    botocore pruned to the services the scorer calls. The folder is keyed by the lock and the pruning code."""
+    botocore pruned to the services the scorer calls and numpy's test suites removed. The folder is keyed by
+    the lock and the pruning code."""
     arguments = ["--require-hashes", "--no-deps", "--only-binary", ":all:", "-r", str(lock)]
-    pruning = hashlib.sha256(Path(prune_botocore.__file__).read_bytes()).hexdigest()[:8]
-    return install_target(
-        "runtime", f"{lock_hash(lock)}-{pruning}", arguments, cache, finish=prune_botocore.prune_service_models
-    )
+    pruning = hashlib.sha256(
+        b"".join(Path(module.__file__ or "").read_bytes() for module in (prune_botocore, prune_tests))
+    ).hexdigest()[:8]
+
+    def prune(target: Path) -> None:
+        prune_botocore.prune_service_models(target)
+        prune_tests.prune_test_suites(target)
+
+    return install_target("runtime", f"{lock_hash(lock)}-{pruning}", arguments, cache, finish=prune)
 
 
 def folder_bytes(folder: Path) -> int:

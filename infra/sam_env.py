@@ -3,7 +3,7 @@
 
 The values depend on the run that was published and its digest, and on the account the resources were
 named with, so they are generated rather than committed: a committed file could only hold placeholders,
-and a placeholder reaches the function as a wrong value. Names come from infra/resources.yaml as
+and a placeholder reaches the function as a wrong value. Names come from infra/templates/resources.yaml as
 `infra.provision` resolves them, so they are the ones it created.
 
     python -m infra.sam_env --run-id RUN --sha256 DIGEST --endpoint http://localstack:4566
@@ -24,7 +24,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.provision import TEMPLATE, caller_account, load_template, resolved_resources
-from ride_scorer.adapters.aws_clients import client
+from tools.local.endpoints import AwsUnavailable, explain, tool_client
 
 FUNCTION = "ScorerFunction"  # the logical id in template.yaml: SAM matches --env-vars overrides by it
 DEFAULT_MODEL_PREFIX = "models/ride-duration"
@@ -103,8 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="folder for env.json and function.env")
     args = parser.parse_args(argv)
     endpoint = args.endpoint.strip() or None
+    sts = None
     try:
-        region = client("sts").meta.region_name
+        sts = tool_client("sts")
+        region = sts.meta.region_name
         variables = function_variables(
             prefix=args.prefix,
             run_id=args.run_id,
@@ -114,8 +116,11 @@ def main(argv: list[str] | None = None) -> int:
             endpoint=endpoint,
             model_prefix=args.model_prefix,
         )
-    except (BotoCoreError, ClientError, ValueError) as error:
+    except (ValueError, AwsUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (BotoCoreError, ClientError) as error:  # the account names the bucket: it asks STS who is calling
+        print(f"error: {explain(error, sts, 'STS (GetCallerIdentity: the account names the bucket)')}", file=sys.stderr)
         return 2
     sam_file, docker_file = write(args.output, variables, container_variables(variables, region, endpoint))
     location, queue = variables["MODEL_LOCATION"], variables["DEAD_LETTER_QUEUE_URL"]

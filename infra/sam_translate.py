@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,12 @@ PSEUDO_PARAMETERS = {"AWS::Region": "us-east-1", "AWS::Partition": "aws", "AWS::
 # `sam deploy` uploads a zip function's local CodeUri folder and writes its S3 location into the template;
 # offline nothing is uploaded, so this location stands in for it (as `sam validate` does).
 UPLOADED_CODE_PLACEHOLDER = "s3://sam-translate-placeholder/code.zip"
+# The translator asks its feature toggles (a config SAM's own service serves from AppConfig) about a fix it
+# has, and warns on every `make validate` that the offline default config does not list it: the default is
+# what an offline `sam validate` and this translation use, and the warning only taught users to skip lines.
+logging.getLogger("samtranslator.feature_toggle.feature_toggle").setLevel(logging.ERROR)
+# Its metrics object warns, when collected, that nobody published its metrics: they are for SAM's own service.
+logging.getLogger("samtranslator.metrics.metrics").setLevel(logging.ERROR)
 
 
 def load_sam_template(path: Path = TEMPLATE) -> dict[str, Any]:

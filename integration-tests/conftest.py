@@ -24,10 +24,10 @@ from moto.server import ThreadedMotoServer
 
 from infra.provision import Resources, provision
 from lambda_function import app
-from ride_scorer.tools.local.localstack import DEFAULT_CACHE, Layout, LocalStackServer, LocalStackUnavailable, install
-from ride_scorer.tools.local.ports import free_port
 from tests.shared.emulators import Emulator, Endpoint, point_at
 from tests.shared.reliability import provision_scorer
+from tools.local.localstack import DEFAULT_CACHE, Layout, LocalStackServer, LocalStackUnavailable, install
+from tools.local.loopback import free_port
 from training.publish import PublishResult, publish_model
 
 LOCALSTACK_START_TIMEOUT = 180.0
@@ -72,7 +72,7 @@ class Deployment:
 
 @pytest.fixture
 def deploy_scorer(aws_env: Endpoint, unique_prefix: str, trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch):
-    """A scorer as deployed: the resources of infra/resources.yaml on moto, the test model published by
+    """A scorer as deployed: the resources of infra/templates/resources.yaml on moto, the test model published by
     training's own publish step, and the handler's environment pointing at them (a fresh container).
     The digest is pinned as the template requires; `pin_digest=False` leaves MODEL_SHA256 unset."""
 

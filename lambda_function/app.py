@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import gc
 
-# A cold start makes hundreds of thousands of objects (botocore, powertools, then scikit-learn and the model)
+# A cold start makes hundreds of thousands of objects (botocore, powertools, then numpy and the model)
 # that live as long as the container; collecting while they are made finds nothing and cost 0.1-0.2 s of
 # every cold start here. The collector is off while they are made: here for the imports, in `get_scorer`
 # for the model, which then freezes them all.
 gc.disable()
 
+import json
 import os
+import time
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from ride_scorer.stream.health_metrics import health_document
 from ride_scorer.stream.kinesis_event import KinesisEventRecords
 from ride_scorer.stream.scorer import InvocationResult, StreamScorer
 from ride_scorer.stream.settings import ScorerSettings
@@ -42,11 +45,13 @@ else:
 gc.enable()
 
 logger = Logger(service=SERVICE)
-metrics = Metrics(service=SERVICE, namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "RideScorer"))
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "RideScorer")
+FUNCTION_VERSION = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
 # During a rollout two Lambda versions score at once: each metric names the version that emitted it (and,
 # once loaded, its model's run id), so the dashboard and alarms can tell them apart (docs/rollout.md).
-metrics.set_default_dimensions(function_version=os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"))
-# The pre-traffic hook's event (infra/hooks/pre_traffic): Kinesis-shaped records under this key, scored but
+metrics.set_default_dimensions(function_version=FUNCTION_VERSION)
+# The pre-traffic hook's event (infra/functions/pre_traffic): Kinesis-shaped records under this key, scored but
 # never written. Lambda's event source mapping never sends this key.
 CHECK_EVENT_KEY = "ride_scorer_check"
 
@@ -73,7 +78,12 @@ def get_scorer() -> StreamScorer:
             model_version=_scorer.model.version,
             model_digest=_scorer.model.metadata.digest,
             load_seconds=round(_scorer.model.load_seconds, 3),
+            challenger_version=None if _scorer.shadow is None else _scorer.shadow.version,
         )
+        if _scorer.shadow is not None and _scorer.shadow.load_error is not None:
+            logger.warning(
+                "challenger not loaded; the champion scores alone", challenger_error=_scorer.shadow.load_error
+            )
     return _scorer
 
 
@@ -121,3 +131,22 @@ def _report(result: InvocationResult) -> None:
         batch_item_failures=len(result.failed_sequence_numbers),
         model_version=result.model_version,
     )
+    _report_health(result)
+
+
+def _report_health(result: InvocationResult) -> None:
+    """The batch's drift, domain and shadow metrics: one EMF document of their own (health_metrics.py)."""
+    if result.signals is None:
+        return
+    document = health_document(
+        result.signals,
+        result.shadow,
+        result.champion_predict_seconds,
+        namespace=NAMESPACE,
+        dimensions={"service": SERVICE, "function_version": FUNCTION_VERSION, "model_version": result.model_version},
+        timestamp_ms=int(time.time() * 1000),
+    )
+    if document is not None:
+        print(json.dumps(document, separators=(",", ":")), flush=True)
+    if result.shadow is not None and result.shadow.failed:
+        logger.warning("the challenger did not score this batch", challenger_error=result.shadow.error)

@@ -1,4 +1,4 @@
-// Preloaded into kinesis-mock (NODE_OPTIONS=--require) by ride_scorer/tools/local/localstack.py.
+// Preloaded into kinesis-mock (NODE_OPTIONS=--require) by tools/local/localstack.py.
 // kinesis-mock has no bind-host option and listens on every interface; our rule is loopback only, so
 // every TCP listener this Node process opens is forced onto 127.0.0.1. Unix sockets are left alone.
 "use strict";

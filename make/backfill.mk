@@ -1,5 +1,5 @@
 # Backfills on Apache Spark (docs/backfill.md): the same core in mapInArrow, locally on PySpark or on EMR
-# Serverless (infra/backfill.yaml) with the venv archive of Dockerfile.backfill. backfill and bench-spark run
+# Serverless (infra/templates/backfill.yaml) with the venv archive of Dockerfile.backfill. backfill and bench-spark run
 # here (PySpark, the spark extra, and Java 17); package-backfill needs Docker; deploy-backfill and
 # backfill-remote need the AWS CLI and credentials. A missing or malformed variable stops a target with one
 # line before any AWS call (the checks are prerequisites, run before the recipe).
@@ -10,7 +10,7 @@ BACKFILL_OUTPUT ?= .cache/backfill/predictions
 SPARK_MASTER ?= local[2]
 # More arguments for python -m ride_scorer.backfill, e.g. BACKFILL_ARGS="--overwrite --id-column ride_id".
 BACKFILL_ARGS ?=
-BACKFILL_TEMPLATE := infra/backfill.yaml
+BACKFILL_TEMPLATE := infra/templates/backfill.yaml
 BACKFILL_STACK ?= $(PREFIX)-backfill
 BACKFILL_PACKAGE := .cache/backfill-package
 BACKFILL_ARCHIVE := $(BACKFILL_PACKAGE)/pyspark_venv.tar.gz
@@ -23,8 +23,6 @@ BACKFILL_OUTPUT_URI ?=
 BACKFILL_SPARK_CONF ?=
 backfill_bucket = $(word 1,$(subst /, ,$(patsubst s3://%,%,$(1))))
 backfill_prefix = $(patsubst $(call backfill_bucket,$(1))/%,%,$(patsubst s3://%,%,$(1)))
-backfill_output = aws cloudformation describe-stacks --region $(AWS_REGION) --stack-name $(1) \
-	--query "Stacks[0].Outputs[?OutputKey=='$(2)'].OutputValue" --output text
 BACKFILL_PYTHON := ./environment/bin/python
 
 .PHONY: backfill bench-spark package-backfill deploy-backfill backfill-remote validate-backfill \
@@ -42,7 +40,7 @@ backfill: spark-installed ## Score parquet on local Spark: make backfill BACKFIL
 bench-spark: spark-installed ## [develop] Benchmark: rows/s of the backfill on local[1] and local[2] against the single-process batch job, overhead per row
 	$(PY) bench/spark.py
 
-validate-backfill: $(STAMP) ## [deploy] cfn-lint infra/backfill.yaml and assert its role and the venv package (no AWS needed)
+validate-backfill: $(STAMP) ## [deploy] cfn-lint infra/templates/backfill.yaml and assert its role and the venv package (no AWS needed)
 	$(PY) -m pytest -q 'tests/unit/infra/test_lint.py::test_plain_template_is_lint_clean[backfill]' tests/unit/infra/test_backfill_template.py
 
 package-backfill: ## [deploy] Build the EMR Serverless venv archive with Docker ($(BACKFILL_ARCHIVE))
@@ -57,7 +55,7 @@ backfill-deploy-vars:
 
 deploy-backfill: backfill-deploy-vars ## [deploy] Deploy the EMR Serverless application and job role ($(BACKFILL_STACK)): make deploy-backfill BACKFILL_INPUT_URI=s3://... BACKFILL_OUTPUT_URI=s3://... BACKFILL_ARTIFACTS_URI=s3://...
 	@bucket="$(MODEL_BUCKET)"; \
-	if [ -z "$$bucket" ]; then bucket=$$($(call backfill_output,$(INFRA_STACK),ModelBucketName)) || exit 1; fi; \
+	if [ -z "$$bucket" ]; then bucket=$$($(call stack_output,$(INFRA_STACK),ModelBucketName)) || exit 1; fi; \
 	case "$$bucket" in ""|None) echo "stack $(INFRA_STACK) in $(AWS_REGION) has no ModelBucketName output: run make deploy-infra, or set MODEL_BUCKET" >&2; exit 2;; esac; \
 	set -x; aws cloudformation deploy --region $(AWS_REGION) --stack-name $(BACKFILL_STACK) --template-file $(BACKFILL_TEMPLATE) \
 		--capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
@@ -77,8 +75,8 @@ backfill-remote-vars:
 
 # The entry point is the package's own __main__.py; the venv archive carries the package itself.
 backfill-remote: backfill-remote-vars ## [operate] Run a backfill on EMR Serverless: make backfill-remote BACKFILL_INPUT=s3://... BACKFILL_OUTPUT=s3://... MODEL_LOCATION=s3://... MODEL_SHA256=... BACKFILL_ARTIFACTS_URI=s3://...
-	@app=$$($(call backfill_output,$(BACKFILL_STACK),BackfillApplicationId)) || exit 1; \
-	role=$$($(call backfill_output,$(BACKFILL_STACK),BackfillJobRoleArn)) || exit 1; \
+	@app=$$($(call stack_output,$(BACKFILL_STACK),BackfillApplicationId)) || exit 1; \
+	role=$$($(call stack_output,$(BACKFILL_STACK),BackfillJobRoleArn)) || exit 1; \
 	case "$$app$$role" in ""|*None*) echo "stack $(BACKFILL_STACK) in $(AWS_REGION) has no BackfillApplicationId/BackfillJobRoleArn output: run make deploy-backfill" >&2; exit 2;; esac; \
 	set -ex; \
 	aws s3 cp $(BACKFILL_ARCHIVE) $(BACKFILL_ARTIFACTS_URI)pyspark_venv.tar.gz; \

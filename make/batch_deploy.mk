@@ -1,4 +1,4 @@
-# The batch job on AWS (infra/batch.yaml): the batch/HTTP image (Dockerfile.batch) pushed to the infra stack's
+# The batch job on AWS (infra/templates/batch.yaml): the batch/HTTP image (Dockerfile.batch) pushed to the infra stack's
 # ServiceImageRepository, a stack that runs it on ECS Fargate on a schedule, and a one-off run of it now.
 # docs/batch_on_aws.md walks through deploy, one-off, schedule, watch and cost. publish-service needs Docker;
 # all three need the AWS CLI and credentials.
@@ -8,7 +8,7 @@
 # the recipe's shell, after them.
 # help-group: deploy
 
-BATCH_TEMPLATE := infra/batch.yaml
+BATCH_TEMPLATE := infra/templates/batch.yaml
 BATCH_STACK ?= $(PREFIX)-batch
 BATCH_SCHEDULE ?= cron(0 3 * * ? *)
 BATCH_SCHEDULE_STATE ?= ENABLED
@@ -19,12 +19,10 @@ SERVICE_IMAGE_SOURCES := Dockerfile.batch Dockerfile.batch.dockerignore requirem
 # s3://bucket/a/b/ -> bucket, and -> a/b (the stack's parameters take them apart).
 s3_bucket = $(word 1,$(subst /, ,$(patsubst s3://%,%,$(1))))
 s3_prefix = $(patsubst %/,%,$(patsubst $(call s3_bucket,$(1))/%,%,$(patsubst s3://%,%,$(1))))
-stack_output = aws cloudformation describe-stacks --region $(AWS_REGION) --stack-name $(1) \
-	--query "Stacks[0].Outputs[?OutputKey=='$(2)'].OutputValue" --output text
 
 .PHONY: publish-service deploy-batch batch-remote service-image-vars batch-deploy-vars batch-remote-vars validate-batch
 
-validate-batch: $(STAMP) ## cfn-lint infra/batch.yaml and assert its settings (no AWS needed)
+validate-batch: $(STAMP) ## cfn-lint infra/templates/batch.yaml and assert its settings (no AWS needed)
 	$(PY) -m pytest -q 'tests/unit/infra/test_lint.py::test_plain_template_is_lint_clean[batch]' \
 		tests/unit/infra/test_batch_template.py tests/unit/infra/test_batch_make.py
 

@@ -5,17 +5,18 @@
 LOCALSTACK_PORT ?= 4566
 RUN_RIDES ?= 3000
 
-run: $(STAMP) ## The whole pipeline on moto in-process (or AWS_ENDPOINT_URL): train, publish, stream rides, score, summary
-	$(PY) scripts/run_demo.py --rides $(RUN_RIDES)
+# KEEP=1 leaves moto's server (in its own process), the streams, queues and model up, and prints how to stop them.
+run: $(STAMP) ## The whole pipeline on moto in-process (or AWS_ENDPOINT_URL): train, publish, stream rides, score, summary [KEEP=1]
+	$(PY) scripts/run_demo.py --rides $(RUN_RIDES) $(if $(filter-out 0,$(KEEP)),--keep)
 
 # It says what it is doing (installing, starting, ready), then the line to paste. Loopback only: a Docker
 # container cannot reach it (for `sam local invoke` and docker run, see docs/deployment.md).
 localstack-up: $(STAMP) ## Install (once, into .cache/localstack) and start LocalStack on 127.0.0.1:$(LOCALSTACK_PORT) (LOCALSTACK_PORT), no Docker
-	@$(PY) -m ride_scorer.tools.local.localstack up --port $(LOCALSTACK_PORT) >/dev/null
+	@$(PY) -m tools.local.localstack up --port $(LOCALSTACK_PORT) >/dev/null
 	@echo "export AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCALSTACK_PORT) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1"
 
 localstack-down: $(STAMP) ## Stop the LocalStack started by localstack-up (SIGTERM, then SIGKILL after 15 s)
-	$(PY) -m ride_scorer.tools.local.localstack down
+	$(PY) -m tools.local.localstack down
 
 compose-test: $(STAMP) ## [develop] Needs Docker: the local-AWS integration suite against the pinned LocalStack image of docker-compose.yml
 	docker compose up -d --wait localstack

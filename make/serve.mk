@@ -15,7 +15,7 @@ WITH_MODEL = if [ -z "$${MODEL_LOCATION:-}" ] && [ -n "$${MODEL_SHA256:-}" ]; th
 		echo "MODEL_SHA256 is set but MODEL_LOCATION is not: give the model it pins, or neither for the champion or default model" >&2; exit 2; fi; \
 	if [ -n "$${MODEL_LOCATION:-}" ]; then \
 		echo "model: MODEL_LOCATION=$$MODEL_LOCATION, sha256 $${MODEL_SHA256:-(not pinned)}" >&2; \
-	else chosen=$$($(PY) -m ride_scorer.tools.default_model --env) || exit 1; eval "$$chosen"; fi; \
+	else chosen=$$($(PY) -m tools.default_model --env) || exit 1; eval "$$chosen"; fi; \
 	MODEL_LOCATION="$$MODEL_LOCATION" MODEL_SHA256="$${MODEL_SHA256:-}"
 
 .PHONY: serve batch
@@ -25,6 +25,7 @@ serve: $(STAMP) ## HTTP service on 127.0.0.1:8080 (SERVE_BIND): POST /predict, G
 		exec $(PY) -m ride_scorer.http_service.gunicorn_conf 'ride_scorer.http_service.app:create_app()'
 
 batch: $(STAMP) ## Score a parquet file: make batch BATCH_INPUT=path|s3://... BATCH_OUTPUT=path|s3://...
+	@if [ -d "$(BATCH_INPUT)" ]; then echo "error: BATCH_INPUT=$(BATCH_INPUT) is a folder: score every parquet file in it with $(PY) -m ride_scorer.batch --input-prefix $(BATCH_INPUT) --output-prefix .cache/batch/scored --model DIR --model-sha256 DIGEST" >&2; exit 2; fi
 	@mkdir -p .cache/batch
 	@$(WITH_MODEL) $(PY) -m ride_scorer.batch --input "$(BATCH_INPUT)" --output "$(BATCH_OUTPUT)"
 

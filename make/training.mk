@@ -6,9 +6,11 @@ TRAIN_DATA ?= data/green_tripdata_2021-01.parquet
 VALIDATE_DATA ?= data/green_tripdata_2021-02.parquet
 MODEL_KIND ?= linear
 MODEL_PREFIX ?= models/ride-duration
+# The month `make promote` scores the champion and the candidate on: one neither was trained or validated on.
+HOLDOUT_DATA ?= data/green_tripdata_2023-02.parquet
 MLFLOW_UI_PORT ?= 5000
 
-.PHONY: train publish-model promote mlflow-ui
+.PHONY: train publish-model models promote mlflow-ui
 
 train: $(STAMP) ## Train (MODEL_KIND=linear|forest) on TRAIN_DATA, validate on VALIDATE_DATA; prints run id, RMSE, model location
 	$(PY) -m training train --train "$(TRAIN_DATA)" --validate "$(VALIDATE_DATA)" --model "$(MODEL_KIND)"
@@ -19,8 +21,13 @@ publish-model: $(STAMP) ## Upload a model to S3 and tag its registry version: ma
 	@test -n "$(MODEL_BUCKET)" || { echo "MODEL_BUCKET is not set: the bucket the scorer reads models from" >&2; exit 2; }
 	$(PY) -m training publish --model "$(or $(MODEL_REF),$(RUN_ID))" --bucket "$(MODEL_BUCKET)" --prefix "$(MODEL_PREFIX)"
 
-promote: $(STAMP) ## Point ride-duration@champion at MODEL_VERSION (default: the @challenger)
-	$(PY) -m training promote $(if $(MODEL_VERSION),--version "$(MODEL_VERSION)")
+models: $(STAMP) ## The registered versions and aliases, with RMSE and MAE by distance band side by side
+	@$(PY) -m training models
+
+# Refused (exit 1) when the candidate's RMSE on HOLDOUT_DATA is worse than the champion's, unless YES=1.
+promote: $(STAMP) ## Compare MODEL_VERSION (default: the @challenger) with @champion on $(HOLDOUT_DATA), then promote it (YES=1 if worse)
+	@$(PY) -m training promote $(if $(MODEL_VERSION),--version "$(MODEL_VERSION)") --holdout "$(HOLDOUT_DATA)" \
+		$(if $(filter 1 yes true,$(YES)),--yes)
 
 # One worker is plenty for one person's UI, and starts in a few seconds; mlflow's default of 4 workers takes
 # ~25 s to start on a 2-core machine. The warning silenced is MLflow's own import of a deprecated Starlette

@@ -1,16 +1,16 @@
-# The HTTP service on AWS Lambda behind an API Gateway HTTP API (infra/web.yaml), from the batch/HTTP image
+# The HTTP service on AWS Lambda behind an API Gateway HTTP API (infra/templates/web.yaml), from the batch/HTTP image
 # (Dockerfile.batch) pushed to ECR. docs/web_on_aws.md walks through deploy, invoke, watch and cost.
 # deploy-web needs the AWS CLI and credentials; validate-web and web-events run anywhere.
 # help-group: deploy
 
-WEB_TEMPLATE := infra/web.yaml
+WEB_TEMPLATE := infra/templates/web.yaml
 WEB_STACK ?= $(STACK)-web
 # More stack parameters, as Key=Value words: WEB_PARAMETERS="AuthMode=JWT JwtIssuer=https://... JwtAudience=..."
 WEB_PARAMETERS ?=
 
 .PHONY: validate-web deploy-web web-events
 
-validate-web: $(STAMP) ## cfn-lint infra/web.yaml as SAM translates it (each AuthMode), sam validate, assert its settings
+validate-web: $(STAMP) ## cfn-lint infra/templates/web.yaml as SAM translates it (each AuthMode), sam validate, assert its settings
 	@if [ -x $(SAM) ]; then $(SAM) validate --region $(AWS_REGION) --template-file $(WEB_TEMPLATE); \
 	else echo "SAM CLI not installed (make sam-cli): skipped sam validate"; fi
 	$(PY) -m pytest -q 'tests/unit/infra/test_lint.py::test_what_sam_deploys_is_lint_clean[web-AWS_IAM]' \
@@ -28,8 +28,7 @@ deploy-web: ## Deploy the web stack $(WEB_STACK): make deploy-web SERVICE_IMAGE_
 	@echo "$(MODEL_SHA256)" | grep -Eqx '[0-9a-f]{64}' || (echo "MODEL_SHA256=$(MODEL_SHA256) must be 64 lowercase hexadecimal characters (a SHA-256 digest)" >&2 && exit 2)
 	@command -v aws >/dev/null || (echo "make deploy-web needs the AWS CLI (aws)" >&2 && exit 1)
 	@bucket="$(MODEL_BUCKET)"; \
-	if [ -z "$$bucket" ]; then bucket=$$(aws cloudformation describe-stacks --region $(AWS_REGION) --stack-name $(INFRA_STACK) \
-		--query "Stacks[0].Outputs[?OutputKey=='ModelBucketName'].OutputValue" --output text) || exit 1; fi; \
+	if [ -z "$$bucket" ]; then bucket=$$($(call stack_output,$(INFRA_STACK),ModelBucketName)) || exit 1; fi; \
 	set -x; aws cloudformation deploy --region $(AWS_REGION) --stack-name $(WEB_STACK) --template-file $(WEB_TEMPLATE) \
 		--capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
 		--parameter-overrides ServiceImageUri=$(SERVICE_IMAGE_URI) ModelBucketName=$$bucket \

@@ -9,6 +9,10 @@ Layers, from the bottom (enforced by import-linter in `make test`):
 - `stream`, `batch`, `http_service`, `backfill`: the modes; each reads documents its own way and writes
   outcomes its own way, and none imports another. `lambda_function.app` is the stream's Lambda entry
   point, `http_service.aws_lambda` the HTTP service's; `backfill` is the batch job's scoring on Spark.
-- `tools`: operator and local tools (producer, consumer, reconcile, the local runner, emulators). They ship
-  in no image and no product module imports them.
+
+Everything here is product code that some image carries (README's "How the code is laid out" has the
+table): the Lambda image `core`, `adapters` and `stream`; the batch/HTTP image `core`, `adapters`,
+`columnar`, `batch` and `http_service`; the backfill archive `core`, `adapters`, `columnar` and `backfill`.
+The operator and local tools (top-level `tools`), `training` and `infra` sit above this package, ship in no
+image, and no module here imports them.
 """

@@ -1,7 +1,12 @@
-"""`python -m training train|publish|promote`: produce a model, put it where the scorer reads it, choose the champion.
+"""`python -m training train|publish|models|promote`: produce a model, put it where the scorer reads it, see
+the registry, choose the champion.
 
 Results go to stdout as KEY=VALUE lines, so a user can paste them into the Lambda's settings or a shell
-(`eval "$(python -m training publish ...)"`); progress and MLflow's chatter go to stderr.
+(`eval "$(python -m training publish ...)"`); progress, MLflow's chatter and promote's comparison go to
+stderr. `models` prints its table on stdout: the table is its result.
+
+Each command imports what it uses: `models` and `promote` read a local store without MLflow, scikit-learn
+or matplotlib, and promote imports MLflow only to move the alias.
 """
 
 from __future__ import annotations
@@ -10,16 +15,28 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from ride_scorer.core.integrity import directory_digest
-from training.data import TripDataError
 from training.pipeline import DEFAULT_SERIALIZATION, SERIALIZATION_FORMATS, ModelKind
-from training.publish import DEFAULT_PREFIX, PublishError, PublishResult, publish_model
-from training.registry import CHALLENGER, CHAMPION, ResolvedModel, client_for, promote, record_publication, resolve
-from training.tracking import REGISTERED_MODEL, TrackingError
-from training.train import train
+from training.promotion import PromotionError
+from training.registry_store import (
+    CHALLENGER,
+    CHAMPION,
+    PROJECT_ROOT,
+    REGISTERED_MODEL,
+    StoredVersion,
+    TrackingError,
+    tracking_uri,
+)
+
+if TYPE_CHECKING:
+    from training.publish import PublishResult
 
 MODEL_KINDS: tuple[ModelKind, ...] = ("linear", "forest")
+# The newest bundled month: the 2021 models train on 2021-01 and validate on 2021-02.
+DEFAULT_HOLDOUT = PROJECT_ROOT / "data" / "green_tripdata_2023-02.parquet"
+DEFAULT_PREFIX = "models/ride-duration"  # training.publish.DEFAULT_PREFIX, without importing boto3 for --help
+EXIT_REFUSED = 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,18 +45,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "train" and args.publish and not args.bucket:
         parser.error("train --publish needs --bucket")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # botocore's INFO lines ("Found credentials in environment variables.") are its own, not the run's progress.
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    commands = {"train": _train, "publish": _publish, "models": _models, "promote": _promote}
     try:
-        if args.command == "train":
-            return _train(args)
-        if args.command == "promote":
-            return _promote(args)
-        return _publish(args)
-    except (TripDataError, TrackingError, PublishError, ValueError) as error:
+        return commands[args.command](args)
+    except (TrackingError, PromotionError, ValueError) as error:  # training.data's TripDataError is a ValueError
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except RuntimeError as error:
+        from training.publish import PublishError  # imported already if publishing raised it
+
+        if not isinstance(error, PublishError):
+            raise
         print(f"error: {error}", file=sys.stderr)
         return 2
 
 
 def _train(args: argparse.Namespace) -> int:
+    from ride_scorer.core.integrity import directory_digest
+    from training.publish import publish_model
+    from training.registry import ResolvedModel, client_for, record_publication
+    from training.train import train
+
     result = train(
         args.train,
         args.validate,
@@ -70,6 +98,9 @@ def _train(args: argparse.Namespace) -> int:
 
 def _publish(args: argparse.Namespace) -> int:
     """The model named by a run id or a registry reference; its registry version(s) get the location and pin."""
+    from training.publish import publish_model
+    from training.registry import client_for, record_publication, resolve
+
     model = resolve(args.model or args.run_id, args.tracking_uri)
     _print(RUN_ID=model.run_id, MODEL_DIR=model.model_dir)
     published = publish_model(model.model_dir, args.bucket, args.prefix, run_id=model.run_id)
@@ -81,14 +112,70 @@ def _publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def _models(args: argparse.Namespace) -> int:
+    from training.registry_view import list_versions, versions_table
+
+    store = tracking_uri(args.tracking_uri)
+    versions = list_versions(store, args.name)
+    if not versions:
+        print(f"no versions of {args.name} in {store}: make train registers one", file=sys.stderr)
+        return 0
+    print(f"{args.name} in {store}: validation errors in minutes, each on its own validation month")
+    print(versions_table(versions))
+    return 0
+
+
 def _promote(args: argparse.Namespace) -> int:
-    promotion = promote(args.version, args.name, args.tracking_uri)
+    """Show the two models side by side, on their validation months, on a held-out month and in the shadow;
+    move `@champion` only when the candidate is not worse on the held-out month, or with --yes."""
+    from training.promotion import check_held_out, compare_on_holdout
+    from training.registry_view import list_versions, versions_table
+    from training.shadow_metrics import read_shadow_metrics
+
+    store = tracking_uri(args.tracking_uri)
+    versions = list_versions(store, args.name)
+    candidate = _find(versions, args.version, CHALLENGER)
+    if candidate is None:
+        wanted = f"/{args.version}" if args.version else f"@{CHALLENGER}"
+        raise PromotionError(f"models:/{args.name}{wanted} is not in the registry of {store}")
+    champion = _find(versions, None, CHAMPION)
+    if champion is not None and champion.version == candidate.version:
+        print(f"version {candidate.version} of {args.name} is already @{CHAMPION}: nothing to do", file=sys.stderr)
+        return 0
+    if champion is not None:
+        check_held_out(args.holdout, (champion, candidate))
+    _report(versions_table([version for version in (candidate, champion) if version is not None]))
+    if champion is not None:
+        comparison = compare_on_holdout(args.holdout, champion, candidate, store)
+        _report("", comparison.table(), "", *read_shadow_metrics().lines(), "")
+        if comparison.candidate_is_worse and not args.yes:
+            print(
+                f"error: not promoted: {comparison.verdict()}; promote it anyway with --yes (make promote YES=1)",
+                file=sys.stderr,
+            )
+            return EXIT_REFUSED
+        _report(f"promoting: {comparison.verdict()}{' (--yes)' if comparison.candidate_is_worse else ''}")
+    from training.registry import promote  # imports MLflow: only to move the alias
+
+    promotion = promote(candidate.version, args.name, store)
     _print(
         REGISTERED_MODEL=f"{promotion.name}/{promotion.version}",
         CHAMPION=f"models:/{promotion.name}@{CHAMPION}",
         PREVIOUS_CHAMPION="" if promotion.previous is None else f"{promotion.name}/{promotion.previous}",
     )
     return 0
+
+
+def _find(versions: list[StoredVersion], version: str | None, alias: str) -> StoredVersion | None:
+    """The version numbered `version`; without a number, the one with `alias`."""
+    if version is not None:
+        return next((stored for stored in versions if stored.version == version), None)
+    return next((stored for stored in versions if alias in stored.aliases), None)
+
+
+def _report(*lines: str) -> None:
+    for line in lines:
+        print(line, file=sys.stderr, flush=True)
 
 
 def _location_and_pin(published: PublishResult) -> tuple[str, str]:
@@ -142,11 +229,25 @@ def _parser() -> argparse.ArgumentParser:
     _add_s3_options(publish, bucket_required=True)
     _add_tracking_option(publish)
 
+    models = commands.add_parser("models", help="list the registered versions, their aliases and their errors")
+    models.add_argument("--name", default=REGISTERED_MODEL, help=f"registered model ({REGISTERED_MODEL})")
+    _add_tracking_option(models)
+
     promote_command = commands.add_parser(
-        "promote", help=f"point @{CHAMPION} at a registered version (default: the @{CHALLENGER})"
+        "promote",
+        help=f"compare a version with @{CHAMPION} on a held-out month, then point @{CHAMPION} at it "
+        f"(default: the @{CHALLENGER})",
     )
     promote_command.add_argument("--version", help=f"the version to promote (default: the one aliased @{CHALLENGER})")
     promote_command.add_argument("--name", default=REGISTERED_MODEL, help=f"registered model ({REGISTERED_MODEL})")
+    promote_command.add_argument(
+        "--holdout",
+        default=str(DEFAULT_HOLDOUT.relative_to(PROJECT_ROOT)),
+        help="a month neither model was trained or validated on: local parquet or s3://bucket/key (%(default)s)",
+    )
+    promote_command.add_argument(
+        "--yes", action="store_true", help="promote even when the version is worse on the held-out month"
+    )
     _add_tracking_option(promote_command)
     return parser
 

@@ -1,10 +1,12 @@
 """What a reviewer looks at in `make mlflow-ui` before promoting a model: errors overall and by distance band,
-predicted-vs-actual and residual plots, and the datasets the run was trained and validated on.
+predicted-vs-actual and residual plots, and the datasets the run was trained and validated on. The same
+numbers (`evaluate`) are what `make promote` compares the champion and the challenger on, on a held-out month.
 
 One number hides where a model is wrong: a linear model on zone pairs does well on the short rides that are
 most of the data and badly on long ones, so RMSE and MAE are also logged per distance band
 (`rmse_by_distance/2-5mi`, ...). Plots are drawn with matplotlib's object API on its Agg canvas: no pyplot,
-no display, nothing global changed in the training process.
+no display, nothing global changed in the training process. MLflow and matplotlib are imported by the
+functions that log and draw, so that `make promote` can evaluate without paying for them.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import mlflow
 import numpy as np
-import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from mlflow.data.pandas_dataset import from_pandas
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 # Miles; the last band is open. Chosen so each band of a TLC month holds thousands of validation rides.
 DISTANCE_BANDS: tuple[tuple[float, float], ...] = ((0, 1), (1, 2), (2, 5), (5, 10), (10, math.inf))
@@ -78,6 +80,8 @@ def evaluate(actual: np.ndarray, predicted: np.ndarray, distances: np.ndarray) -
 
 def log_evaluation(evaluation: Evaluation, actual: np.ndarray, predicted: np.ndarray) -> None:
     """Metrics, the per-band table and both plots, in the active run."""
+    import mlflow
+
     mlflow.log_metrics(evaluation.metrics())
     mlflow.log_dict(
         {
@@ -93,6 +97,9 @@ def log_evaluation(evaluation: Evaluation, actual: np.ndarray, predicted: np.nda
 
 def log_datasets(train_trips: pd.DataFrame, train_path: str, validate_trips: pd.DataFrame, validate_path: str) -> None:
     """The rides each side used (after the 1-60 minute filter), with their source and digest, as run inputs."""
+    import mlflow
+    from mlflow.data.pandas_dataset import from_pandas
+
     for trips, path, context in ((train_trips, train_path, "training"), (validate_trips, validate_path, "validation")):
         with warnings.catch_warnings():  # MLflow registers its local-file source twice and warns it is ambiguous
             warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted in multiple")
@@ -101,8 +108,7 @@ def log_datasets(train_trips: pd.DataFrame, train_path: str, validate_trips: pd.
 
 
 def predicted_vs_actual_figure(actual: np.ndarray, predicted: np.ndarray, evaluation: Evaluation) -> Figure:
-    figure = Figure(figsize=(6.5, 6), layout="constrained")
-    FigureCanvasAgg(figure)
+    figure = _figure((6.5, 6))
     axes = figure.add_subplot()
     cells = axes.hexbin(actual, predicted, gridsize=60, bins="log", mincnt=1, cmap="viridis")
     limit = max(float(actual.max(initial=0)), float(predicted.max(initial=0)), 1.0)
@@ -119,8 +125,7 @@ def predicted_vs_actual_figure(actual: np.ndarray, predicted: np.ndarray, evalua
 
 def residuals_figure(actual: np.ndarray, predicted: np.ndarray) -> Figure:
     residuals = predicted - actual
-    figure = Figure(figsize=(11, 4.5), layout="constrained")
-    FigureCanvasAgg(figure)
+    figure = _figure((11, 4.5))
     histogram, scatter = figure.subplots(1, 2)
     histogram.hist(residuals, bins=100, color="tab:blue")
     histogram.axvline(0, color="tab:red", linewidth=1)
@@ -130,4 +135,14 @@ def residuals_figure(actual: np.ndarray, predicted: np.ndarray) -> Figure:
     scatter.set(xlabel="predicted duration (minutes)", ylabel="predicted - actual (minutes)")
     scatter.set_title("Residual vs predicted")
     figure.colorbar(cells, ax=scatter, label="rides (log scale)")
+    return figure
+
+
+def _figure(size: tuple[float, float]) -> Figure:
+    """A figure on its own Agg canvas: no pyplot, no display."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=size, layout="constrained")
+    FigureCanvasAgg(figure)
     return figure

@@ -1,7 +1,10 @@
 """How a trained pipeline is logged: one MLflow model that every consumer can use as it expects.
 
-- The `sklearn` flavour, exactly as `mlflow.sklearn` writes it (the pipeline's pickle or skops file): what
-  the Lambda, the batch job and the HTTP service load without MLflow (ride_scorer/core/model.py).
+- The `sklearn` flavour, exactly as `mlflow.sklearn` writes it (the pipeline's pickle or skops file), for
+  MLflow users.
+- The scoring form (`scorer/`, training/scoring_form.py): the pipeline as arrays and JSON, checked to predict
+  the same floats, which the Lambda, the batch job and the HTTP service load without scikit-learn or pickle
+  (ride_scorer/core/model.py).
 - The `python_function` flavour, for MLflow's own entry points (`mlflow.pyfunc.load_model`, `mlflow models
   predict|serve`, `spark_udf`): its `loader_module` is `ride_duration_pyfunc` (training/ride_duration_pyfunc.py,
   shipped in the model's `code/` folder), which takes the raw ride fields as a DataFrame.
@@ -31,8 +34,11 @@ from mlflow import pyfunc
 from mlflow.models import Model, infer_signature
 from mlflow.models.model import ModelInfo
 
+from training.check_set import write_check_set
 from training.pipeline import SKOPS_TRUSTED_TYPES, ModelKind
+from training.reference import write_reference
 from training.ride_duration_pyfunc import RIDE_COLUMNS, RideDurationPyfunc
+from training.scoring_form import write_scoring_form
 
 LOADER_FILE = Path(__file__).with_name("ride_duration_pyfunc.py")
 LOADER_MODULE = LOADER_FILE.stem
@@ -58,8 +64,10 @@ def log_model(
     serialization: str,
     name: str,
     registered_model_name: str | None,
+    reference_trips: pd.DataFrame | None = None,
 ) -> ModelInfo:
-    """Log `pipeline` in the active run (and register it under `registered_model_name` when given)."""
+    """Log `pipeline` in the active run (and register it under `registered_model_name` when given).
+    `reference_trips` (the training rides) become the model's training reference (training/reference.py)."""
     with warnings.catch_warnings():
         # MLflow hints that integer columns cannot hold missing values: a ride without a location id is
         # not a ride (the scorer rejects it too), so the ids are integers, as in the stream's JSON.
@@ -73,6 +81,7 @@ def log_model(
             flavor_name=mlflow.sklearn.FLAVOR_NAME,
             registered_model_name=registered_model_name,
             sk_model=pipeline,
+            reference_trips=reference_trips,
             signature=signature,
             input_example=example,
             # Pinned instead of inferred: inference re-imports the model in a subprocess, slow and no more exact.
@@ -96,8 +105,11 @@ class _PinnedPickleNote(logging.Filter):
         return "pickle or cloudpickle format requires exercising caution" not in record.getMessage()
 
 
-def save_model(path: str, mlflow_model: Model, sk_model: Any, **kwargs: Any) -> None:
-    """`mlflow.sklearn.save_model`, then the python_function flavour pointed at the raw-ride loader."""
+def save_model(
+    path: str, mlflow_model: Model, sk_model: Any, reference_trips: pd.DataFrame | None = None, **kwargs: Any
+) -> None:
+    """`mlflow.sklearn.save_model`, the python_function flavour pointed at the raw-ride loader, and the scoring
+    form the scorer reads (refused, before MLflow logs anything, for a pipeline it cannot reproduce)."""
     note = _PinnedPickleNote()
     mlflow_logger = logging.getLogger("mlflow.sklearn")
     mlflow_logger.addFilter(note)
@@ -109,6 +121,10 @@ def save_model(path: str, mlflow_model: Model, sk_model: Any, **kwargs: Any) -> 
     python_function[pyfunc.MAIN] = LOADER_MODULE
     python_function.pop("predict_fn", None)  # mlflow.sklearn's own loader reads it; ours calls predict
     mlflow_model.save(os.path.join(path, "MLmodel"))
+    write_scoring_form(sk_model, Path(path))
+    if reference_trips is not None:
+        write_reference(path, sk_model, reference_trips)
+    write_check_set(Path(path))  # last: it scores with the model exactly as saved
 
 
 def _serializer_requirement(serialization: str) -> str:

@@ -3,12 +3,10 @@ scorer makes."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from sklearn.ensemble import RandomForestRegressor
-from sklearn.feature_extraction import DictVectorizer
-from sklearn.linear_model import LinearRegression
-from sklearn.pipeline import Pipeline, make_pipeline
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 ModelKind = Literal["linear", "forest"]
 
@@ -29,6 +27,13 @@ SKOPS_TRUSTED_TYPES: dict[str, list[str]] = {"linear": [], "forest": ["sklearn.t
 
 
 def build_pipeline(kind: ModelKind = "linear") -> Pipeline:
+    """scikit-learn is imported here: the commands that only read the registry (`make promote`, `make
+    models`) import this module for its names and never build a model."""
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+
     if kind == "linear":
         return make_pipeline(DictVectorizer(), LinearRegression())
     if kind == "forest":

@@ -1,6 +1,6 @@
 """Put a logged MLflow model in S3 where the scorer's MODEL_LOCATION points, and return its digest.
 
-The scorer unpickles what it downloads, so the digest is computed here, from the exact files uploaded, and
+The scorer loads what it downloads, so the digest is computed here, from the exact files uploaded, and
 returned for the deployment to pin (MODEL_SHA256): the scorer loads nothing without that pin. A manifest
 of the files (`model.sha256`) is published beside them so that the scorer can refuse any object it does
 not list; it is checked against the pin, never trusted in its place.
@@ -18,8 +18,10 @@ from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ride_scorer.adapters.aws_clients import client
-from ride_scorer.core.integrity import write_digest
-from ride_scorer.core.model import read_metadata
+from ride_scorer.core.integrity import MLFLOW_LOAD_METADATA, ModelIntegrityError, write_digest
+from ride_scorer.core.model import read_version
+from tools.local.endpoints import explain
+from training.scoring_form import check_before_publishing
 
 DEFAULT_PREFIX = "models/ride-duration"
 MLMODEL = "MLmodel"
@@ -46,21 +48,31 @@ def publish_model(
 ) -> PublishResult:
     """Upload `model_dir` to s3://bucket/prefix/<run_id>/ and return that location and the model's digest.
 
-    MLmodel goes last: the scorer treats a prefix without MLmodel as "no model", so a reader never sees a
-    half-uploaded model as complete. Objects left there by an earlier publish of the same run are removed.
+    Nothing is uploaded unless the model's scoring form gives its pipeline's own predictions exactly
+    (training/scoring_form.py). MLmodel goes last: the scorer treats a prefix without MLmodel as "no model",
+    so a reader never sees a half-uploaded model as complete. Objects left there by an earlier publish of the
+    same run are removed.
     """
-    version = run_id or read_metadata(Path(model_dir)).version
+    version = run_id or read_version(Path(model_dir))
     key_prefix = "/".join(part for part in (prefix.strip("/"), version) if part)
     s3 = s3_client or client("s3")
     with tempfile.TemporaryDirectory(prefix="ride-duration-publish-") as work:
         staged = Path(shutil.copytree(model_dir, Path(work) / "model"))
-        digest = write_digest(staged)
+        for name in MLFLOW_LOAD_METADATA:  # MLflow's, left by a loader; not covered by the digest
+            (staged / name).unlink(missing_ok=True)
+        check_before_publishing(staged)
+        try:  # the loader's own name rule (core.integrity): nothing is published that it would refuse
+            digest = write_digest(staged)
+        except ModelIntegrityError as error:
+            raise PublishError(f"cannot publish {model_dir}: {error}".replace(str(staged), str(model_dir))) from None
         files = sorted((p for p in staged.rglob("*") if p.is_file()), key=lambda p: p.name == MLMODEL)
         keys = tuple(f"{key_prefix}/{path.relative_to(staged).as_posix()}" for path in files)
         for path, key in zip(files, keys, strict=True):
             try:
                 s3.upload_file(str(path), bucket, key)
-            except (BotoCoreError, ClientError, S3UploadFailedError) as error:
+            except (BotoCoreError, ClientError) as error:  # no endpoint, no credentials: the tools' one line
+                raise PublishError(f"cannot upload s3://{bucket}/{key}: {explain(error, s3, 'S3')}") from error
+            except S3UploadFailedError as error:
                 raise PublishError(f"cannot upload s3://{bucket}/{key}: {error}") from error
     _remove_stale(s3, bucket, key_prefix, set(keys))
     return PublishResult(model_location=f"s3://{bucket}/{key_prefix}", sha256=digest, run_id=version, keys=keys)

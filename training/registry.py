@@ -27,8 +27,9 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from training import tracking
+from training.registry_store import CHALLENGER, CHAMPION, StoredVersion, describe_version
+from training.registry_store import data_month as data_month  # training.registry.data_month, as before
 
-CHAMPION, CHALLENGER = "champion", "challenger"
 REGISTERED_MODEL_DESCRIPTION = (
     "Ride duration in minutes for NYC green-taxi rides, from PULocationID, DOLocationID and trip_distance. "
     "The sklearn flavour is what ride-scorer's Lambda, batch job and HTTP service load; the python_function "
@@ -37,7 +38,6 @@ REGISTERED_MODEL_DESCRIPTION = (
 )
 _BY_VERSION = re.compile(r"^models:/(?P<name>[^/@]+)/(?P<version>[0-9]+)$")
 _BY_ALIAS = re.compile(r"^models:/(?P<name>[^/@]+)@(?P<alias>[A-Za-z0-9_-]+)$")
-_MONTH = re.compile(r"(?P<month>20[0-9]{2}-[01][0-9])")
 
 
 @dataclass(frozen=True)
@@ -52,10 +52,9 @@ class ResolvedModel:
 
     def describe(self) -> str:
         """`ride-duration version 3 (@champion), run <id>`: what `make serve` prints and what to quote in a review."""
-        if self.version is None:
+        if self.name is None or self.version is None:
             return f"run {self.run_id} (not registered)"
-        aliases = f" ({', '.join('@' + alias for alias in self.aliases)})" if self.aliases else ""
-        return f"{self.name} version {self.version}{aliases}, run {self.run_id}"
+        return describe_version(self.name, self.version, self.aliases, self.run_id)
 
 
 @dataclass(frozen=True)
@@ -70,13 +69,6 @@ def client_for(uri: str | None = None) -> tuple[MlflowClient, str]:
     mlflow.set_tracking_uri(store)
     mlflow.set_registry_uri(store)
     return MlflowClient(store, registry_uri=store), store
-
-
-def data_month(path: str) -> str:
-    """`2021-01` from `.../green_tripdata_2021-01.parquet`; the file name when it names no month."""
-    name = path.rsplit("/", 1)[-1]
-    found = _MONTH.search(name)
-    return found["month"] if found else name
 
 
 def record_new_version(
@@ -129,6 +121,32 @@ def champion(uri: str | None = None, name: str = tracking.REGISTERED_MODEL) -> R
     client, _ = client_for(uri)
     found = _aliased(client, name, CHAMPION)
     return None if found is None else _resolved(client, found)
+
+
+def stored_versions(uri: str | None = None, name: str = tracking.REGISTERED_MODEL) -> list[StoredVersion]:
+    """Every version of `name` with its aliases, tags and run metrics, asked through MLflow: for stores
+    training/registry_store.py cannot read (a tracking server). Files are not fetched (`model_dir` None)."""
+    client, _ = client_for(uri)
+    try:
+        found = client.search_model_versions(f"name = '{name}'")
+    except MlflowException:
+        return []
+    versions = []
+    for entry in sorted(found, key=lambda version: int(version.version)):
+        version = client.get_model_version(name, entry.version)  # search results leave out the aliases
+        metrics = client.get_run(version.run_id).data.metrics if version.run_id else {}
+        versions.append(
+            StoredVersion(
+                name=name,
+                version=str(version.version),
+                run_id=str(version.run_id or ""),
+                aliases=tuple(sorted(version.aliases or ())),
+                model_dir=None,
+                tags=dict(version.tags or {}),
+                metrics={key: float(value) for key, value in metrics.items()},
+            )
+        )
+    return versions
 
 
 def record_publication(client: MlflowClient, model: ResolvedModel, location: str, sha256: str) -> list[str]:

@@ -23,6 +23,11 @@ from typing import Any
 import numpy as np
 
 RIDE_COLUMNS = ("PULocationID", "DOLocationID", "trip_distance")
+# The core's bounds on a location id (ride_scorer/core/rides.py), which this module cannot import.
+MAX_LOCATION_ID = 2**31 - 1
+_MAX_ID_DIGITS = 10
+# The bad rows an error names, as the HTTP service's errors list at most so many rides.
+LISTED_ROWS = 10
 
 
 class RideDurationPyfunc:
@@ -43,22 +48,33 @@ class RideDurationPyfunc:
 
 
 def ride_features_of(model_input: Any) -> list[dict[str, Any]]:
-    """The scorer's features of each row: `PU_DO` is "<pickup>_<dropoff>" of the ids, as text.
+    """The scorer's features of each row: `PU_DO` is "<pickup>_<dropoff>" of the integer ids.
 
-    A row the scorer would reject (a negative or non-integer id, a distance that is negative or not finite)
-    raises ValueError naming the row and the column, rather than getting a duration for a ride that is not one.
+    A frame is all-or-nothing, as a request to the HTTP service is: pyfunc must answer one float per row, and
+    a row the scorer would reject (a negative or non-integer id, a distance that is negative or not finite)
+    has no duration to give. A NaN in its place would read as a prediction in a float column and lose the
+    reason. So any such row raises one ValueError that names the first `LISTED_ROWS` bad rows and their
+    columns and counts the rest; the batch job and the stream, which have no caller to answer, reject
+    only those rows instead.
     """
     missing = [name for name in RIDE_COLUMNS if name not in model_input]
     if missing:
         raise ValueError(f"missing ride columns {missing}: the model takes {list(RIDE_COLUMNS)}")
     pickups, dropoffs, distances = (_values(model_input[name]) for name in RIDE_COLUMNS)
     features = []
+    problems = []
     for row, (pickup, dropoff, distance) in enumerate(zip(pickups, dropoffs, distances, strict=True)):
-        features.append(
-            {
-                "PU_DO": f"{_location_id(pickup, row, 'PULocationID')}_{_location_id(dropoff, row, 'DOLocationID')}",
-                "trip_distance": _distance(distance, row),
-            }
+        try:
+            pu_do = f"{_location_id(pickup, row, 'PULocationID')}_{_location_id(dropoff, row, 'DOLocationID')}"
+            features.append({"PU_DO": pu_do, "trip_distance": _distance(distance, row)})
+        except ValueError as problem:
+            problems.append(str(problem))
+    if problems:
+        unlisted = len(problems) - LISTED_ROWS
+        raise ValueError(
+            f"{len(problems)} of {len(pickups)} rows cannot be scored, so none was: "
+            + "; ".join(problems[:LISTED_ROWS])
+            + (f"; and {unlisted} more" if unlisted > 0 else "")
         )
     return features
 
@@ -68,11 +84,12 @@ def _values(column: Any) -> list[Any]:
     return column.tolist() if hasattr(column, "tolist") else list(column)
 
 
-def _location_id(value: Any, row: int, column: str) -> int | str:
-    """The id as the core formats it: an int, or a digit string kept as written (the stream accepts both)."""
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError(f"row {row}: {column} must be a non-negative integer, got {value!r}")
-    if (isinstance(value, int) and value < 0) or (isinstance(value, str) and not (value.isascii() and value.isdigit())):
+def _location_id(value: Any, row: int, column: str) -> int:
+    """The id as the core reads it: a non-negative integer up to 2**31 - 1, given as an int or as a string of
+    at most ten ASCII digits, which means that integer ("0130" is zone 130, as in every mode)."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= _MAX_ID_DIGITS:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_LOCATION_ID:
         raise ValueError(f"row {row}: {column} must be a non-negative integer, got {value!r}")
     return value
 

@@ -6,7 +6,6 @@ points MLFLOW_TRACKING_URI at its own server and nothing else changes.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -14,20 +13,15 @@ from urllib.parse import unquote, urlparse
 import mlflow
 from mlflow.tracking import MlflowClient
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_TRACKING_URI = f"sqlite:///{PROJECT_ROOT / 'mlflow.db'}"
+# Defined where they can be read without importing MLflow (make serve, make models); one name each.
+from training.registry_store import DEFAULT_TRACKING_URI as DEFAULT_TRACKING_URI
+from training.registry_store import PROJECT_ROOT as PROJECT_ROOT
+from training.registry_store import REGISTERED_MODEL as REGISTERED_MODEL
+from training.registry_store import TrackingError as TrackingError
+from training.registry_store import tracking_uri as tracking_uri
+
 EXPERIMENT = "ride-duration"
-REGISTERED_MODEL = "ride-duration"
 MODEL_NAME_IN_RUN = "model"
-
-
-class TrackingError(RuntimeError):
-    """The tracking store does not hold what was asked for (an unknown run, a run without a model)."""
-
-
-def tracking_uri(explicit: str | None = None) -> str:
-    """The argument, else MLFLOW_TRACKING_URI, else the project's SQLite file."""
-    return explicit or os.environ.get("MLFLOW_TRACKING_URI", "").strip() or DEFAULT_TRACKING_URI
 
 
 def artifact_root(uri: str) -> str | None:

@@ -9,13 +9,16 @@ registered with tags, a description and an alias (training/registry.py).
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 from mlflow.tracking import MlflowClient
 
+from ride_scorer.core.features import RideFeatures
 from training import tracking
 from training.data import DISTANCE, TARGET, read_trips, trip_features
 from training.evaluation import evaluate, log_datasets, log_evaluation
@@ -29,7 +32,12 @@ from training.pipeline import (
 )
 from training.registry import data_month, record_new_version
 
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
 logger = logging.getLogger(__name__)
+# A progress line per this many trees: about every 5-10 s on a 2-core machine with a full month.
+TREES_PER_PROGRESS_LINE = 10
 MODEL_DESCRIPTIONS = {
     "linear": "DictVectorizer + LinearRegression",
     "forest": "DictVectorizer + RandomForestRegressor",
@@ -62,10 +70,11 @@ def train(
     model_kind = _model_kind(kind)
     if serialization not in SERIALIZATION_FORMATS:
         raise ValueError(f"unknown serialization {serialization!r}: use one of {', '.join(SERIALIZATION_FORMATS)}")
+    logger.info("reading %s and %s", train_path, validate_path)
     train_trips = read_trips(train_path, s3_client)
     validate_trips = read_trips(validate_path, s3_client)
     train_features, validate_features = trip_features(train_trips), trip_features(validate_trips)
-    pipeline = build_pipeline(model_kind).fit(train_features, train_trips[TARGET].to_numpy())
+    pipeline = fit(model_kind, train_features, train_trips[TARGET].to_numpy())
     actual, predicted = validate_trips[TARGET].to_numpy(), pipeline.predict(validate_features)
     evaluation = evaluate(actual, predicted, validate_trips[DISTANCE].to_numpy())
     logger.info(
@@ -77,6 +86,7 @@ def train(
     )
 
     store = tracking.tracking_uri(tracking_uri)
+    logger.info("logging the run, its plots and the model to %s", store)
     experiment_id = tracking.use_experiment(store)
     registered_name = tracking.REGISTERED_MODEL if register else None
     with mlflow.start_run(experiment_id=experiment_id) as run:
@@ -101,6 +111,7 @@ def train(
             serialization,
             name=tracking.MODEL_NAME_IN_RUN,
             registered_model_name=registered_name,
+            reference_trips=train_trips,
         )
     version = None if info.registered_model_version is None else str(info.registered_model_version)
     aliases: tuple[str, ...] = ()
@@ -136,6 +147,28 @@ def train(
         mae=evaluation.mae,
         aliases=aliases,
     )
+
+
+def fit(kind: ModelKind, features: Sequence[RideFeatures], target: Any) -> Pipeline:
+    """The pipeline fitted on `features`, saying how far it got: a forest on a month takes a minute or more.
+
+    A forest is grown TREES_PER_PROGRESS_LINE trees at a time with scikit-learn's warm start, which draws the
+    same per-tree seeds as one fit: the trees, and so every prediction, are those of `pipeline.fit`."""
+    started = time.monotonic()
+    pipeline = build_pipeline(kind)
+    if kind != "forest":
+        logger.info("fitting the %s model on %d rides", kind, len(features))
+        return pipeline.fit(features, target)
+    vectorizer, forest = pipeline.steps[0][1], pipeline.steps[-1][1]
+    matrix = vectorizer.fit_transform(features)
+    trees = int(forest.n_estimators)
+    logger.info("fitting the forest on %d rides: %d trees", len(features), trees)
+    forest.set_params(warm_start=True)
+    for grown in range(TREES_PER_PROGRESS_LINE, trees + TREES_PER_PROGRESS_LINE, TREES_PER_PROGRESS_LINE):
+        forest.set_params(n_estimators=min(grown, trees)).fit(matrix, target)
+        logger.info("forest: %d of %d trees in %.0f s", min(grown, trees), trees, time.monotonic() - started)
+    forest.set_params(warm_start=False)
+    return pipeline
 
 
 def _model_kind(kind: str) -> ModelKind:

@@ -7,7 +7,7 @@ The HTTP API event is exactly what `sam local generate-event apigateway http-api
 base64-encoded, `isBase64Encoded: true`, as API Gateway may send it); the Function URL event has the same
 payload format 2.0 with a plain-text body and IAM caller details (the example in the Lambda developer guide,
 "Invoking Lambda function URLs", request payload). Tests adapt method, path, headers and body per case;
-`sam local invoke WebFunction -t infra/web.yaml -e events/web/http-api-proxy.json` uses them as they are.
+`sam local invoke WebFunction -t infra/templates/web.yaml -e events/web/http-api-proxy.json` uses them as they are.
 """
 
 from __future__ import annotations

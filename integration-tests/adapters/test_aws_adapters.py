@@ -15,8 +15,8 @@ from ride_scorer.adapters.retrying import RetryPolicy
 from ride_scorer.adapters.sqs import SqsDeadLetterQueue
 from ride_scorer.core.interfaces import DeadLetter, OutputRecord, RecordOrigin
 from ride_scorer.core.rides import Rejection, RejectionCode
-from ride_scorer.tools.readers import read_dead_letters, read_stream
 from tests.shared.faults import PutRecordsThrottler
+from tools.readers import read_dead_letters, read_stream
 
 FAST = RetryPolicy(max_attempts=6, base_delay=0.001, max_delay=0.01)
 

@@ -34,7 +34,7 @@ from ride_scorer.core.integrity import (
 from ride_scorer.core.model import ModelLoadError, load_model
 from ride_scorer.core.settings import ModelSettings
 from ride_scorer.stream.settings import ScorerSettings
-from tests.shared.fakes.models import LinearRegressor, write_mlflow_model
+from tests.shared.fakes.models import write_mlflow_model
 from training.publish import PublishResult, publish_model
 
 RIDE = [{"PU_DO": "74_75", "trip_distance": 1.2}]
@@ -91,7 +91,8 @@ def test_each_download_is_a_new_private_folder_at_an_unpredictable_path(publishe
         assert first != second and first.parent == second.parent == downloads
         assert first.name.startswith(DOWNLOAD_FOLDER_PREFIX) and len(first.name) > len(DOWNLOAD_FOLDER_PREFIX) + 4
         assert stat.S_IMODE(first.stat().st_mode) == 0o700
-        assert {stat.S_IMODE(path.stat().st_mode) for path in first.iterdir()} == {0o600}
+        modes = {(path.is_dir(), stat.S_IMODE(path.stat().st_mode)) for path in first.rglob("*")}
+        assert modes == {(False, 0o600), (True, 0o700)}  # files, and the scoring form's folder
         assert directory_digest(first) == published.sha256
     finally:
         shutil.rmtree(first)
@@ -146,7 +147,7 @@ def test_a_digest_mismatch_then_a_repaired_bucket_loads_in_the_same_process(
 
 def test_another_model_published_over_the_pinned_one_is_refused_before_download(published, bucket, tmp_path):
     """A swapped model comes with a manifest that matches it; the pin is what refuses it."""
-    impostor = write_mlflow_model(tmp_path / "impostor", LinearRegressor(), run_id="impostor")
+    impostor = write_mlflow_model(tmp_path / "impostor", run_id="impostor")
     swapped = publish_model(impostor, bucket, "models/ride-duration", "abc", client("s3"))
     assert swapped.model_location == published.model_location
     with pytest.raises(ModelIntegrityError, match=f"lists files whose digest is {swapped.sha256}, but MODEL_SHA256"):

@@ -82,9 +82,13 @@ def dirty_months(tmp_path: Path, request: pytest.FixtureRequest) -> DirtyMonths:
 
 
 @pytest.fixture
-def pinned_settings(pinned_model: Path) -> ModelSettings:
-    """The pinned test model (the root conftest's `pinned_model`) as the backfill's model settings."""
-    return ModelSettings(str(pinned_model), model_sha256=directory_digest(pinned_model))
+def pinned_settings(referenced_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> ModelSettings:
+    """The linear test model with its training reference (so the summaries carry the drift fields), pinned
+    in the environment as a deployment pins it, and as the backfill's model settings."""
+    monkeypatch.setenv("MODEL_LOCATION", str(referenced_model_dir))
+    monkeypatch.setenv("MODEL_SHA256", directory_digest(referenced_model_dir))
+    monkeypatch.delenv("MODEL_NAME", raising=False)
+    return ModelSettings(str(referenced_model_dir), model_sha256=directory_digest(referenced_model_dir))
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -47,11 +48,18 @@ def test_the_cli_scores_a_glob_and_refuses_to_write_over_its_output(dirty_months
     assert summary["scored"] == predictions.num_rows and summary["rejected"] == rejects.num_rows
     assert summary["rejected_by_code"] == dict(Counter(rejects.column("reason_code").to_pylist()))
     assert summary["rejected_by_code"]["invalid_schema"] >= 8 + 6  # the dirty rows of both months
-    assert summary["output"] == "out/predictions" and summary["rejects"] == "out/predictions.rejects"
+    assert summary["output"] == str(tmp_path / "out" / "predictions")  # the canonical location written
+    assert summary["rejects"] == str(tmp_path / "out" / "predictions.rejects")
 
     second = backfill(*arguments, "--master", "local[1]", cwd=tmp_path)
 
     errors = [line for line in second.stderr.splitlines() if line.startswith("error:")]
     assert second.returncode == 1
-    assert errors == ["error: rejects 'out/predictions.rejects' already exists; pass --overwrite to replace it"]
+    rejects = str(tmp_path / "out" / "predictions.rejects")
+    assert errors == [f"error: rejects {rejects!r} already exists; pass --overwrite to replace it"]
+    # Issue 25: no log4j lines, no pandas FutureWarning, no progress bar (the JVM's own start line stays).
+    noise = [
+        line for line in first.stderr.splitlines() if re.search(r" (INFO|WARN) |FutureWarning|log level|Stage ", line)
+    ]
+    assert noise == []
     assert pq.read_table(tmp_path / "out" / "predictions").equals(predictions)

@@ -7,17 +7,19 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from ride_scorer.backfill.job import BackfillError, run
 from ride_scorer.backfill.settings import BackfillSettings
-from ride_scorer.batch.job import main as batch_main
-from ride_scorer.core.model import read_metadata
+from ride_scorer.batch.cli import main as batch_main
+from ride_scorer.core.model import load_model
 from ride_scorer.core.settings import ModelSettings
 from tests.shared.paths import DATA
 
+MODEL_CODES = {"input_out_of_range", "model_error", "non_finite_prediction"}
 # pandas 3 is the training extra's; mapInArrow itself builds no pandas object.
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas")]
 
@@ -49,14 +51,16 @@ def test_backfill_equals_the_batch_job_dirty_rows_included(spark, dirty_months, 
         rejects=str(out / "rejects"),
         model=pinned_settings,
     )
-    version = read_metadata(Path(pinned_settings.model_location)).version
+    model = load_model(Path(pinned_settings.model_location))
+    version, reference = model.version, model.reference
 
-    summary = run(spark, settings, version)
+    summary = run(spark, settings, version, reference)
 
     predictions, rejects = pq.read_table(settings.output), pq.read_table(settings.rejects)
     assert (out / "predictions" / "_SUCCESS").exists() and (out / "rejects" / "_SUCCESS").exists()
     batch_codes: Counter[str] = Counter()
     batch_rows = 0
+    valid_rides: list[dict] = []  # the rows the domain shares are of: scored, or refused by the model alone
     for path in dirty_months.files:
         scored, rejected = batch_outputs(path, tmp_path)
         assert predictions.schema.names == [*scored.schema.names, "input_file"]
@@ -68,8 +72,18 @@ def test_backfill_equals_the_batch_job_dirty_rows_included(spark, dirty_months, 
         assert rejected.num_rows >= 5  # the dirty rows are really there and really rejected
         batch_codes.update(rejected.column("reason_code").to_pylist())
         batch_rows += scored.num_rows + rejected.num_rows
+        valid_rides += scored.to_pylist() + [row for row in rejected.to_pylist() if row["reason_code"] in MODEL_CODES]
     assert (summary.rows, summary.rejected_by_code) == (batch_rows, dict(sorted(batch_codes.items())))
     assert summary.scored == predictions.num_rows and summary.model_version == version
+    unseen = sum(f"{r['PULocationID']}_{r['DOLocationID']}" not in reference.seen_pairs for r in valid_rides)
+    low, high = reference.min_trip_distance, reference.max_trip_distance
+    beyond = sum(not low <= r["trip_distance"] <= high for r in valid_rides)
+    assert (summary.unseen_pair_share, summary.out_of_range_share) == (
+        unseen / len(valid_rides),
+        beyond / len(valid_rides),
+    )
+    exact = np.quantile(predictions.column("ride_duration").to_numpy(), [0.05, 0.25, 0.5, 0.75, 0.95])
+    assert list(summary.prediction_quantiles.values()) == pytest.approx(exact.tolist(), rel=0.02)
 
 
 def test_a_model_that_fails_its_digest_on_the_workers_stops_the_run(spark, pinned_settings, tmp_path):

@@ -1,5 +1,6 @@
-"""What stops a backfill on Spark, each as one line naming the cause, with nothing written: an input that
-does not exist, a file without a ride column, months whose ride columns Spark cannot read as one schema."""
+"""What stops a backfill on Spark, each as one line naming the cause, with nothing written or left behind: an
+input that does not exist, a file without a ride column, months whose ride columns Spark cannot read as one
+schema, a corrupt file among good ones."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def refusal(spark, pinned_settings, tmp_path, *inputs: str) -> str:
     settings = BackfillSettings(inputs, str(tmp_path / "out"), str(tmp_path / "out.rejects"), pinned_settings)
     with pytest.raises(BackfillError) as refused:
         run(spark, settings, "unused")
-    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.rejects").exists()  # nothing blocks a rerun
     message = str(refused.value)
     assert "\n" not in message
     return message
@@ -53,3 +54,20 @@ def test_months_whose_ride_columns_have_different_types(spark, pinned_settings, 
 
     assert message.startswith("[FAILED_READ_FILE.PARQUET_COLUMN_DATA_TYPE_MISMATCH] ")
     assert "Parquet column [PULocationID]" in message or "Parquet column [DOLocationID]" in message
+
+
+def test_a_corrupt_file_among_good_ones_leaves_nothing_that_blocks_the_rerun(spark, pinned_model, tmp_path):
+    """Issue 22 row 5: the failure came after the rejects folder was written; it must not be left behind
+    (the rerun would ask for --overwrite) nor look complete."""
+    for month in ("2023-01", "2023-02"):
+        pq.write_table(
+            pq.read_table(DATA / f"green_tripdata_{month}.parquet").slice(0, 100), tmp_path / f"{month}.parquet"
+        )
+    good = (tmp_path / "2023-01.parquet").read_bytes()
+    (tmp_path / "2023-02.parquet").write_bytes(good[:4] + b"\0" * (len(good) - 8) + good[-4:])
+
+    message = refusal(
+        spark, pinned_model, tmp_path, str(tmp_path / "2023-01.parquet"), str(tmp_path / "2023-02.parquet")
+    )
+
+    assert message

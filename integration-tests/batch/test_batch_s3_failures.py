@@ -4,7 +4,7 @@ cannot be uploaded the line says which file was already written."""
 
 from __future__ import annotations
 
-from ride_scorer.batch.job import main
+from ride_scorer.batch.cli import main
 
 MONTH_KEY = "rides/2023-01.parquet"
 
@@ -24,7 +24,8 @@ def test_an_output_that_is_the_input_object_is_refused_and_the_input_is_untouche
 
     assert (code, out) == (2, "")
     assert err == (
-        f"error: --output {same!r} and --input {month!r} are the same file ({month}): refusing to overwrite the input\n"
+        f"error: --output {month!r} and --input {month!r} are the same file ({month}): "
+        "refusing to overwrite the input\n"
     )
     assert rides_bucket.objects() == before
 

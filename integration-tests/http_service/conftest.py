@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from ride_scorer.core.integrity import directory_digest
-from ride_scorer.tools.local.gunicorn_service import gunicorn_service
 from tests.shared.web_service import SETTINGS
+from tools.local.gunicorn_service import gunicorn_service
 
 
 @dataclass(frozen=True)

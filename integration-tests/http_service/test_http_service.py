@@ -4,6 +4,7 @@ folder's conftest), called over real HTTP on loopback."""
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 import pyarrow.parquet as pq
 import pytest
@@ -14,8 +15,10 @@ from ride_scorer.core.model import load_model
 from ride_scorer.core.prediction_records import prediction_record
 from tests.shared.paths import DATA
 from tests.shared.web_service import MAX_REQUEST_BYTES, MODEL_NAME
+from training.ride_duration_pyfunc import RIDE_COLUMNS, RideDurationPyfunc
 
 RIDE = {"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 256}
+JSON_TYPE = {"Content-Type": "application/json"}
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +72,7 @@ def test_a_thousand_real_rides_in_one_request(service, model):
             {
                 "code": "invalid_schema",
                 "message": "the body is a JSON number; send one ride event (an object) or a list of them",
+                "example": RIDE,
             },
         ),
         (
@@ -130,3 +134,34 @@ def test_a_chunked_body_without_content_length_is_bounded_too(service):
 def test_other_routes_and_methods_answer_in_json(service, method, path, status, code):
     response = requests.request(method, f"{service}{path}", timeout=10)
     assert (response.status_code, response.json()["error"]["code"]) == (status, code)
+
+
+@pytest.mark.parametrize("path", ["/predict", "/invocations", "/health"])
+def test_options_is_a_204_with_the_allowed_methods(service, path):
+    """It was a 200 with an empty text/html body."""
+    response = requests.options(f"{service}{path}", timeout=10)
+    assert (response.status_code, response.content, "Content-Type" in response.headers) == (204, b"", False)
+    expected = {"GET", "HEAD", "OPTIONS"} if path == "/health" else {"POST", "OPTIONS"}
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) == expected
+
+
+def test_mlflows_own_scoring_client_gets_the_pyfuncs_floats(service, model):
+    """What MLflow's clients send (ScoringServerClient, which spark_udf and `mlflow models serve` users call;
+    the serving input example MLflow writes beside a logged model), answered as `mlflow models serve` would."""
+    from mlflow.models import convert_input_example_to_serving_input
+    from mlflow.pyfunc.scoring_server.client import ScoringServerClient
+
+    address = urlsplit(service)
+    client = ScoringServerClient(address.hostname, address.port)
+    client.wait_server_ready(timeout=10)  # GET /ping
+    frame = pq.read_table(DATA / "green_tripdata_2023-01.parquet", columns=list(RIDE_COLUMNS)).to_pandas().head(500)
+    expected = RideDurationPyfunc(model.regressor).predict(frame).tolist()
+
+    assert client.invoke(frame).get_predictions(predictions_format="ndarray").tolist() == expected
+    example = convert_input_example_to_serving_input(frame.head(5))
+    response = requests.post(f"{service}/invocations", data=example, headers=JSON_TYPE, timeout=10)
+    assert response.json() == {"predictions": expected[:5]}
+
+    frame.loc[3, "trip_distance"] = -1.0
+    with pytest.raises(Exception, match=r"Invocation failed \(error code 400, .*\"index\":3,"):
+        client.invoke(frame)

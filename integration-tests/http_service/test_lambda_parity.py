@@ -62,7 +62,7 @@ SAMPLE = [
 
 @pytest.fixture
 def lambda_handler(web_service, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The service's environment (infra/web.yaml sets the same variables) and a fresh container."""
+    """The service's environment (infra/templates/web.yaml sets the same variables) and a fresh container."""
     for name, value in web_service.environment.items():
         monkeypatch.setenv(name, value)
     aws_lambda.reset()

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from ride_scorer.tools.local.gunicorn_service import gunicorn_service
 from tests.shared.web_service import CLIENT_TIMEOUT
+from tools.local.gunicorn_service import gunicorn_service
 
 SHORT_CLIENT_TIMEOUT = 3
 # Headers in full and one byte of the 100-byte body they announce.

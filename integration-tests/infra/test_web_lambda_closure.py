@@ -22,9 +22,9 @@ from infra.runtime_closure import install_target, lock_hash
 from infra.sam_translate import load_sam_template
 from ride_scorer.core.model import load_model
 from ride_scorer.core.prediction_records import prediction_record
-from ride_scorer.tools.local.context import child_context_source
 from tests.shared.paths import ROOT
 from tests.shared.web_events import WEB_EVENTS
+from tools.local.context import child_context_source
 from training.publish import PublishResult, publish_model
 
 LOCK = ROOT / "requirements" / "batch-http.txt"
@@ -75,11 +75,12 @@ def test_the_locked_image_alone_answers_the_sample_events(
 ) -> None:
     code = tmp_path / "code"
     lay_out(ROOT / "Dockerfile.batch", code)
-    config = load_sam_template(ROOT / "infra" / "web.yaml")["Resources"]["WebFunction"]["Properties"]["ImageConfig"]
+    web = load_sam_template(ROOT / "infra" / "templates" / "web.yaml")
+    config = web["Resources"]["WebFunction"]["Properties"]["ImageConfig"]
     assert config["EntryPoint"] == ["python", "-m", "awslambdaric"]
     (handler_name,) = config["Command"]
     output = tmp_path / "child.json"
-    environment = {  # what infra/web.yaml gives the function, with the endpoint pointed at moto
+    environment = {  # what infra/templates/web.yaml gives the function, with the endpoint pointed at moto
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "TMPDIR": str(tmp_path),
         "AWS_ENDPOINT_URL": aws_env.url,

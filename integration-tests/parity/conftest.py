@@ -55,7 +55,7 @@ def model_dir(model_kind: str, test_models) -> Path:
 
 @pytest.fixture(scope="module")
 def stream_deployment(model_kind: str, model_dir: Path, moto_endpoint) -> Iterator[StreamDeployment]:
-    """The resources of infra/resources.yaml on moto, the model of `model_kind` published there by
+    """The resources of infra/templates/resources.yaml on moto, the model of `model_kind` published there by
     `publish_model`, and the handler's environment pointing at them (a fresh container)."""
     with pytest.MonkeyPatch.context() as patch:
         point_at(patch, moto_endpoint)

@@ -14,9 +14,10 @@ mode it can be: a parquet row holds only a ride of scalar values (no invalid bas
 parse, no nested values, no text that is not UTF-8), and HTTP cannot carry data that is not base64; those
 documents must still agree in the modes that can carry them.
 
-Documents: 200 real TLC rides (2023-01), the hostile corpus (tests/shared/corpus/hostile_records.jsonl)
-and valid but extreme trip distances. Divergences found when this suite was written are marked xfail(strict=True) with
-the outcome per mode: the mark fails the suite once the modes agree, so it gets removed with the fix.
+Documents: 200 real TLC rides (2023-01), the hostile corpus (tests/shared/corpus/hostile_records.jsonl),
+valid but extreme trip distances, and one ride with its location ids spelled in every accepted way.
+Divergences found when this suite was written are marked xfail(strict=True) with the outcome per mode: the
+mark fails the suite once the modes agree, so it gets removed with the fix.
 """
 
 from __future__ import annotations
@@ -40,10 +41,10 @@ from lambda_function import app
 from ride_scorer.batch.job import BatchJob, score_file
 from ride_scorer.core.model import FLOAT32_MAX
 from ride_scorer.core.settings import DEFAULT_MODEL_NAME
-from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
-from ride_scorer.tools.readers import read_dead_letters, read_stream
 from tests.shared.lambda_context import lambda_context
 from tests.shared.paths import DATA, HOSTILE_CORPUS
+from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
+from tools.readers import read_dead_letters, read_stream
 
 pytestmark = pytest.mark.slow
 
@@ -54,6 +55,9 @@ RIDE_COLUMNS = ("PULocationID", "DOLocationID", "trip_distance")
 LAMBDA_BATCH = 100
 BATCH_CHUNK_ROWS = 64  # several chunks per file: a chunk boundary must not change an outcome
 EXTREME_DISTANCES = (0.0, 3.4e38, 3.5e38, 1e300, 1.7e308)
+# One ride, its (pickup, dropoff) ids as integers, text and zero-padded text: the same prediction in every
+# mode ("0130" was scored as an unseen zone, 21.26 min against 13.17 min).
+LOCATION_SPELLINGS = ((130, 205), ("130", "205"), ("0130", "0205"), ("0000000130", 205), (130, "00205"))
 # Codes a ride earns from the model, not from its data: which one (or none) depends on the model kind.
 MODEL_STAGE_CODES = {"input_out_of_range", "non_finite_prediction", "model_error"}
 
@@ -161,8 +165,19 @@ def extreme_documents() -> list[Document]:
     ]
 
 
+def spelling_name(pickup: int | str, dropoff: int | str) -> str:
+    return f"locations={pickup!r},{dropoff!r}"
+
+
+def spelling_documents() -> list[Document]:
+    return [
+        Document(spelling_name(pickup, dropoff), _encode(ride_event_bytes(91_000, pickup, dropoff, 3.66)))
+        for pickup, dropoff in LOCATION_SPELLINGS
+    ]
+
+
 def all_documents() -> list[Document]:
-    documents = [*real_ride_documents(), *corpus_documents(), *extreme_documents()]
+    documents = [*real_ride_documents(), *corpus_documents(), *extreme_documents(), *spelling_documents()]
     names = [document.name for document in documents]
     assert len(set(names)) == len(names), "document names must be unique"
     return documents
@@ -427,6 +442,16 @@ def test_extreme_distance_gets_the_same_outcome_in_every_mode(parity_run: Parity
         assert outcome.startswith("prediction ") or outcome == rejected("non_finite_prediction"), parity_run.describe(
             name
         )
+
+
+@pytest.mark.parametrize(("pickup", "dropoff"), LOCATION_SPELLINGS[1:], ids=lambda value: repr(value))
+def test_a_location_id_spelled_as_text_is_the_same_ride_in_every_mode(parity_run: ParityRun, pickup, dropoff):
+    name = spelling_name(pickup, dropoff)
+    outcome = assert_same_everywhere(parity_run, name)
+    assert set(parity_run.outcomes(name)) == {STREAM, BATCH, HTTP}
+    assert outcome == assert_same_everywhere(parity_run, spelling_name(*LOCATION_SPELLINGS[0])), parity_run.describe(
+        name
+    )
 
 
 def test_a_rejected_row_has_the_dead_letters_reason(parity_run: ParityRun):

@@ -16,10 +16,6 @@ from moto.server import ThreadedMotoServer
 
 from lambda_function import app
 from ride_scorer.core.integrity import write_digest
-from ride_scorer.tools.event_factory import ride_event_bytes
-from ride_scorer.tools.local.ports import free_port
-from ride_scorer.tools.local.responses import OutcomeKind
-from ride_scorer.tools.reconcile import Sources, reconcile_sources
 from tests.shared.faults import FailCalls, throttle_entries
 from tests.shared.paths import DATA
 from tests.shared.reliability import (
@@ -32,6 +28,10 @@ from tests.shared.reliability import (
     records_per_shard,
     run_mapping,
 )
+from tools.event_factory import ride_event_bytes
+from tools.local.loopback import free_port
+from tools.local.responses import OutcomeKind
+from tools.reconcile import Sources, reconcile_sources
 
 RIDES = 300
 

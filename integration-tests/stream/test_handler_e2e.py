@@ -12,10 +12,10 @@ import pytest
 from lambda_function import app
 from ride_scorer.core.features import ride_features
 from ride_scorer.core.model import load_model
-from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
-from ride_scorer.tools.readers import read_dead_letters, read_stream
 from tests.shared.lambda_context import lambda_context
 from tests.shared.paths import DATA
+from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
+from tools.readers import read_dead_letters, read_stream
 
 BAD_KINDS = {
     "invalid_base64": None,  # data replaced after encoding

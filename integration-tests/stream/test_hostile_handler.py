@@ -20,12 +20,12 @@ from infra.provision import Resources, provision
 from lambda_function import app
 from ride_scorer.core.integrity import directory_digest
 from ride_scorer.core.rides import Rejection, read_kinesis_data
-from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record
-from ride_scorer.tools.local.context import LocalLambdaContext
-from ride_scorer.tools.readers import StreamTail, receive_messages
 from tests.shared.emulators import point_at
 from tests.shared.paths import DATA, HOSTILE_CORPUS
 from tests.shared.trained_models import read_training_slice, save_mlflow_model
+from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record
+from tools.local.context import LocalLambdaContext
+from tools.readers import StreamTail, receive_messages
 from training.pipeline import build_pipeline
 
 CORPUS = [json.loads(line) for line in HOSTILE_CORPUS.open()]

@@ -9,8 +9,8 @@ import pytest
 from lambda_function import app
 from ride_scorer.core.integrity import ModelIntegrityError
 from ride_scorer.core.settings import ConfigError
-from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
 from tests.shared.lambda_context import lambda_context
+from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
 
 
 def one_ride_event() -> dict:

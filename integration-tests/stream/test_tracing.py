@@ -23,7 +23,7 @@ HANDLER_RUN = textwrap.dedent(
     """
     import json, sys
     from lambda_function import app
-    from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
+    from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
     from tests.shared.lambda_context import lambda_context
 
     data = [ride_event_bytes("t-1", 130, 205, 3.66), b"not json"]

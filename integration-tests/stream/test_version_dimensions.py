@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from lambda_function import app
-from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
 from tests.shared.lambda_context import lambda_context
+from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
 
 
 def emitted_metrics(output: str) -> list[dict]:
@@ -23,12 +23,20 @@ def test_every_metric_carries_the_function_and_model_version(deploy_scorer, caps
 
     app.lambda_handler(event, lambda_context())
 
-    (document,) = emitted_metrics(capsys.readouterr().out)
-    (dimensions,) = document["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
-    assert sorted(dimensions) == ["function_version", "model_version", "service"]
-    # Outside Lambda there is no AWS_LAMBDA_FUNCTION_VERSION: the unpublished code's name stands in.
-    assert (document["function_version"], document["model_version"]) == ("$LATEST", deployment.model.run_id)
-    assert document["RecordsScored"] == [1.0]
+    # The batch's counts (powertools) and its model health (health_metrics.py, also published per service
+    # alone, for the alarms).
+    documents = emitted_metrics(capsys.readouterr().out)
+    (counts,) = [document for document in documents if "RecordsScored" in document]
+    (health,) = [
+        document for document in documents if "OutOfRangeShare" in document or "ChampionScoringTime" in document
+    ]
+    for document in (counts, health):
+        dimensions = document["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]
+        assert sorted(dimensions) == ["function_version", "model_version", "service"]
+        # Outside Lambda there is no AWS_LAMBDA_FUNCTION_VERSION: the unpublished code's name stands in.
+        assert (document["function_version"], document["model_version"]) == ("$LATEST", deployment.model.run_id)
+    assert counts["RecordsScored"] == [1.0]
+    assert health["_aws"]["CloudWatchMetrics"][0]["Dimensions"][1] == ["service"]
 
 
 def test_a_check_event_counts_no_records(deploy_scorer, capsys):

@@ -15,11 +15,10 @@ from mlflow.tracking import MlflowClient
 
 from ride_scorer.core.integrity import DIGEST_FILE, directory_digest, manifest_digest, parse_manifest
 from ride_scorer.core.model import load_model
-from ride_scorer.tools.default_model import champion_model, default_model_sha256, ensure_default_model, main
 from tests.shared.make import run_make
 from tests.shared.paths import DATA
-from tests.shared.trips import month_slice
-from training.train import train
+from tools.default_model import champion_model, default_model_sha256, ensure_default_model, main
+from training.registry import champion
 
 
 def test_default_model_is_trained_once_with_a_digest_and_loads(tmp_path):
@@ -36,16 +35,6 @@ def test_default_model_is_trained_once_with_a_digest_and_loads(tmp_path):
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["mlartifacts", "mlflow.db", "model"]
 
 
-@pytest.fixture(scope="module")
-def champion_store(tmp_path_factory) -> str:
-    """A tracking store whose ride-duration@champion is a linear model trained on real slices."""
-    folder = tmp_path_factory.mktemp("champion")
-    paths = [month_slice(folder, "2021-01", 3_000), month_slice(folder, "2021-02", 1_000)]
-    store = f"sqlite:///{folder / 'mlflow.db'}"
-    assert train(*paths, tracking_uri=store).aliases == ("champion",)
-    return store
-
-
 def make_batch(tmp_path: Path, **environment: str) -> subprocess.CompletedProcess:
     """`make batch` as a user runs it (-o: the venv is what it is; a test never reinstalls it)."""
     rides = tmp_path / "rides.parquet"
@@ -60,11 +49,11 @@ def make_batch(tmp_path: Path, **environment: str) -> subprocess.CompletedProces
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
-def test_make_batch_scores_with_the_registered_champion_and_says_so(champion_store, tmp_path):
-    champion = champion_model(champion_store)
+def test_make_batch_scores_with_the_registered_champion_and_says_so(registered, tmp_path):
+    champion = champion_model(registered.store)
     assert champion is not None
 
-    done = make_batch(tmp_path, MLFLOW_TRACKING_URI=champion_store)
+    done = make_batch(tmp_path, MLFLOW_TRACKING_URI=registered.store)
 
     assert done.returncode == 0, done.stderr
     run_id = load_model(champion.location).version
@@ -85,8 +74,8 @@ def test_make_batch_with_model_location_says_which_model(trained_model_dir, tmp_
     assert done.stderr.splitlines()[0] == f"model: MODEL_LOCATION={trained_model_dir}, sha256 {digest}"
 
 
-def test_the_env_output_pins_the_champion_for_the_shell(champion_store, monkeypatch, capsys):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", champion_store)
+def test_the_env_output_pins_the_champion_for_the_shell(registered, monkeypatch, capsys):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", registered.store)
 
     assert main(["--env"]) == 0
 
@@ -107,16 +96,29 @@ def test_a_store_without_a_champion_means_the_bundled_default(tmp_path):
     assert champion_model(empty) is None
 
 
-def test_without_the_store_file_mlflow_is_not_even_imported(tmp_path):
+@pytest.mark.parametrize("has_store", [False, True], ids=["no store file", "a store with a champion"])
+def test_finding_the_champion_of_a_local_store_does_not_import_mlflow(registered, tmp_path, has_store):
+    """`make serve` and `make batch` paid 3 s for MLflow's import to read one alias of a SQLite file."""
+    store = registered.store if has_store else f"sqlite:///{tmp_path}/missing.db"
     script = (
         "import sys\n"
-        "from ride_scorer.tools.default_model import champion_model\n"
-        f"assert champion_model('sqlite:///{tmp_path}/missing.db') is None\n"
+        "from tools.default_model import champion_model\n"
+        f"found = champion_model({store!r})\n"
+        "print(found and (str(found.location), found.sha256, found.description))\n"
         "print('mlflow' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
-    assert (done.returncode, done.stdout) == (0, "False\n"), done.stderr
-    assert not (tmp_path / "missing.db").exists()
+    assert done.returncode == 0, done.stderr
+    found, imported = done.stdout.splitlines()
+    assert imported == "False"
+    if not has_store:
+        assert found == "None"
+        assert not (tmp_path / "missing.db").exists()
+        return
+    by_mlflow = champion(store)  # what MLflow's own client says the champion is
+    assert by_mlflow is not None
+    digest = directory_digest(by_mlflow.model_dir)
+    assert found == str((str(by_mlflow.model_dir), digest, f"{by_mlflow.describe()}, sha256 {digest}"))
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")

@@ -13,15 +13,15 @@ import pytest
 
 from infra.provision import provision
 from lambda_function.app import lambda_handler
-from ride_scorer.tools.local.localstack import LocalStackError, wait_healthy
-from ride_scorer.tools.local.mapping import MappingSettings
-from ride_scorer.tools.local.ports import free_port
-from ride_scorer.tools.local.ride_source import mixed_records, poison_records, read_rides
-from ride_scorer.tools.producer import publish
-from ride_scorer.tools.readers import read_dead_letters, read_stream
-from ride_scorer.tools.runner import EventSourceRunner
 from tests.shared.emulators import Emulator, emulator_environment, wait_for_stream
 from tests.shared.paths import ROOT
+from tools.local.localstack import LocalStackError, wait_healthy
+from tools.local.loopback import free_port
+from tools.local.mapping import MappingSettings
+from tools.local.ride_source import mixed_records, poison_records, read_rides
+from tools.producer import publish
+from tools.readers import read_dead_letters, read_stream
+from tools.runner import EventSourceRunner
 from training.publish import publish_model
 
 
@@ -36,8 +36,8 @@ def _cli(module: str, *args: str, endpoint: str) -> subprocess.CompletedProcess[
 @pytest.mark.parametrize(
     ("module", "args"),
     [
-        ("ride_scorer.tools.runner", ["--stream", "rides", "--until-idle"]),
-        ("ride_scorer.tools.producer", ["--stream", "rides", "--limit", "5", "--no-progress"]),
+        ("tools.runner", ["--stream", "rides", "--until-idle"]),
+        ("tools.producer", ["--stream", "rides", "--limit", "5", "--no-progress"]),
     ],
 )
 def test_unreachable_localstack_is_one_clear_error(module: str, args: list[str]) -> None:

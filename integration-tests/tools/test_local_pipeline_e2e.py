@@ -18,14 +18,14 @@ import pytest
 
 from infra.provision import Resources, provision
 from ride_scorer.core.model import load_model
-from ride_scorer.tools.local.mapping import MappingSettings
-from ride_scorer.tools.local.ride_source import Poison, Ride, mixed_records, poison_records, read_rides
-from ride_scorer.tools.local.shards import ShardRecord
-from ride_scorer.tools.producer import publish
-from ride_scorer.tools.readers import read_dead_letters, read_stream
-from ride_scorer.tools.runner import EventSourceRunner, RunnerStats
 from tests.shared.emulators import Emulator, emulator_environment
 from tests.shared.paths import ROOT
+from tools.local.mapping import MappingSettings
+from tools.local.ride_source import Poison, Ride, mixed_records, poison_records, read_rides
+from tools.local.shards import ShardRecord
+from tools.producer import publish
+from tools.readers import read_dead_letters, read_stream
+from tools.runner import EventSourceRunner, RunnerStats
 from training.publish import publish_model
 
 RIDES = {"moto": 20_000, "localstack": 2_000}

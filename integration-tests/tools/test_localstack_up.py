@@ -1,4 +1,4 @@
-"""`make localstack-up` (python -m ride_scorer.tools.local.localstack up) says what it is doing: installing
+"""`make localstack-up` (python -m tools.local.localstack up) says what it is doing: installing
 on a first run, starting, then ready with the endpoint, instead of a silent half minute."""
 
 from __future__ import annotations
@@ -10,20 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from ride_scorer.tools.local.localstack import (
+from tests.shared.paths import ROOT
+from tools.local.localstack import (
     DEFAULT_CACHE,
     LOCALSTACK_VERSION,
     Layout,
     LocalStackUnavailable,
     install,
 )
-from ride_scorer.tools.local.ports import free_port
-from tests.shared.paths import ROOT
+from tools.local.loopback import free_port
 
 
 def localstack_cli(*args: str, cache: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ride_scorer.tools.local.localstack", *args, "--cache", str(cache)],
+        [sys.executable, "-m", "tools.local.localstack", *args, "--cache", str(cache)],
         capture_output=True,
         text=True,
         env={**os.environ, **env},

@@ -1,5 +1,6 @@
 """The operator tools as an on-call engineer chains them, each named by --prefix alone: the runner scores the
-stream, the consumer prints every outcome, and reconcile (right after the consumer) finds nothing missing."""
+stream and says how many rides were scored and dead-lettered, the consumer prints every outcome (dead letters
+with their reason and the record as text), and reconcile (right after the consumer) finds nothing missing."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ride_scorer.tools import consumer, reconcile, runner
-from ride_scorer.tools.event_factory import ride_event_bytes
 from tests.shared.reliability import put_payloads
+from tools import consumer, reconcile, runner
+from tools.event_factory import ride_event_bytes
 
 GOOD = [ride_event_bytes(f"c-{i}", 130 + i, 205, 2.0 + i) for i in range(4)]
 BAD = [b"not json", b'{"ride": {"PULocationID": 1, "DOLocationID": 2, "trip_distance": -1}, "ride_id": 9}']
@@ -25,16 +26,7 @@ def prefix_of(stack) -> str:
 def run_consumer(stack) -> tuple[int, list[dict]]:
     out = io.StringIO()
     with redirect_stdout(out):
-        code = consumer.main(
-            [
-                "--stream",
-                stack.predictions_stream,
-                "--dead-letter-queue-url",
-                stack.dead_letter_queue_url,
-                "--from-start",
-                "--until-idle",
-            ]
-        )
+        code = consumer.main(["--prefix", prefix_of(stack), "--from-start", "--until-idle"])
     return code, [json.loads(line) for line in out.getvalue().splitlines()]
 
 
@@ -43,7 +35,9 @@ def test_runner_consumer_and_reconcile_account_for_every_ride(stack, aws_env, ca
     put_payloads(aws_env.client("kinesis"), stack.rides_stream, [(f"k{i}", d) for i, d in enumerate(GOOD + BAD)])
 
     assert runner.main(["--prefix", prefix_of(stack), "--until-idle"]) == 0
-    assert capsys.readouterr().err.startswith("read 6 records, checkpointed 6, discarded 0;")
+    assert capsys.readouterr().err.startswith(
+        "read 6 records, checkpointed 6 (4 scored, 2 dead-lettered), discarded 0;"
+    )
 
     code, lines = run_consumer(stack)
     assert code == 0
@@ -51,10 +45,14 @@ def test_runner_consumer_and_reconcile_account_for_every_ride(stack, aws_env, ca
     assert {line["record"]["prediction"]["ride_id"] for line in lines if line["source"] == "predictions"} == {
         f"c-{i}" for i in range(4)
     }
-    assert sorted(line["message"]["reason_code"] for line in lines if line["source"] == "dead-letter-queue") == [
+    letters = sorted(
+        (line["reason_code"], line["data_text"]) for line in lines if line["source"] == "dead-letter-queue"
+    )
+    assert letters == [("invalid_json", BAD[0].decode()), ("invalid_schema", BAD[1].decode())]
+    assert {line["message"]["reason_code"] for line in lines if line["source"] == "dead-letter-queue"} == {
         "invalid_json",
         "invalid_schema",
-    ]
+    }
     capsys.readouterr()
 
     # Right after the consumer: printing the dead letters did not hide them from the next reader.

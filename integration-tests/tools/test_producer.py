@@ -6,9 +6,9 @@ from collections import Counter
 
 import pytest
 
-from ride_scorer.tools.producer import main, poison_kinds
 from tests.shared.emulators import Endpoint, wait_for_stream
 from tests.shared.paths import DATA
+from tools.producer import main, poison_kinds
 
 
 def stream_records(kinesis, stream: str) -> list[dict]:

@@ -7,12 +7,12 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
-from ride_scorer.tools import reconcile
-from ride_scorer.tools.event_factory import ride_event_bytes
-from ride_scorer.tools.readers import read_stream
-from ride_scorer.tools.reconcile import Sources, reconcile_sources
 from tests.shared.paths import HOSTILE_CORPUS
 from tests.shared.reliability import put_payloads, run_mapping
+from tools import reconcile
+from tools.event_factory import ride_event_bytes
+from tools.readers import read_stream
+from tools.reconcile import Sources, reconcile_sources
 
 GOOD = [ride_event_bytes(f"r-{i}", 130 + i, 205, 1.5 + i) for i in range(6)]
 # The hostile corpus's own deep array: 16,000 nested lists, deeper than Python's json can recurse.

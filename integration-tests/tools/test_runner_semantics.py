@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from infra.provision import provision
-from ride_scorer.tools.local.mapping import MappingSettings
-from ride_scorer.tools.local.ride_source import OutgoingRecord
-from ride_scorer.tools.producer import publish
-from ride_scorer.tools.readers import read_dead_letters
-from ride_scorer.tools.runner import EventSourceRunner
+from tools.local.mapping import MappingSettings
+from tools.local.ride_source import OutgoingRecord
+from tools.producer import publish
+from tools.readers import read_dead_letters
+from tools.runner import EventSourceRunner
 
 RECORDS = 10
 

@@ -21,6 +21,7 @@ from ride_scorer.core.integrity import DIGEST_FILE, ModelIntegrityError, directo
 from ride_scorer.core.settings import ConfigError
 from ride_scorer.stream.settings import ScorerSettings
 from tests.shared.paths import DATA, ROOT
+from tools.local.loopback import free_port
 from training.cli import main
 from training.data import TARGET, read_trips, trip_features
 from training.pipeline import build_pipeline
@@ -122,6 +123,33 @@ def test_republishing_a_run_removes_files_an_earlier_publish_left(aws_env, uniqu
 def test_publishing_to_a_missing_bucket_names_it(aws_env, unique_prefix, trained):
     with pytest.raises(PublishError, match=f"s3://{unique_prefix}-missing/models/ride-duration/{trained.run_id}/"):
         publish_model(trained.model_dir, f"{unique_prefix}-missing")
+
+
+@pytest.mark.parametrize(
+    ("environment", "problem"),
+    [
+        ({"AWS_ENDPOINT_URL": "http://127.0.0.1:{port}", "AWS_MAX_ATTEMPTS": "1"}, "cannot reach S3 at http://127.0.0.1:"),
+        ({"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+          "AWS_CONFIG_FILE": "/nonexistent", "AWS_EC2_METADATA_DISABLED": "true"},
+         "no AWS credentials to reach S3 at "),
+    ],
+    ids=["nothing listening", "no credentials"],
+)  # fmt: skip
+def test_cli_publish_without_an_endpoint_or_credentials_is_one_line(
+    aws_env, trained, tracking_store, monkeypatch, capsys, environment, problem
+):
+    for name, value in environment.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value.format(port=free_port()))
+
+    status = main(["publish", "--run-id", trained.run_id, "--bucket", "b", "--tracking-uri", tracking_store])
+
+    err = capsys.readouterr().err
+    (line,) = [line for line in err.splitlines() if line.startswith("error:")]
+    assert status == 2 and line.startswith(f"error: cannot upload s3://b/models/ride-duration/{trained.run_id}/")
+    assert f": {problem}" in line and "INFO botocore" not in err, err
 
 
 def run_cli(*args: str, tracking_store: str) -> dict[str, str]:

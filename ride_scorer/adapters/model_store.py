@@ -1,5 +1,5 @@
 """The one model loader of every mode: fetch the MLflow model directory from S3 (or use a local one), verify
-it against the pinned digest and load it, with the download overlapped with scikit-learn's import.
+it against the pinned digest and load its scoring form, with the download overlapped with numpy's import.
 
 Everything read from the bucket is treated as hostile until the pinned digest (MODEL_SHA256, from the
 deployment) says otherwise: each load downloads into a fresh private folder (mode 0700, unpredictable
@@ -23,6 +23,7 @@ from ride_scorer.adapters.aws_clients import client
 from ride_scorer.core.integrity import (
     DIGEST_FILE,
     MANIFEST_MAX_BYTES,
+    MLFLOW_LOAD_METADATA,
     Manifest,
     ModelIntegrityError,
     UnsafeNameError,
@@ -39,6 +40,11 @@ DOWNLOAD_WORKERS = 8
 DOWNLOAD_FOLDER_PREFIX = "ride-scorer-model-"
 # O_EXCL: never write into a file that is already there; O_NOFOLLOW: never through a link.
 _NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+# What stops a mode before it scores anything: a setting missing or malformed, a model that cannot be loaded,
+# or one that is not the pinned model. Every mode reports these the same way (one line, exit 1).
+STARTUP_ERRORS: tuple[type[Exception], ...] = (ConfigError, ModelLoadError, ModelIntegrityError)
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -99,8 +105,8 @@ def _model_objects(
     files: dict[str, str] = {}
     for key in _list_keys(s3_client, bucket, prefix + "/", location):
         name = key[len(prefix) + 1 :]
-        if name == "":
-            continue  # the prefix's own folder marker
+        if name == "" or name in MLFLOW_LOAD_METADATA:
+            continue  # the prefix's own folder marker; what MLflow writes when it loads (not the model's)
         if name.endswith("/"):  # a folder marker (the S3 console makes them): nothing to download
             _check_name(name[:-1], bucket, key, location)
             continue
@@ -223,7 +229,7 @@ class ModelSource(Protocol):
 def load_model_from(
     settings: ModelSource, s3_client: Any = None, download_root: Path | None = None
 ) -> RideDurationModel:
-    """Download the model while scikit-learn imports: the two largest parts of a cold start, overlapped.
+    """Download the model while numpy and the scoring form import: two large parts of a cold start, overlapped.
 
     Without a pinned digest the load is refused (`ConfigError` naming MODEL_SHA256) unless the settings
     allow an unpinned model. Without `s3_client`, a boto3 S3 client is made for an s3:// location only (the

@@ -18,16 +18,15 @@ from collections.abc import Iterator
 import pyarrow as pa
 
 from ride_scorer.adapters.model_store import load_model_from
-from ride_scorer.columnar.chunks import RIDE_COLUMNS, ChunkOutcome, score_chunk
+from ride_scorer.columnar.chunks import RIDE_COLUMNS, ChunkOutcome, outcome_schema, score_chunk
 from ride_scorer.core.model import RideDurationModel
 from ride_scorer.core.settings import ModelSettings
 
 # Spark's hidden per-file columns, renamed so they cannot clash with an input column.
 ROW_COLUMN = "__ride_scorer_row"
 FILE_COLUMN = "__ride_scorer_input_file"
+# The one column a backfill adds to the batch job's layout (`columnar.chunks`): the file a row came from.
 INPUT_FILE = "input_file"
-PREDICTION_COLUMNS = ("ride_id", *RIDE_COLUMNS, "ride_duration", "model_name", "model_version", INPUT_FILE)
-REJECT_COLUMNS = ("row", "ride_id", *RIDE_COLUMNS, "reason_code", "reason", INPUT_FILE)
 
 _models: dict[tuple[str, str | None], RideDurationModel] = {}
 _lock = threading.Lock()
@@ -43,21 +42,8 @@ def worker_model(settings: ModelSettings) -> RideDurationModel:
 
 
 def combined_schema(ride_id: pa.DataType, inputs: pa.Schema) -> pa.Schema:
-    """One row per input row: the rejects file's `row`, the prediction's and the reject's columns, and the
-    file the row came from. Ride columns keep the types Spark read."""
-    return pa.schema(
-        [
-            pa.field("row", pa.int64()),
-            pa.field("ride_id", ride_id),
-            *(pa.field(name, inputs.field(name).type) for name in RIDE_COLUMNS),
-            pa.field("ride_duration", pa.float64()),
-            pa.field("model_name", pa.string()),
-            pa.field("model_version", pa.string()),
-            pa.field("reason_code", pa.string()),
-            pa.field("reason", pa.string()),
-            pa.field(INPUT_FILE, pa.string()),
-        ]
-    )
+    """The columnar layout of one row per input row (`columnar.chunks.outcome_schema`), plus the input file."""
+    return outcome_schema(ride_id, inputs).append(pa.field(INPUT_FILE, pa.string()))
 
 
 def score_batches(

@@ -7,21 +7,27 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
+from ride_scorer.columnar.command_line import positive_int
+from ride_scorer.columnar.locations import Location, LocationError, Pattern
 from ride_scorer.core.settings import ModelSettings
 
 REJECTS_SUFFIX = ".rejects"
 
 
 class BackfillLocationError(ValueError):
-    """An output folder is an input, inside one, or the other output: refused before anything is read
-    (the CLI's exit 2), since Spark replaces or refuses whole folders."""
+    """A location that cannot be named safely, or an output folder that is an input, inside one, holds one, or
+    is the other output: refused before Spark starts (the CLI's exit 2), since Spark replaces or refuses whole
+    folders."""
 
 
 @dataclass(frozen=True)
 class BackfillSettings:
+    """`inputs`, `output` and `rejects` are canonical (`columnar.locations`), in the spelling Spark is given."""
+
     inputs: tuple[str, ...]
     output: str
     rejects: str
@@ -34,18 +40,21 @@ class BackfillSettings:
     @classmethod
     def from_args(cls, args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> BackfillSettings:
         """`--model`/`--model-sha256` override MODEL_LOCATION/MODEL_SHA256 (a cluster job passes them as
-        arguments more easily than as driver environment); errors still name the variable."""
+        arguments more easily than as driver environment); errors still name the variable. Every location is
+        resolved to its canonical form first, and overlaps are refused (BackfillLocationError)."""
         env = dict(os.environ if environ is None else environ)
         if args.model:
             env["MODEL_LOCATION"] = args.model
         if args.model_sha256:
             env["MODEL_SHA256"] = args.model_sha256
-        output = args.output.rstrip("/")
-        rejects = (args.rejects or default_rejects_location(output)).rstrip("/")
+        inputs = [_named("--input", text, Pattern.parse) for text in args.input]
+        output = _named("--output", args.output, _folder)
+        rejects = _named("--rejects", args.rejects, _folder) if args.rejects else default_rejects_folder(output)
+        refuse_overlaps(inputs, output, rejects)
         return cls(
-            inputs=tuple(args.input),
-            output=output,
-            rejects=rejects,
+            inputs=tuple(pattern.for_spark for pattern in inputs),
+            output=output.for_spark,
+            rejects=rejects.for_spark,
             model=ModelSettings.from_env(env),
             id_column=args.id_column,
             master=args.master,
@@ -53,48 +62,52 @@ class BackfillSettings:
             overwrite=args.overwrite,
         )
 
-    def refuse_colliding_locations(self) -> None:
-        """Spark replaces or refuses a whole folder: an output that is an input, or inside one, or the other
-        output, would destroy data or mix predictions and rejects. Compared by spelling after normalising
-        (file:, trailing slashes, s3a:// as s3://): the folders Spark writes are named, not resolved."""
-        output, rejects = _normal(self.output), _normal(self.rejects)
-        if output == rejects:
-            raise BackfillLocationError(f"--output and --rejects are the same folder {self.output!r}: they need two")
-        for location, name in ((output, "--output"), (rejects, "--rejects")):
-            for source in self.inputs:
-                normal = _normal(source)
-                if location == normal or location.startswith(normal + "/") or normal.startswith(location + "/"):
-                    raise BackfillLocationError(
-                        f"{name} {location!r} overlaps the input {source!r}: refusing to write there"
-                    )
+
+def refuse_overlaps(inputs: Sequence[Pattern], output: Location, rejects: Location) -> None:
+    """Spark replaces or refuses a whole folder: an output that is an input, inside one (or in what a glob
+    may match), holding one, or the other output, would destroy data or mix predictions and rejects."""
+    if output.overlaps(rejects):
+        raise BackfillLocationError(
+            f"--output {str(output)!r} and --rejects {str(rejects)!r} overlap: they need two separate folders"
+        )
+    for location, name in ((output, "--output"), (rejects, "--rejects")):
+        for source in inputs:
+            if source.may_hold(location):
+                raise BackfillLocationError(
+                    f"{name} {str(location)!r} overlaps the input {str(source)!r}: refusing to write there"
+                )
+
+
+def default_rejects_folder(output: Location) -> Location:
+    """`out/predictions` -> `out/predictions.rejects`; `out/x.parquet` -> `out/x.rejects.parquet`, as the
+    batch job names its rejects file."""
+    return Location.parse(default_rejects_location(output.for_spark))
 
 
 def default_rejects_location(output: str) -> str:
-    """`out/predictions` -> `out/predictions.rejects`; `out/x.parquet` -> `out/x.rejects.parquet`, as the
-    batch job names its rejects file."""
     stem = output.rstrip("/")
     if stem.endswith(".parquet"):
         return stem.removesuffix(".parquet") + REJECTS_SUFFIX + ".parquet"
     return stem + REJECTS_SUFFIX
 
 
-def _normal(location: str) -> str:
-    text = location.rstrip("/")
-    if text.startswith("s3a://") or text.startswith("s3n://"):
-        return "s3://" + text[len("s3a://") :]
-    if "://" in text:
-        return text
-    return os.path.abspath(text.removeprefix("file:"))
+def _folder(text: str) -> Location:
+    if Pattern.parse(text).globs:
+        raise LocationError(f"{text!r} holds glob characters (*?[{{): an output is one folder, not a pattern")
+    location = Location.parse(text)
+    if location.is_s3 and not location.path:
+        raise LocationError(f"{text!r} is a whole bucket: Spark would replace it; name a folder in it")
+    return location
 
 
-def positive(text: str) -> int:
+_T = TypeVar("_T")
+
+
+def _named(flag: str, text: str, parse: Callable[[str], _T]) -> _T:
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
-    return value
+        return parse(text)
+    except LocationError as error:
+        raise BackfillLocationError(f"{flag}: {error}") from None
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -121,7 +134,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--master", help="Spark master, e.g. local[2] (default: spark-submit's, or local[*] without it)"
     )
     parser.add_argument(
-        "--partitions", type=positive, help="spread the rows over this many tasks first (default: Spark's splits)"
+        "--partitions", type=positive_int, help="spread the rows over this many tasks first (default: Spark's splits)"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace existing output and rejects folders")
     return parser.parse_args(argv)

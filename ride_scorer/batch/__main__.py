@@ -2,6 +2,6 @@
 
 import sys
 
-from ride_scorer.batch.job import main
+from ride_scorer.batch.cli import main
 
 sys.exit(main())

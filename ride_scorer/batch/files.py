@@ -22,6 +22,8 @@ from botocore.exceptions import ClientError
 
 from ride_scorer.adapters.aws_clients import client
 from ride_scorer.adapters.model_store import split_s3_uri
+from ride_scorer.columnar.locations import Location, LocationError
+from ride_scorer.core.integrity import NAME_MAX_BYTES, file_digest
 
 S3ClientFactory = Callable[[], Any]
 
@@ -31,6 +33,7 @@ class BatchIOError(RuntimeError):
 
 
 def is_s3(location: str) -> bool:
+    """Canonical locations (`columnar.locations`) of S3 objects are spelled s3://."""
     return location.startswith("s3://")
 
 
@@ -50,29 +53,27 @@ def _rejects_name(path: PurePosixPath | Path) -> PurePosixPath | Path:
 def same_location(first: str, second: str) -> str | None:
     """The one file both locations name, or None when they name two.
 
-    Compares what the job would really open, not the spelling: two S3 URIs by the bucket and key they are
-    read and written with; two local paths after resolving symlinks, `.`, `..` and the working directory,
-    and, when both exist, by device and inode (a bind mount or a case-insensitive file system shows one file
-    under two resolved paths). A local path and an S3 URI never collide."""
-    if is_s3(first) or is_s3(second):
-        if is_s3(first) and is_s3(second) and split_s3_uri(first) == split_s3_uri(second):
-            bucket, key = split_s3_uri(first)
-            return f"s3://{bucket}/{key}"
+    Compares what the job would really open, not the spelling: both are resolved to their canonical
+    `Location` (`columnar.locations`: `file:` URIs, `.`, `..`, repeated slashes, symbolic links, `s3a://`),
+    and two local files that exist are also compared by device and inode (a bind mount or a case-insensitive
+    file system shows one file under two resolved paths). A spelling that cannot be a location is a
+    BatchIOError."""
+    one, other = _location(first), _location(second)
+    if one == other:
+        return str(one)
+    if one.is_s3 or other.is_s3:
         return None
-    resolved = _resolved(first)
-    if resolved == _resolved(second):
-        return str(resolved)
     try:
-        return str(resolved) if os.path.samefile(first, second) else None
-    except OSError:  # one of them does not exist yet: the resolved paths already told them apart
+        return str(one) if os.path.samefile(one.path, other.path) else None
+    except OSError:  # one of them does not exist yet: the canonical locations already told them apart
         return None
 
 
-def _resolved(location: str) -> Path:
+def _location(text: str) -> Location:
     try:
-        return Path(location).resolve()
-    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13): compare the spelling
-        return Path(os.path.abspath(location))
+        return Location.parse(text)
+    except LocationError as error:
+        raise BatchIOError(str(error)) from None
 
 
 def check_writable(location: str, role: str = "output") -> None:
@@ -85,6 +86,8 @@ def check_writable(location: str, role: str = "output") -> None:
             raise BatchIOError(f"{role} {location!r} must be s3://bucket/key")
         return
     destination = Path(location)
+    if len(destination.name.encode("utf-8", "surrogateescape")) > NAME_MAX_BYTES:
+        raise BatchIOError(f"{role} {location!r}: a file name is at most {NAME_MAX_BYTES} bytes")
     if destination.is_dir():
         raise BatchIOError(f"{role} {location!r} is a directory, not a file")
     if destination.exists() and not destination.is_file():  # /dev/null, a pipe: the move would replace it
@@ -106,7 +109,7 @@ def readable_file(location: str, s3_client: S3ClientFactory = lambda: client("s3
     if not bucket or not key:
         raise BatchIOError(f"input {location!r} must be s3://bucket/key")
     with tempfile.TemporaryDirectory(prefix="ride-scorer-batch-") as folder:
-        target = Path(folder) / PurePosixPath(key).name
+        target = Path(folder) / "input.parquet"  # the key's own last part may be longer than a file name can be
         try:
             s3_client().download_file(bucket, key, str(target))
         except Exception as error:  # botocore raises many types; all mean "cannot read the input"
@@ -122,20 +125,33 @@ class _Staged:
     location: str
     role: str
     path: Path
+    create_only: bool = False
     placed: bool = False
     replaced_existing: bool = False
 
-    def commit(self, s3_client: S3ClientFactory) -> None:
+    def commit(self, s3_client: S3ClientFactory) -> str:
+        """Move the file into place (or upload it) and return the identity of what was written: the S3
+        object's ETag (and version id, in a versioned bucket) and size, or the local file's SHA-256."""
         try:
             if is_s3(self.location):
                 bucket, key = split_s3_uri(self.location)
-                s3_client().upload_file(str(self.path), bucket, key)
+                size = self.path.stat().st_size
+                condition = {"IfNoneMatch": "*"} if self.create_only else {}  # S3 refuses it if the key exists
+                with self.path.open("rb") as body:  # one PUT (up to 5 GB): its answer names what was stored
+                    answer = s3_client().put_object(Bucket=bucket, Key=key, Body=body, **condition)
+                identity = output_identity(str(answer["ETag"]), size, answer.get("VersionId"))
             else:
-                self.replaced_existing = os.path.lexists(self.location)
-                os.replace(self.path, self.location)
+                identity = f"sha256-{file_digest(self.path)}"
+                if self.create_only:  # a link fails if the name exists, where a rename would replace it
+                    os.link(self.path, self.location, follow_symlinks=False)
+                    os.unlink(self.path)
+                else:
+                    self.replaced_existing = os.path.lexists(self.location)
+                    os.replace(self.path, self.location)
         except Exception as error:  # botocore raises many types; os.replace an OSError
             raise BatchIOError(f"cannot write {self.role} {self.location!r}: {_reason(error)}") from error
         self.placed = True
+        return identity
 
     @property
     def kept_after_discard(self) -> bool:
@@ -148,6 +164,13 @@ class _Staged:
         if self.placed and not self.kept_after_discard:
             Path(self.location).unlink(missing_ok=True)
             self.placed = False
+
+
+def output_identity(etag: str, size: int, version_id: str | None = None) -> str:
+    """An S3 object's identity as a listing shows it too (ETag and size; the version id is recorded, not
+    listed)."""
+    identity = f"etag-{etag.strip(chr(34))}-size-{size}"
+    return f"{identity}-version-{version_id}" if version_id and version_id != "null" else identity
 
 
 def _reason(error: BaseException) -> str:
@@ -164,7 +187,10 @@ def _reason(error: BaseException) -> str:
 
 @contextmanager
 def writable_files(
-    locations: Sequence[tuple[str, str]], s3_client: S3ClientFactory = lambda: client("s3")
+    locations: Sequence[tuple[str, str]],
+    s3_client: S3ClientFactory = lambda: client("s3"),
+    written: dict[str, str] | None = None,
+    create_only: bool = False,
 ) -> Iterator[list[Path]]:
     """Temporary local files to write, one per (location, role), moved into place (or uploaded) in the
     order given only once the block succeeds: put last the file whose appearance tells a scheduler the
@@ -174,16 +200,21 @@ def writable_files(
     system) under a hidden name nobody can predict, created exclusively (an existing file or a planted
     symlink is never opened). If the block fails, every temporary file is removed and no destination is
     touched. If a move fails, the destinations this run had already created are removed again; one that
-    replaced an existing file, or an S3 object, cannot be undone and the error names it."""
+    replaced an existing file, or an S3 object, cannot be undone and the error names it. `written`, if
+    given, receives each location's identity as it was written (see `_Staged.commit`). With `create_only`, a
+    destination that exists by the time it is written (someone else's, since the caller saw none) is refused,
+    not replaced: S3's conditional PUT (`If-None-Match: *`), a hard link locally."""
     staged: list[_Staged] = []
     with ExitStack() as stack:
         try:
             for location, role in locations:
-                staged.append(_Staged(location, role, _temporary_path(location, role, stack)))
+                staged.append(_Staged(location, role, _temporary_path(location, role, stack), create_only))
             yield [stage.path for stage in staged]
             for stage in staged:
                 try:
-                    stage.commit(s3_client)
+                    identity = stage.commit(s3_client)
+                    if written is not None:
+                        written[stage.location] = identity
                 except BatchIOError as error:
                     kept = [f"{other.role} {other.location!r}" for other in staged if other.kept_after_discard]
                     if kept:
@@ -198,9 +229,10 @@ def writable_files(
 def _temporary_path(location: str, role: str, stack: ExitStack) -> Path:
     if is_s3(location):
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ride-scorer-batch-")))
-        return folder / PurePosixPath(split_s3_uri(location)[1]).name
+        return folder / "output.parquet"
     destination = Path(location)
-    path = destination.with_name(f".{destination.name}.{secrets.token_hex(8)}.partial")
+    # Not derived from the destination's name: a name near the 255-byte limit would make it too long.
+    path = destination.with_name(f".ride-scorer-{secrets.token_hex(8)}.partial")
     try:
         # O_EXCL: never an existing file, never through a symlink. 0o666 & ~umask, as a plain open would.
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))

@@ -1,10 +1,6 @@
-"""Score a parquet file of rides (a raw TLC month as published is fine) with the streaming model and rules.
-
-    python -m ride_scorer.batch --input PATH --output PATH [--rejects PATH] [--id-column NAME]
-    python -m ride_scorer.batch --input-prefix PREFIX --output-prefix PREFIX [--rescore]
-
-The second form scores every parquet file under an S3 prefix or local folder that it has not scored yet
-(`prefix`, `ledger`), each exactly as the first form scores one file, loading the model once.
+"""Score a parquet file of rides (a raw TLC month as published is fine) with the streaming model and rules:
+`score_file`, after `check_locations`. The command line is `cli`; the prefix mode (`prefix`, `ledger`) scores
+each file under a prefix with this same function.
 
 Used to re-score a day after a model change or to backfill after an outage. Every row becomes the same
 document a stream event carries ({"ride": {...}, "ride_id": ...}) and goes through the same validation,
@@ -14,20 +10,14 @@ in chunks of `--chunk-rows` (pyarrow `iter_batches`, only the needed columns), s
 
 from __future__ import annotations
 
-import argparse
-import functools
-import json
 import logging
-import os
-import signal
 import sys
 import time
+from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import pyarrow as pa
@@ -35,23 +25,18 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from ride_scorer.adapters.aws_clients import client
-from ride_scorer.adapters.model_store import load_model_from
 from ride_scorer.batch.files import (
     BatchIOError,
     check_writable,
-    default_rejects_location,
+    is_s3,
     readable_file,
     same_location,
     writable_files,
 )
-from ride_scorer.batch.ledger import model_identity
-from ride_scorer.batch.objects import overlapping, prefix_root
-from ride_scorer.batch.prefix import PrefixJob, run_prefix
 from ride_scorer.columnar.chunks import RIDE_COLUMNS, output_schema, rejects_schema, score_chunk
-from ride_scorer.columnar.summary import ScoringSummary
-from ride_scorer.core.integrity import ModelIntegrityError
-from ride_scorer.core.model import ModelLoadError, RideDurationModel
-from ride_scorer.core.settings import ConfigError, ModelSettings
+from ride_scorer.columnar.summary import ScoringSummary, drift_fields
+from ride_scorer.core.model import RideDurationModel
+from ride_scorer.core.signals import BatchSignals
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +61,21 @@ class BatchJob:
     id_column: str | None = None
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     progress: bool = True
+    # The outputs must not exist when written (the prefix mode saw no output of that name): never replace one.
+    create_only: bool = False
+
+
+def check_locations(job: BatchJob, names: tuple[str, str, str] = ("input", "output", "rejects")) -> None:
+    """What can be checked before the model is loaded or a row read: the three files are three
+    (BatchLocationError), and the destinations can be written (BatchIOError)."""
+    refuse_colliding_locations(job, names)
+    if not is_s3(job.input) and Path(job.input).is_dir():
+        raise BatchIOError(
+            f"input {job.input!r} is a folder, not a file: to score every parquet file in it, use "
+            f"--input-prefix {job.input} --output-prefix <folder for predictions/, rejects/, markers/>"
+        )
+    check_writable(job.output, "output")
+    check_writable(job.rejects, "rejects file")
 
 
 def score_file(
@@ -83,18 +83,18 @@ def score_file(
     model: RideDurationModel,
     model_name: str,
     s3_client: Callable[[], Any] = lambda: client("s3"),
+    written: dict[str, str] | None = None,
 ) -> ScoringSummary:
-    """Score every row of `job.input` into `job.output` and `job.rejects`.
+    """Score every row of `job.input` into `job.output` and `job.rejects` (`check_locations` first).
 
-    Everything that can be checked first is checked before a row is scored (colliding files, unwritable
-    destinations, a file that is not parquet or lacks a ride column), so a long run does not fail at the end;
-    whatever fails, neither output is left behind half-written."""
-    refuse_colliding_locations(job)
-    check_writable(job.output, "output")
-    check_writable(job.rejects, "rejects file")
+    The input is checked before a row is scored (a file that is not parquet or lacks a ride column), so a
+    long run does not fail at the end; whatever fails, neither output is left behind half-written.
+    `written` receives each output's identity as written (`files.writable_files`)."""
     started = time.perf_counter()
     counts: Counter[str] = Counter()
     rows = scored = 0
+    signals: BatchSignals | None = None
+    predictions = array("d")
     with readable_file(job.input, s3_client) as source_path:
         source = _open_parquet(source_path, job.input)
         inputs = source.schema_arrow
@@ -104,7 +104,7 @@ def score_file(
         reject_schema = rejects_schema(ride_id_type, inputs)
         # The output last: once it appears, the rejects file beside it is complete too.
         destinations = [(job.rejects, "rejects file"), (job.output, "output")]
-        with writable_files(destinations, s3_client) as (rejects_path, output_path):
+        with writable_files(destinations, s3_client, written, job.create_only) as (rejects_path, output_path):
             try:
                 with (
                     pq.ParquetWriter(output_path, scored_schema) as scored_writer,
@@ -119,6 +119,9 @@ def score_file(
                         counts.update(outcome.rejected["reason_code"])
                         rows += chunk.num_rows
                         scored += len(outcome.scored["ride_id"])
+                        if outcome.signals is not None:
+                            signals = outcome.signals if signals is None else signals + outcome.signals
+                        predictions.extend(outcome.scored["ride_duration"])
                         bar.update(chunk.num_rows)
             except (OSError, pa.ArrowException) as error:  # the input's errors are BatchInputErrors by now
                 raise BatchIOError(
@@ -134,6 +137,7 @@ def score_file(
         seconds=time.perf_counter() - started,
         output=job.output,
         rejects=job.rejects,
+        **drift_fields(signals, predictions),
     )
 
 
@@ -199,149 +203,3 @@ def _check_columns(inputs: pa.Schema, job: BatchJob) -> None:
             f"input {job.input!r} has more than one column named {', '.join(repeated)}; "
             "each column the job reads must appear once"
         )
-
-
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m ride_scorer.batch",
-        description="Score a parquet file of rides with the streaming model (MODEL_LOCATION, MODEL_SHA256, "
-        "MODEL_NAME from the environment). Paths are local or s3://bucket/key.",
-    )
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--input", help="parquet file of rides, e.g. a TLC month as published")
-    source.add_argument("--input-prefix", help="s3://bucket/prefix/ or a local folder: score every *.parquet under it")
-    destination = parser.add_mutually_exclusive_group(required=True)
-    destination.add_argument("--output", help="parquet file of predictions to write")
-    destination.add_argument("--output-prefix", help="where --input-prefix's predictions/, rejects/ and markers/ go")
-    parser.add_argument("--rescore", action="store_true", help="with --input-prefix: score files already scored too")
-    parser.add_argument("--rejects", help="parquet file of rows that cannot be scored (default: <output>.rejects)")
-    parser.add_argument(
-        "--id-column", help="column holding the ride id (default: none, the 0-based row number is the ride_id)"
-    )
-    parser.add_argument("--model", help="model directory or s3:// prefix (default: $MODEL_LOCATION)")
-    parser.add_argument("--chunk-rows", type=_positive, default=DEFAULT_CHUNK_ROWS, help="rows per chunk")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in scheduled jobs)")
-    args = parser.parse_args(argv)
-    if (args.input is None) != (args.output is None):
-        parser.error("--input goes with --output, --input-prefix with --output-prefix")
-    if args.input_prefix is not None and args.rejects is not None:
-        parser.error("--rejects is for one --input; with --input-prefix rejects go under --output-prefix")
-    if args.input is not None and args.rescore:
-        parser.error("--rescore is for --input-prefix; one --input is always scored")
-    return args
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
-    return value
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Exit 0 when the file was scored (rejects included); 1 when it could not be, with one `error:` line
-    and neither output written; 2 on bad arguments, including files that collide, refused before anything
-    is read."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    args = parse_args(argv)
-    if args.input_prefix is not None:
-        return main_prefix(args)
-    job = BatchJob(
-        input=args.input,
-        output=args.output,
-        rejects=args.rejects or default_rejects_location(args.output),
-        id_column=args.id_column,
-        chunk_rows=args.chunk_rows,
-        progress=not args.no_progress,
-    )
-    try:
-        refuse_colliding_locations(
-            job, ("--input", "--output", "--rejects" if args.rejects else "the default --rejects")
-        )
-    except BatchLocationError as error:
-        return _fail(error, code=2)
-    s3_client = functools.cache(lambda: client("s3"))
-    try:
-        with _stop_on_sigterm():
-            check_writable(job.output, "output")
-            check_writable(job.rejects, "rejects file")
-            settings, model = _load_model(args)
-            summary = score_file(job, model, settings.model_name, s3_client)
-    except (ConfigError, ModelLoadError, ModelIntegrityError, BatchIOError, BatchInputError) as error:
-        return _fail(error)
-    except KeyboardInterrupt:
-        return _fail("stopped before the end (interrupted); nothing was written")
-    summary.report()
-    return 0
-
-
-def main_prefix(args: argparse.Namespace) -> int:
-    """`--input-prefix`: exit 0 when every file was scored or skipped; 1 when any failed (one `error:` line
-    each, the others still scored) or nothing could start (one line); 2 when the prefixes overlap."""
-    job = PrefixJob(args.input_prefix, args.output_prefix, rescore=args.rescore)
-    if overlapping(job.input_prefix, job.output_prefix):
-        return _fail(
-            f"--output-prefix {prefix_root(job.output_prefix)!r} and --input-prefix {prefix_root(job.input_prefix)!r} "
-            "overlap: the outputs would be listed as inputs",
-            code=2,
-        )
-    s3_client = functools.cache(lambda: client("s3"))
-
-    def score_one(source: str, output: str, rejects: str) -> dict[str, Any]:
-        one = BatchJob(source, output, rejects, args.id_column, args.chunk_rows, progress=not args.no_progress)
-        return asdict(score_file(one, model, settings.model_name, s3_client))
-
-    try:
-        with _stop_on_sigterm():
-            settings, model = _load_model(args)
-            identity = model_identity(model.metadata.digest, model.version)
-            report = functools.partial(print, file=sys.stderr, flush=True)
-            summary = run_prefix(job, identity, settings.model_name, model.version, score_one, report, s3_client)
-    except (ConfigError, ModelLoadError, ModelIntegrityError, BatchIOError) as error:
-        return _fail(error)
-    except KeyboardInterrupt:
-        return _fail("stopped before the end (interrupted); the files scored so far are complete, the rest are not")
-    print(
-        f"{summary.scored_files} of {summary.files} files scored, {summary.skipped_files} skipped, "
-        f"{summary.failed_files} failed: {summary.scored} of {summary.rows} rows scored, {summary.rejected} rejected "
-        f"in {summary.seconds:.1f}s with model {summary.model_version}",
-        file=sys.stderr,
-    )
-    print(json.dumps(asdict(summary)))
-    return 1 if summary.failed_files else 0
-
-
-def _load_model(args: argparse.Namespace) -> tuple[ModelSettings, RideDurationModel]:
-    """The model settings from the environment (`--model` standing in for MODEL_LOCATION), and the model."""
-    environ = {**os.environ, "MODEL_LOCATION": args.model} if args.model else os.environ
-    settings = ModelSettings.from_env(environ)
-    return settings, load_model_from(settings)
-
-
-def _fail(error: BaseException | str, code: int = 1) -> int:
-    """One `error:` line, whatever the message holds (pyarrow's and botocore's may span lines)."""
-    print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
-    return code
-
-
-@contextmanager
-def _stop_on_sigterm() -> Iterator[None]:
-    """A scheduler stops a container with SIGTERM; by default Python dies at once and leaves the temporary
-    outputs behind. Raising KeyboardInterrupt instead unwinds the job, which removes them."""
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread: signals cannot be handled here, keep the default
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -6,23 +6,31 @@ For an input called `<name>` under the input prefix, the job writes under the ou
 
     predictions/<name>                        the predictions (the single-file job's output)
     rejects/<name>                            the rows that could not be scored
-    markers/<name>/claim.json                 written before either: these outputs are ride-scorer's
-    markers/<name>/<input>_<model>.json       written after both: scored from the input with this fingerprint
-                                              (S3 ETag, or SHA-256 of a local file) by the model with this digest
+    markers/<name>/claim.json                 written before either: these two outputs are ride-scorer's
+    markers/<name>/done-<commit>.json         written after both: a commit that proves what they hold
 
-An input is skipped when the marker for its current fingerprint and the current model exists and is at least
-as new as its predictions (so an input changed back to older bytes, or a model rolled back, is re-scored over
-the newer outputs). A changed input or a new model is therefore re-scored; `--rescore` re-scores anyway.
-Outputs without a claim were not written by this tool and are never overwritten.
+`<commit>` is the SHA-256 of what the marker vouches for: the input's fingerprint (S3 ETag and size, or the
+SHA-256 of a local file), the model's digest, and the identity of the two outputs as this run wrote them
+(ETag and size; a local file's SHA-256). An input is skipped only when the commit computed from the input,
+the model and the outputs as they are now is there: predictions another run (another model) wrote since, an
+input changed back to older bytes or a rolled-back model are therefore re-scored. No clock time is compared.
+`--rescore` re-scores anyway.
+
+A claim belongs to one exact output name: outputs without their own claim were not written by this tool and
+are never overwritten. An input name that would leave the output prefix, or that the output store cannot
+hold, is refused for that file alone.
 """
 
 from __future__ import annotations
 
-import re
+import hashlib
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ride_scorer.batch.objects import StoredFile, location_under
+from ride_scorer.batch.objects import StoredFile
+from ride_scorer.columnar.locations import Location
 
 PREDICTIONS = "predictions"
 REJECTS = "rejects"
@@ -35,34 +43,34 @@ def model_identity(digest: str | None, version: str) -> str:
     return f"sha256-{digest}" if digest else f"run-{version}"
 
 
+def commit_name(source: str, input_fingerprint: str, model: str, predictions: str, rejects: str) -> str:
+    """The done-marker's name below the output prefix for exactly these input bytes, model and outputs."""
+    vouched = json.dumps([input_fingerprint, model, predictions, rejects]).encode("utf-8")
+    return f"{MARKERS}/{source}/done-{hashlib.sha256(vouched).hexdigest()}.json"
+
+
 @dataclass(frozen=True)
 class Destinations:
-    """Names below the output prefix of what scoring the input `source` writes."""
+    """Names below the output prefix of what scoring the input `source` writes, and their locations (each
+    checked by `Location.child`: the constructor raises LocationError for a name that would leave it)."""
 
     source: str
     predictions: str
     rejects: str
     claim: str
-    done: str
+    locations: Mapping[str, Location]
 
     @classmethod
-    def of(cls, source: StoredFile, model: str) -> Destinations:
-        markers = f"{MARKERS}/{source.name}"
-        return cls(
-            source=source.name,
-            predictions=f"{PREDICTIONS}/{source.name}",
-            rejects=f"{REJECTS}/{source.name}",
-            claim=f"{markers}/{CLAIM}",
-            done=f"{markers}/{_safe(source.fingerprint)}_{_safe(model)}.json",
-        )
-
-    def locations(self, output_prefix: str) -> dict[str, str]:
-        return {
-            "predictions": location_under(output_prefix, self.predictions),
-            "rejects": location_under(output_prefix, self.rejects),
-            "claim": location_under(output_prefix, self.claim),
-            "done": location_under(output_prefix, self.done),
+    def of(cls, source: StoredFile, output_prefix: Location) -> Destinations:
+        names = {
+            "predictions": f"{PREDICTIONS}/{source.name}",
+            "rejects": f"{REJECTS}/{source.name}",
+            "claim": f"{MARKERS}/{source.name}/{CLAIM}",
         }
+        locations = {role: output_prefix.child(name) for role, name in names.items()}
+        # The longest marker name too, so a name that fits as an output but not as its marker fails up front.
+        output_prefix.child(commit_name(source.name, "", "", "", ""))
+        return cls(source.name, names["predictions"], names["rejects"], names["claim"], locations)
 
 
 class Verdict(StrEnum):
@@ -73,31 +81,41 @@ class Verdict(StrEnum):
 
 @dataclass(frozen=True)
 class Decision:
+    """`fresh`: no output of the input's names exists, so the outputs are created, never replaced."""
+
     verdict: Verdict
     reason: str
+    fresh: bool = False
 
 
-def decide(destinations: Destinations, outputs: dict[str, StoredFile], rescore: bool) -> Decision:
+def decide(
+    source: StoredFile,
+    destinations: Destinations,
+    outputs: Mapping[str, StoredFile],
+    model: str,
+    rescore: bool,
+) -> Decision:
     """Whether to score an input, given what is under the output prefix (by name below it)."""
-    claimed = any(name.startswith(f"{MARKERS}/{destinations.source}/") for name in outputs)
-    if not claimed:
-        written = (destinations.predictions, destinations.rejects)
-        foreign = [outputs[name].location for name in written if name in outputs]
+    if destinations.claim not in outputs:
+        foreign = [
+            outputs[name].location for name in (destinations.predictions, destinations.rejects) if name in outputs
+        ]
         if foreign:
             return Decision(
                 Verdict.REFUSE,
                 f"{foreign[0]!r} exists and was not written by ride-scorer (no {destinations.claim} beside it): "
                 "refusing to overwrite it",
             )
-        return Decision(Verdict.SCORE, "not scored yet")
+        return Decision(Verdict.SCORE, "not scored yet", fresh=True)
     if rescore:
         return Decision(Verdict.SCORE, "--rescore")
-    done, predictions = outputs.get(destinations.done), outputs.get(destinations.predictions)
-    if done is not None and predictions is not None and done.modified >= predictions.modified:
-        return Decision(Verdict.SKIP, "already scored from these bytes by this model")
-    return Decision(Verdict.SCORE, "input or model changed since it was scored, or its last run did not finish")
-
-
-def _safe(text: str) -> str:
-    """A fingerprint or model id as one plain key segment (ETags are hex with an optional `-<parts>`)."""
-    return re.sub(r"[^A-Za-z0-9.-]", "-", text)
+    written: list[Callable[[], str]] = [
+        outputs[name].identity for name in (destinations.predictions, destinations.rejects) if name in outputs
+    ]
+    if len(written) == 2:
+        commit = commit_name(destinations.source, source.fingerprint, model, written[0](), written[1]())
+        if commit in outputs:
+            return Decision(Verdict.SKIP, "already scored from these bytes by this model, outputs unchanged since")
+    return Decision(
+        Verdict.SCORE, "input, model or outputs changed since it was scored, or its last run did not finish"
+    )

@@ -1,24 +1,23 @@
-"""The files under a prefix: an S3 prefix (`s3://bucket/rides/`) or a local folder, listed with what the
-prefix mode needs to know of each file without reading it twice: its name under the prefix, a fingerprint of
-its content and when it was last written.
+"""The files under a prefix: an S3 prefix (`s3://bucket/rides/`) or a local folder, each with its name under
+the prefix and its identity (what the prefix mode needs to know of a file without reading it twice).
 
 S3 is listed with ListObjectsV2 (paginated, through the project's boto3 client, so botocore's standard retry
 mode retries throttling and transient errors); a listing needs `s3:ListBucket` with the prefix, nothing else.
-The fingerprint is the object's ETag (it changes whenever the object's bytes do); a local file's is the
-SHA-256 of its bytes. Hidden local files (a `.x.partial` being written) are not listed.
+An S3 object's identity is its ETag and size (they change whenever its bytes do); a local file's is the
+SHA-256 of its bytes, computed only when asked for. Hidden local files (a `.x.partial` being written) are not
+listed. Clock times are never part of an identity: S3's have whole seconds, and clocks disagree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from ride_scorer.adapters.aws_clients import client
-from ride_scorer.adapters.model_store import split_s3_uri
-from ride_scorer.batch.files import BatchIOError, is_s3
+from ride_scorer.batch.files import BatchIOError, output_identity
+from ride_scorer.columnar.locations import Location
 from ride_scorer.core.integrity import file_digest
 
 S3ClientFactory = Callable[[], Any]
@@ -26,89 +25,66 @@ S3ClientFactory = Callable[[], Any]
 
 @dataclass(frozen=True)
 class StoredFile:
-    """One file under a prefix. `name` is its path below the prefix, with `/` separators in both stores."""
+    """One file under a prefix. `name` is its path below the prefix, with `/` separators in both stores;
+    `fingerprint` is its identity (empty for a local file listed without hashing)."""
 
     location: str
     name: str
     fingerprint: str
-    modified: datetime
 
-
-def prefix_root(prefix: str) -> str:
-    """The prefix as the folder it names: `s3://b/rides` and `s3://b/rides/` are both `s3://b/rides/`
-    (so `rides2/` is never under `rides`); the whole bucket is `s3://b/`."""
-    if is_s3(prefix):
-        bucket, key = split_s3_uri(prefix)
-        return f"s3://{bucket}/{key}/" if key else f"s3://{bucket}/"
-    return str(Path(prefix))
-
-
-def location_under(prefix: str, name: str) -> str:
-    """Where the file called `name` below `prefix` is (or goes)."""
-    root = prefix_root(prefix)
-    return f"{root}{name}" if is_s3(root) else str(Path(root, *PurePosixPath(name).parts))
-
-
-def overlapping(first: str, second: str) -> bool:
-    """Whether one prefix holds the other (or they are one): the outputs written under one would be listed
-    as files of the other."""
-    if is_s3(first) != is_s3(second):
-        return False
-    if is_s3(first):
-        one, other = prefix_root(first), prefix_root(second)
-        return one.startswith(other) or other.startswith(one)
-    one_path, other_path = Path(first).resolve(), Path(second).resolve()
-    return one_path.is_relative_to(other_path) or other_path.is_relative_to(one_path)
+    def identity(self) -> str:
+        """The fingerprint, computed now for a local file listed without one."""
+        if self.fingerprint:
+            return self.fingerprint
+        return f"sha256-{file_digest(Path(self.location), follow_symlinks=True)}"
 
 
 def list_files(
-    prefix: str,
+    prefix: Location,
     suffix: str = "",
     fingerprints: bool = True,
     s3_client: S3ClientFactory = lambda: client("s3"),
 ) -> list[StoredFile]:
-    """Every file under `prefix` whose name ends with `suffix`, sorted by name. An empty or missing S3 prefix
-    lists nothing; a local prefix that is not a folder is a BatchIOError. `fingerprints=False` spares hashing
-    local files when only names and times are wanted."""
-    if is_s3(prefix):
-        return _list_s3(prefix, suffix, s3_client)
-    return _list_local(prefix, suffix, fingerprints)
+    """Every file under `prefix` whose name ends with `suffix` (in any case: `X.PARQUET` is parquet too),
+    sorted by name. An empty or missing S3 prefix lists nothing; a local prefix that is not a folder is a
+    BatchIOError. `fingerprints=False` spares hashing local files until `identity()` is asked for."""
+    if prefix.is_s3:
+        return _list_s3(prefix, suffix.lower(), s3_client)
+    return _list_local(prefix, suffix.lower(), fingerprints)
 
 
-def _list_s3(prefix: str, suffix: str, s3_client: S3ClientFactory) -> list[StoredFile]:
-    root = prefix_root(prefix)
-    bucket, key_prefix = split_s3_uri(root)
-    key_prefix = f"{key_prefix}/" if key_prefix else ""
-    if not bucket:
-        raise BatchIOError(f"prefix {prefix!r} must be s3://bucket/ or s3://bucket/prefix/")
+def _list_s3(prefix: Location, suffix: str, s3_client: S3ClientFactory) -> list[StoredFile]:
+    key_prefix = f"{prefix.path}/" if prefix.path else ""
     found: list[StoredFile] = []
     try:
-        pages = s3_client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key_prefix)
+        pages = s3_client().get_paginator("list_objects_v2").paginate(Bucket=prefix.bucket, Prefix=key_prefix)
         for page in pages:
             for item in page.get("Contents", []):
                 name = item["Key"][len(key_prefix) :]
-                if not name or name.endswith("/") or not name.endswith(suffix):  # folder markers
+                if not name or name.endswith("/") or not name.lower().endswith(suffix):  # folder markers
                     continue
-                found.append(StoredFile(f"{root}{name}", name, str(item["ETag"]).strip('"'), item["LastModified"]))
+                identity = output_identity(str(item["ETag"]), int(item["Size"]))
+                found.append(StoredFile(f"s3://{prefix.bucket}/{item['Key']}", name, identity))
     except Exception as error:  # botocore raises many types; all mean "cannot list"
-        raise BatchIOError(f"cannot list {root!r}: {' '.join(str(error).split())}") from error
+        raise BatchIOError(f"cannot list {str(prefix)!r}: {' '.join(str(error).split())}") from error
     return sorted(found, key=lambda stored: stored.name)
 
 
-def _list_local(prefix: str, suffix: str, fingerprints: bool) -> list[StoredFile]:
-    root = Path(prefix)
+def _list_local(prefix: Location, suffix: str, fingerprints: bool) -> list[StoredFile]:
+    root = Path(prefix.path)
     if not root.is_dir():
-        raise BatchIOError(f"prefix {prefix!r} is not a folder")
+        raise BatchIOError(f"prefix {str(prefix)!r} is not a folder")
     found: list[StoredFile] = []
     try:
-        for path in root.rglob(f"*{suffix}"):
+        for path in root.rglob("*"):
             relative = path.relative_to(root)
-            if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+            if not path.name.lower().endswith(suffix) or any(part.startswith(".") for part in relative.parts):
+                continue
+            if not path.is_file():
                 continue
             # The file as the job will read it: a link to a parquet file is scored, so it is followed here too.
-            fingerprint = f"sha256-{file_digest(path, follow_symlinks=True)}" if fingerprints else ""
-            modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
-            found.append(StoredFile(str(path), relative.as_posix(), fingerprint, modified))
+            stored = StoredFile(str(path), relative.as_posix(), "")
+            found.append(StoredFile(stored.location, stored.name, stored.identity()) if fingerprints else stored)
     except OSError as error:
-        raise BatchIOError(f"cannot list {prefix!r}: {error}") from error
+        raise BatchIOError(f"cannot list {str(prefix)!r}: {error}") from error
     return sorted(found, key=lambda stored: stored.name)

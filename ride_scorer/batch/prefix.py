@@ -9,29 +9,38 @@ summary an operator (or a log query) reads, its exit status saying whether any f
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ride_scorer.adapters.aws_clients import client
 from ride_scorer.batch.files import BatchIOError, is_s3, writable_files
-from ride_scorer.batch.ledger import Decision, Destinations, Verdict, decide
-from ride_scorer.batch.objects import StoredFile, list_files, prefix_root
+from ride_scorer.batch.ledger import Decision, Destinations, Verdict, commit_name, decide
+from ride_scorer.batch.objects import StoredFile, list_files
+from ride_scorer.columnar.locations import Location, LocationError
 
 S3ClientFactory = Callable[[], Any]
-# (input, output, rejects) -> the single-file job's summary as a dict (rows, scored, rejected, ...).
-ScoreFile = Callable[[str, str, str], Mapping[str, Any]]
+# (input, output, rejects, written, create_only) -> the single-file job's summary as a dict (rows, scored, ...);
+# `written` receives each output's identity as it was written, `create_only` forbids replacing an output
+# (`files.writable_files`).
+ScoreFile = Callable[[str, str, str, dict[str, str], bool], Mapping[str, Any]]
+# Per-file detail goes to a report file beside the outputs; the summary printed on stdout stays one small
+# line however many files there were (a CloudWatch Logs event holds at most 256 KB).
+REPORTS = "reports"
 # The errors that fail one file and not the run (a bad input, an output that cannot be written).
 FileErrors = (BatchIOError, ValueError, OSError)
 
 
 @dataclass(frozen=True)
 class PrefixJob:
-    input_prefix: str
-    output_prefix: str
+    """The two prefixes in canonical form (`columnar.locations`), refused by the CLI when they overlap."""
+
+    input_prefix: Location
+    output_prefix: Location
     rescore: bool = False
 
 
@@ -51,7 +60,7 @@ class FileResult:
 
 @dataclass(frozen=True)
 class PrefixSummary:
-    """What the run did, file by file; printed as one JSON line that CloudWatch Logs keeps."""
+    """What the run did: the counts, and where the file-by-file report is (`report`)."""
 
     input_prefix: str
     output_prefix: str
@@ -59,6 +68,7 @@ class PrefixSummary:
     model_version: str
     seconds: float
     results: list[FileResult]
+    report: str = ""
     files: int = field(init=False)
     scored_files: int = field(init=False)
     skipped_files: int = field(init=False)
@@ -83,6 +93,10 @@ class PrefixSummary:
         for name, value in values.items():
             object.__setattr__(self, name, value)
 
+    def counts(self) -> dict[str, Any]:
+        """The summary without the per-file results: one JSON line of bounded size for the logs."""
+        return {name: value for name, value in asdict(self).items() if name != "results"}
+
 
 def run_prefix(
     job: PrefixJob,
@@ -99,26 +113,46 @@ def run_prefix(
     reported through `report` (one line) and recorded in its FileResult."""
     started = time.perf_counter()
     inputs = list_files(job.input_prefix, ".parquet", s3_client=s3_client)
-    if not is_s3(job.output_prefix):
-        Path(job.output_prefix).mkdir(parents=True, exist_ok=True)
+    if not job.output_prefix.is_s3:
+        Path(job.output_prefix.path).mkdir(parents=True, exist_ok=True)
     outputs = {stored.name: stored for stored in list_files(job.output_prefix, fingerprints=False, s3_client=s3_client)}
     if not inputs:
-        report(f"warning: no *.parquet file under {prefix_root(job.input_prefix)!r}")
+        report(f"warning: no *.parquet file under {str(job.input_prefix)!r}")
     results = []
     for source in inputs:
-        destinations = Destinations.of(source, model_id)
-        decision = decide(destinations, outputs, job.rescore)
-        result = _process(job, source, destinations, decision, model_id, model_version, score, s3_client)
+        try:
+            destinations = Destinations.of(source, job.output_prefix)
+        except LocationError as error:
+            result = FileResult(source.location, "failed", "", "", error=" ".join(str(error).split()))
+            decision = Decision(Verdict.REFUSE, result.error or "")
+        else:
+            decision = decide(source, destinations, outputs, model_id, job.rescore)
+            result = _process(job, source, destinations, decision, model_id, model_version, score, s3_client)
         report(_line(result, decision))
         results.append(result)
-    return PrefixSummary(
-        input_prefix=prefix_root(job.input_prefix),
-        output_prefix=prefix_root(job.output_prefix),
+    summary = PrefixSummary(
+        input_prefix=str(job.input_prefix),
+        output_prefix=str(job.output_prefix),
         model_name=model_name,
         model_version=model_version,
         seconds=time.perf_counter() - started,
         results=results,
     )
+    return _with_report(summary, job.output_prefix, s3_client, report)
+
+
+def _with_report(
+    summary: PrefixSummary, output_prefix: Location, s3_client: S3ClientFactory, report: Callable[[str], None]
+) -> PrefixSummary:
+    """Write the file-by-file report under `reports/` (a name no input maps to) and say where it is."""
+    location = str(output_prefix.child(f"{REPORTS}/{_now().replace(':', '')}-{secrets.token_hex(4)}.json"))
+    try:
+        _make_folder_of(location)
+        _write_document(location, asdict(summary), s3_client)
+    except FileErrors as error:
+        report(f"warning: cannot write the per-file report {location!r}: {' '.join(str(error).split())}")
+        return summary
+    return replace(summary, report=location)
 
 
 def _process(
@@ -131,7 +165,7 @@ def _process(
     score: ScoreFile,
     s3_client: S3ClientFactory,
 ) -> FileResult:
-    where = destinations.locations(job.output_prefix)
+    where = {role: str(location) for role, location in destinations.locations.items()}
     result = FileResult(source.location, "skipped", where["predictions"], where["rejects"])
     if decision.verdict is Verdict.SKIP:
         return result
@@ -142,8 +176,14 @@ def _process(
         for location in (where["predictions"], where["rejects"]):  # the single-file job checks its folders exist
             _make_folder_of(location)
         _write_document(where["claim"], {**marker, "started": _now()}, s3_client)
-        summary = score(source.location, where["predictions"], where["rejects"])
-        _write_document(where["done"], {**marker, "model_version": model_version, "summary": dict(summary)}, s3_client)
+        written: dict[str, str] = {}
+        summary = score(source.location, where["predictions"], where["rejects"], written, decision.fresh)
+        vouched = {"predictions": written[where["predictions"]], "rejects": written[where["rejects"]]}
+        done = commit_name(
+            destinations.source, source.fingerprint, model_id, vouched["predictions"], vouched["rejects"]
+        )
+        document = {**marker, "outputs": vouched, "model_version": model_version, "summary": dict(summary)}
+        _write_document(str(job.output_prefix.child(done)), document, s3_client)
     except FileErrors as error:
         return FileResult(**{**result.__dict__, "status": "failed", "error": " ".join(str(error).split())})
     return FileResult(
@@ -171,13 +211,14 @@ def _make_folder_of(location: str) -> None:
 
 
 def _line(result: FileResult, decision: Decision) -> str:
+    """One line per file, whatever its name holds: names are quoted with Python's escapes (`\\n`, `\\u2028`)."""
     if result.status == "failed":
-        return f"error: {result.input}: {result.error}"
+        return f"error: {result.input!r}: {result.error}"
     if result.status == "skipped":
-        return f"skipped {result.input}: {decision.reason}"
+        return f"skipped {result.input!r}: {decision.reason}"
     return (
-        f"scored {result.input} ({decision.reason}): {result.scored} of {result.rows} rows, "
-        f"rejected {result.rejected} -> {result.output}"
+        f"scored {result.input!r} ({decision.reason}): {result.scored} of {result.rows} rows, "
+        f"rejected {result.rejected} -> {result.output!r}"
     )
 
 

@@ -15,36 +15,53 @@ from typing import Any
 import pyarrow as pa
 
 from ride_scorer.core.model import RideDurationModel
-from ride_scorer.core.rides import Rejection
-from ride_scorer.core.scoring import Prediction, score_documents
+from ride_scorer.core.rides import Rejection, read_document
+from ride_scorer.core.scoring import Prediction, score_rides
+from ride_scorer.core.signals import BatchSignals, batch_signals
 
 RIDE_COLUMNS = ("PULocationID", "DOLocationID", "trip_distance")
+# The output layout, written once: the predictions file, the rejects file, and one row per input row with
+# both (the backfill's `mapInArrow` result, which its driver splits into the two datasets).
+PREDICTION_COLUMNS = ("ride_id", *RIDE_COLUMNS, "ride_duration", "model_name", "model_version")
+REJECT_COLUMNS = ("row", "ride_id", *RIDE_COLUMNS, "reason_code", "reason")
+OUTCOME_COLUMNS = ("row", *PREDICTION_COLUMNS, "reason_code", "reason")
+_OWN_TYPES = {
+    "row": pa.int64(),
+    "ride_duration": pa.float64(),
+    "model_name": pa.string(),
+    "model_version": pa.string(),
+    "reason_code": pa.string(),
+    "reason": pa.string(),
+}
+
+
+def _schema(columns: Sequence[str], ride_id: pa.DataType, inputs: pa.Schema) -> pa.Schema:
+    """The ride columns as they were in the input, ride_id of the id column's type, the rest the job's own."""
+    return pa.schema(
+        [
+            pa.field("ride_id", ride_id)
+            if name == "ride_id"
+            else inputs.field(name)
+            if name in RIDE_COLUMNS
+            else pa.field(name, _OWN_TYPES[name])
+            for name in columns
+        ]
+    )
 
 
 def output_schema(ride_id: pa.DataType, inputs: pa.Schema) -> pa.Schema:
     """ride_id, the inputs as they were in the file, the prediction and which model made it."""
-    return pa.schema(
-        [
-            pa.field("ride_id", ride_id),
-            *(inputs.field(name) for name in RIDE_COLUMNS),
-            pa.field("ride_duration", pa.float64()),
-            pa.field("model_name", pa.string()),
-            pa.field("model_version", pa.string()),
-        ]
-    )
+    return _schema(PREDICTION_COLUMNS, ride_id, inputs)
 
 
 def rejects_schema(ride_id: pa.DataType, inputs: pa.Schema) -> pa.Schema:
     """`row` is the 0-based row number in the input file, so a reject can be found and fixed."""
-    return pa.schema(
-        [
-            pa.field("row", pa.int64()),
-            pa.field("ride_id", ride_id),
-            *(inputs.field(name) for name in RIDE_COLUMNS),
-            pa.field("reason_code", pa.string()),
-            pa.field("reason", pa.string()),
-        ]
-    )
+    return _schema(REJECT_COLUMNS, ride_id, inputs)
+
+
+def outcome_schema(ride_id: pa.DataType, inputs: pa.Schema) -> pa.Schema:
+    """One row per input row: a prediction (reason_code null) or a reject (ride_duration null)."""
+    return _schema(OUTCOME_COLUMNS, ride_id, inputs)
 
 
 @dataclass(frozen=True)
@@ -56,6 +73,8 @@ class ChunkOutcome:
     rejected: dict[str, list[Any]]
     scored_positions: list[int]
     rejected_positions: list[int]
+    # The chunk's drift and domain signals (ride_scorer/core/signals.py), for the run's summary.
+    signals: BatchSignals | None = None
 
 
 def score_chunk(
@@ -74,7 +93,8 @@ def score_chunk(
         {"ride": {"PULocationID": pu, "DOLocationID": do, "trip_distance": distance}, "ride_id": ride_id}
         for pu, do, distance, ride_id in zip(pickups, dropoffs, distances, ride_ids, strict=True)
     ]
-    outcomes = score_documents(model, documents)
+    rides = [read_document(document) for document in documents]
+    outcomes = score_rides(model, rides)
     kept: list[tuple[int, Prediction]] = []
     dropped: list[tuple[int, Rejection]] = []
     for position, outcome in enumerate(outcomes):
@@ -103,4 +123,5 @@ def score_chunk(
         },
         scored_positions=[i for i, _ in kept],
         rejected_positions=[i for i, _ in dropped],
+        signals=batch_signals(rides, outcomes, model.reference),
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -25,6 +26,19 @@ MANIFEST_MAX_BYTES = 1 << 20
 # The longest file or folder name Linux accepts (NAME_MAX, in bytes).
 NAME_MAX_BYTES = 255
 _MANIFEST_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
+# Characters no name may hold: controls (C0 and C1: \n, \x85, ...), line and paragraph separators (U+2028,
+# U+2029) and lone surrogates. A manifest has one name per line, and every tool that reads lines
+# (`str.splitlines`, a log query, a shell loop) must see one line where the publisher wrote one.
+_REFUSED_CATEGORIES = {
+    "Cc": "a control character",
+    "Zl": "a line separator",
+    "Zp": "a paragraph separator",
+    "Cs": "a lone surrogate",
+}
+# What MLflow itself writes into a model's folder when one of its loaders reads it (a `models:/name@alias`
+# download adds `registered_model_meta`): not a file of the model, so the digest leaves it out, the scorer
+# never loads it, and a pin printed before MLflow read the model still holds after.
+MLFLOW_LOAD_METADATA = frozenset({"registered_model_meta"})
 _LEGACY_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 # relative POSIX path -> SHA-256 hex of the file's content
@@ -39,13 +53,14 @@ class UnsafeNameError(ValueError):
     """A file name that would leave the model's folder, or that the folder cannot hold."""
 
 
-def safe_relative_path(name: str) -> str:
+def safe_relative_path(name: str, max_segment_bytes: int | None = NAME_MAX_BYTES) -> str:
     """`name` itself when it is a plain relative path inside a folder; raises `UnsafeNameError` otherwise.
 
     The model's file names come from S3 keys and the MLmodel document, both written by whoever can write to
     the bucket, and are joined onto the download folder: `..`, an absolute path or an empty segment could
     write outside it or alias another file. Backslashes and control characters are refused too: they are
-    path separators elsewhere or cannot be listed in a manifest line.
+    path separators elsewhere or cannot be listed in a manifest line. `max_segment_bytes=None` is for a store
+    without file names (S3 keys): the other rules still hold.
     """
     if not name:
         raise UnsafeNameError("the name is empty")
@@ -53,15 +68,17 @@ def safe_relative_path(name: str) -> str:
         raise UnsafeNameError("it is an absolute path")
     if "\\" in name:
         raise UnsafeNameError("it contains a backslash")
-    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in name):
-        raise UnsafeNameError("it contains a control character")
+    for character in name:
+        refused = _REFUSED_CATEGORIES.get(unicodedata.category(character))
+        if refused:
+            raise UnsafeNameError(f"it contains {refused} (U+{ord(character):04X})")
     for segment in name.split("/"):
         if segment == "":
             raise UnsafeNameError("it has an empty path segment ('//' or a trailing '/')")
         if segment in (".", ".."):
             raise UnsafeNameError(f"it has a {segment!r} path segment")
-        if len(segment.encode("utf-8", "surrogatepass")) > NAME_MAX_BYTES:
-            raise UnsafeNameError(f"a path segment is longer than {NAME_MAX_BYTES} bytes")
+        if max_segment_bytes is not None and len(segment.encode("utf-8", "surrogatepass")) > max_segment_bytes:
+            raise UnsafeNameError(f"a path segment is longer than {max_segment_bytes} bytes")
     return name
 
 
@@ -82,14 +99,16 @@ def directory_manifest(directory: Path) -> Manifest:
     """Every regular file under `directory` with its SHA-256, the manifest file itself excluded.
 
     Symbolic links and other special files are refused, never followed: the digest must cover the bytes that
-    get loaded, not whatever a link points at when the loader opens it.
+    get loaded, not whatever a link points at when the loader opens it. MLflow's load-time metadata
+    (`MLFLOW_LOAD_METADATA`, top level only) is left out: MLflow writes it, the scorer never reads it.
     """
     manifest: Manifest = {}
     try:
         _collect(directory, "", manifest)
     except OSError as error:  # gone, unreadable, or a file swapped for a link while it was read
         raise ModelIntegrityError(f"cannot read the model at {directory}: {error}") from error
-    manifest.pop(DIGEST_FILE, None)
+    for name in (DIGEST_FILE, *MLFLOW_LOAD_METADATA):
+        manifest.pop(name, None)
     return manifest
 
 
@@ -111,7 +130,7 @@ def write_digest(directory: Path) -> str:
         try:
             safe_relative_path(relative)
         except UnsafeNameError as error:
-            raise ModelIntegrityError(f"{directory / relative}: cannot publish this file name: {error}") from None
+            raise ModelIntegrityError(f"{relative!r} in {directory}: cannot publish this file name: {error}") from None
     (directory / DIGEST_FILE).write_text(format_manifest(manifest), encoding="utf-8")
     return manifest_digest(manifest)
 
@@ -121,7 +140,11 @@ def parse_manifest(text: str) -> Manifest | None:
 
     Raises `ModelIntegrityError` for anything else: a malformed line, an unsafe or repeated name.
     """
-    lines = text.splitlines()
+    # One entry per "\n"-ended line, as sha256sum writes it: never `str.splitlines`, which also splits on
+    # characters a name could hold if the name rule ever let one through.
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
     if len(lines) == 1 and _LEGACY_DIGEST.match(lines[0].strip()):
         return None
     manifest: Manifest = {}

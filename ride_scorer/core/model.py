@@ -1,23 +1,23 @@
-"""Load an MLflow sklearn-flavour model without MLflow, and score lists of feature dicts.
+"""Load a published model without MLflow, scikit-learn or pickle, and score lists of feature dicts.
 
-The MLflow model format is the contract (the `MLmodel` file, the sklearn flavour's pickle, the run id);
-MLflow itself is not in the runtime because it would more than double the image and the cold start.
+A published model is MLflow's model directory (the `MLmodel` file with the run id, MLflow's own flavours)
+plus the scoring form training writes beside them (`scorer/`: arrays and JSON, ride_scorer/core/scoring_form.py),
+all pinned by one digest. The scorer reads `MLmodel` for the version and the form to score; it never reads
+the sklearn flavour's pickle, so no byte from S3 becomes code, and the images carry no scikit-learn.
 Lifecycle as in MLServer's runtimes: `load()` once per container, then `predict()` per batch.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import logging
 import math
-import pickle
 import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import yaml
 
@@ -30,9 +30,7 @@ from ride_scorer.core.integrity import (
     safe_relative_path,
     verify_directory,
 )
-
-if TYPE_CHECKING:  # numpy is imported with the model, overlapping the download, not with this module
-    from ride_scorer.core.predictors import BatchPredict
+from ride_scorer.core.reference import TrainingReference, read_reference
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +41,10 @@ FLOAT32_MAX = 3.4028234663852886e38
 PAST_FLOAT32 = 3.5e38
 # An ordinary ride (1.5 miles between two Manhattan zones) every model must be able to score.
 REFERENCE_RIDE = ride_features(236, 237, 1.5)
+REPUBLISH = (
+    "it was published before ride-scorer scored without scikit-learn: republish it with this version "
+    "(python -m training publish) and pin the digest that prints"
+)
 
 
 class ModelLoadError(RuntimeError):
@@ -56,11 +58,9 @@ class Regressor(Protocol):
 @dataclass(frozen=True)
 class ModelMetadata:
     version: str
-    sklearn_version: str | None
-    serialization_format: str
-    pickled_model: str
     digest: str | None
-    skops_trusted_types: tuple[str, ...] = ()
+    # What scores: "linear" or "trees" (the scoring form's kind), for logs.
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,8 @@ class RideDurationModel:
     # The largest trip_distance the model accepts: FLOAT32_MAX for models that cast to float32 (scikit-learn's
     # trees), else unbounded. Found at load by `accepted_input_limit`; scoring refuses rides beyond it.
     max_trip_distance: float = math.inf
-    # How a batch is scored: `batch_predictor`'s direct path when it equals the pipeline's own predict.
-    batch_predict: BatchPredict | None = field(default=None, repr=False)
+    # What training saw (scorer/reference.json, covered by the digest): the drift and domain signals' baseline.
+    reference: TrainingReference | None = field(default=None, repr=False)
 
     @property
     def version(self) -> str:
@@ -84,12 +84,11 @@ class RideDurationModel:
         """One vectorized call for the whole batch; never call it per record."""
         if not features:
             return []
-        if self.batch_predict is not None:
-            return self.batch_predict(features)
-        return [float(value) for value in self.regressor.predict(list(features))]
+        return [float(value) for value in self.regressor.predict(features)]
 
 
-def read_metadata(directory: Path) -> ModelMetadata:
+def read_version(directory: Path) -> str:
+    """The model's version: the MLflow run id in `MLmodel` (its model_uuid when saved outside a run)."""
     mlmodel_path = directory / "MLmodel"
     try:
         document = yaml.safe_load(mlmodel_path.read_text(encoding="utf-8"))
@@ -97,27 +96,22 @@ def read_metadata(directory: Path) -> ModelMetadata:
         raise ModelLoadError(f"cannot read {mlmodel_path}: {error}") from error
     if not isinstance(document, dict):
         raise ModelLoadError(f"{mlmodel_path} is not an MLmodel document")
-    flavour = (document.get("flavors") or {}).get("sklearn")
-    if not isinstance(flavour, dict) or "pickled_model" not in flavour:
-        raise ModelLoadError(f"{mlmodel_path} has no sklearn flavour; ride-scorer serves sklearn models")
     version = document.get("run_id") or document.get("model_uuid")
     if not version:
         raise ModelLoadError(f"{mlmodel_path} records neither run_id nor model_uuid: the model has no version")
     if not document.get("run_id"):
         logger.warning("model has no run_id (saved outside an MLflow run); using model_uuid %s as version", version)
-    return ModelMetadata(
-        version=str(version),
-        sklearn_version=flavour.get("sklearn_version"),
-        serialization_format=str(flavour.get("serialization_format", "cloudpickle")),
-        pickled_model=str(flavour["pickled_model"]),
-        digest=None,
-        skops_trusted_types=tuple(flavour.get("skops_trusted_types") or ()),
-    )
+    return str(version)
+
+
+def read_metadata(directory: Path) -> ModelMetadata:
+    """What `MLmodel` says of the model, unverified (no digest): its version."""
+    return ModelMetadata(read_version(directory), None)
 
 
 def load_model(directory: Path, expected_sha256: str | None = None) -> RideDurationModel:
-    """Verify, then unpickle: with `expected_sha256` (the deployment's MODEL_SHA256), a model whose files
-    do not have that digest is refused before any byte is unpickled.
+    """Verify, then read the scoring form: with `expected_sha256` (the deployment's MODEL_SHA256), a model
+    whose files do not have that digest is refused before any of them is read.
 
     `expected_sha256=None` loads the model unverified, with a warning. Only a caller that made the model
     itself or whose user opted out (ALLOW_UNPINNED_MODEL) passes None: the settings of every mode refuse a
@@ -134,30 +128,28 @@ def load_model(directory: Path, expected_sha256: str | None = None) -> RideDurat
             digest,
         )
     _require_listed("MLmodel", manifest, directory)
-    metadata = read_metadata(directory)
-    _require_listed(metadata.pickled_model, manifest, directory)
-    installed = importlib.metadata.version("scikit-learn")
-    if metadata.sklearn_version and metadata.sklearn_version != installed:
-        logger.warning(
-            "model was trained with scikit-learn %s, this runtime has %s: predictions may differ",
-            metadata.sklearn_version,
-            installed,
-        )
-    regressor = _deserialize(directory / metadata.pickled_model, metadata)
-    if not callable(getattr(regressor, "predict", None)):
-        raise ModelLoadError(f"{directory / metadata.pickled_model} holds a {type(regressor).__name__}, not a model")
-    _check_scores_a_ride(regressor, directory)
-    # The digest recorded (logged by the Lambda, served by /health) is a verified one, or None.
-    metadata = ModelMetadata(**{**metadata.__dict__, "digest": None if expected_sha256 is None else digest})
-    limit = accepted_input_limit(regressor)
-    from ride_scorer.core.predictors import batch_predictor
+    version = read_version(directory)
+    from ride_scorer.core.scoring_form import FORM_ARRAYS, FORM_METADATA, ScoringFormError, read_form
 
-    return RideDurationModel(regressor, metadata, time.perf_counter() - started, limit, batch_predictor(regressor))
+    for name in (FORM_METADATA, FORM_ARRAYS):
+        if name not in manifest:
+            raise ModelLoadError(f"model at {directory} has no scoring form ({name}): {REPUBLISH}")
+    try:
+        form = read_form(directory)
+    except ScoringFormError as error:
+        raise ModelLoadError(str(error)) from error
+    _check_scores_a_ride(form, directory)
+    # The digest recorded (logged by the Lambda, served by /health) is a verified one, or None.
+    metadata = ModelMetadata(version, None if expected_sha256 is None else digest, type(form).__name__)
+    reference = read_reference(directory)
+    return RideDurationModel(
+        form, metadata, time.perf_counter() - started, accepted_input_limit(form), reference
+    )
 
 
 def _require_listed(name: str, manifest: Manifest, directory: Path) -> None:
-    """The files that get loaded must be regular files inside the folder that the digest covered: MLmodel
-    names the pickle, and a name like `../x` or `/tmp/x` would load bytes the digest never saw."""
+    """The files that get loaded must be regular files inside the folder that the digest covered: a name
+    like `../x` or `/tmp/x` would load bytes the digest never saw."""
     try:
         safe_relative_path(name)
     except UnsafeNameError as error:
@@ -196,24 +188,6 @@ def accepted_input_limit(regressor: Regressor) -> float:
 
 
 def import_model_libraries() -> None:
-    """Import scikit-learn, most of a cold start's CPU time (~1 s); callers overlap it with the download.
-    Kept out of this module's imports so the handler module itself imports fast."""
-    importlib.import_module("sklearn.pipeline")
-
-
-def _deserialize(path: Path, metadata: ModelMetadata) -> Any:
-    """skops (MLflow 3's default) loads only trusted types; pickle formats run code, hence the digest."""
-    try:
-        if metadata.serialization_format == "skops":
-            import skops.io
-
-            return skops.io.load(path, trusted=list(metadata.skops_trusted_types) or None)
-        loaders = {"cloudpickle": pickle.load, "pickle": pickle.load}  # cloudpickle's output is a pickle
-        if metadata.serialization_format not in loaders:
-            raise ModelLoadError(f"{path}: serialization format {metadata.serialization_format!r} is not supported")
-        with path.open("rb") as handle:
-            return loaders[metadata.serialization_format](handle)
-    except ModelLoadError:
-        raise
-    except Exception as error:  # a corrupt file can raise almost anything
-        raise ModelLoadError(f"cannot load {path}: {type(error).__name__}: {error}") from error
+    """Import numpy and the scoring form (most of what is left of a cold start's imports); callers overlap it
+    with the download. Kept out of this module's imports so the handler module itself imports fast."""
+    importlib.import_module("ride_scorer.core.scoring_form")

@@ -1,133 +1,131 @@
-"""How a loaded model is called on a batch of rides: the same arithmetic as the pipeline's own `predict`, without
-the per-call overheads that were most of a warm invocation's time.
+"""The model's arithmetic in numpy: a batch of rides in, the pipeline's own predictions out, as the same floats.
 
-Two overheads, both in scikit-learn's general-purpose code, not in the model:
-- `DictVectorizer.transform` builds its sparse matrix in a Python loop over every key of every dict. Our
-  rides have one known shape (one text feature, one number), so the same matrix (same columns, values,
-  dtype, sorted indices) is built here from the fitted vocabulary with numpy.
-- A forest's `predict` sends each tree through joblib, with scikit-learn's configuration and warning
-  filters set up again per tree: about 0.3 ms per tree, 30 ms per invocation for the course's 100 trees,
-  whatever the batch size. Here each tree's public `predict(X, check_input=False)` is summed in the same
-  order into the same float64 array and divided the same way, which is what `ForestRegressor.predict` does.
+The project's pipelines are `[DictVectorizer, estimator]` on two features: a zone pair (one-hot, text) and a
+distance (a number). A row of the vectorizer's matrix holds at most two values, so the estimators reduce to:
+- a linear model (`coef_`, `intercept_`): scikit-learn computes `X @ coef_ + intercept_` with SciPy's CSR
+  product, which sums a row's terms from 0.0 in column order; here the same two terms are added in the same
+  order, then the intercept;
+- trees (DecisionTree, RandomForest, ExtraTrees regressors): the input is cast to float32 as scikit-learn's
+  trees cast it, each ride goes left when its value is `<=` the node's float64 threshold, and a forest sums
+  its trees' leaf values into a float64 array in tree order and divides by the number of trees, as
+  `ForestRegressor.predict` does. All trees walk together, one level per step (`TreeEnsemble.predict`).
 
-Anything else (another pipeline shape, another estimator, a stand-in in the tests) is called through its own
-`predict`. The fast path is taken only if it gives the pipeline's own predictions, as floats, on probe rides
-when the model loads; the tests compare both on real rides.
+Training writes these arrays beside the MLflow model (`scorer/`, ride_scorer/core/scoring_form.py) and checks
+them against the pipeline's own `predict` before anything is written; the scorer never unpickles.
 """
 
 from __future__ import annotations
 
-import logging
-import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ride_scorer.core.features import RideFeatures, ride_features
+from ride_scorer.core.features import RideFeatures
 
-logger = logging.getLogger(__name__)
-
-BatchPredict = Callable[[Sequence[RideFeatures]], list[float]]
-TEXT_FEATURE, NUMBER_FEATURE = "PU_DO", "trip_distance"
-# Known and unknown zone pairs, a zero and a long distance: the shapes the fast path must agree on.
-PROBE_RIDES = [ride_features(236, 237, 1.5), ride_features(1, 1, 0.0), ride_features(99999, 7, 123.25)]
+# Rows scored per walk of the trees: the (trees x rows) node arrays stay in the CPU's caches.
+TREE_CHUNK_ROWS = 1024
 
 
-def batch_predictor(regressor: Any) -> BatchPredict:
-    """The fastest call equal to `regressor.predict` on this model."""
-    generic = _generic(regressor)
-    fast = _vectorized_pipeline(regressor)
-    if fast is None:
-        return generic
-    try:
-        agrees = fast(PROBE_RIDES) == generic(PROBE_RIDES)
-    except Exception as error:  # a model the fast path misreads must still be served, by its own predict
-        logger.warning("scoring through the pipeline's own predict: the direct path failed: %s", error)
-        return generic
-    if not agrees:
-        logger.warning("scoring through the pipeline's own predict: the direct path disagreed on probe rides")
-        return generic
-    return fast
+class ModelInputError(ValueError):
+    """A ride's values are ones the model cannot take (as scikit-learn's trees refuse a value past float32)."""
 
 
-def _generic(regressor: Any) -> BatchPredict:
-    def predict(features: Sequence[RideFeatures]) -> list[float]:
-        return np.asarray(regressor.predict(list(features)), dtype=np.float64).tolist()
+@dataclass(frozen=True)
+class Vocabulary:
+    """The vectorizer's columns: the zone pair's value -> its one-hot column, and the distance's column."""
 
-    return predict
+    text_columns: dict[str, int]
+    number_column: int
 
-
-def _vectorized_pipeline(regressor: Any) -> BatchPredict | None:
-    """`[DictVectorizer, estimator]` with a vocabulary of our two features, else None."""
-    from sklearn.feature_extraction import DictVectorizer
-    from sklearn.pipeline import Pipeline
-
-    if not isinstance(regressor, Pipeline) or len(regressor.steps) != 2:
-        return None
-    vectorizer, estimator = regressor.steps[0][1], regressor.steps[1][1]
-    if type(vectorizer) is not DictVectorizer or not vectorizer.sparse:
-        return None
-    vocabulary: dict[str, int] = vectorizer.vocabulary_
-    if NUMBER_FEATURE not in vocabulary or not all(
-        name == NUMBER_FEATURE or name.startswith(TEXT_FEATURE + vectorizer.separator) for name in vocabulary
-    ):
-        return None
-    matrix = _matrix_builder(vocabulary, vectorizer.separator, vectorizer.dtype)
-    final: Callable[[Any], Any] = estimator.predict
-    # Unpickling a forest imported its module; importing it for a linear model would cost the cold start.
-    forests = sys.modules.get("sklearn.ensemble._forest")
-    is_forest = forests is not None and type(estimator).predict is forests.ForestRegressor.predict
-    if is_forest and estimator.n_outputs_ == 1:
-        final = _forest_predict(estimator)
-
-    def predict(features: Sequence[RideFeatures]) -> list[float]:
-        return np.asarray(final(matrix(features)), dtype=np.float64).tolist()
-
-    return predict
-
-
-def _matrix_builder(vocabulary: dict[str, int], separator: str, dtype: Any) -> Callable[[Sequence[RideFeatures]], Any]:
-    from scipy import sparse
-
-    number_column = vocabulary[NUMBER_FEATURE]
-    prefix = TEXT_FEATURE + separator
-    width = len(vocabulary)
-    # Keyed by the feature's value ("130_205" rather than "PU_DO=130_205"): one string less per ride.
-    text_vocabulary = {name[len(prefix) :]: column for name, column in vocabulary.items() if name.startswith(prefix)}
-
-    def matrix(features: Sequence[RideFeatures]) -> Any:
+    def encode(self, features: Sequence[RideFeatures]) -> tuple[np.ndarray, np.ndarray]:
+        """Each ride's zone-pair column (-1 for a pair the model never saw) and its distance as float64."""
         if not features:
-            raise ValueError("Sample sequence X is empty.")  # as DictVectorizer says it
-        text_columns = np.array([text_vocabulary.get(ride["PU_DO"], -1) for ride in features], dtype=np.intc)
-        numbers = np.array([ride["trip_distance"] for ride in features], dtype=dtype)
-        known = text_columns >= 0
-        indptr = np.zeros(len(features) + 1, dtype=np.intc)
-        np.cumsum(known.astype(np.intc) + 1, out=indptr[1:])
-        starts = indptr[:-1]
-        indices = np.empty(indptr[-1], dtype=np.intc)
-        values = np.empty(indptr[-1], dtype=dtype)
-        # Each row holds the number's column and, for a known zone pair, the pair's column with 1: in
-        # ascending column order, as DictVectorizer leaves its rows after sort_indices().
-        text_first = known & (text_columns < number_column)
-        number_slot = starts + text_first
-        indices[number_slot], values[number_slot] = number_column, numbers
-        text_slot = np.where(text_first, starts, starts + 1)[known]
-        indices[text_slot], values[text_slot] = text_columns[known], 1
-        return sparse.csr_array((values, indices, indptr), shape=(len(features), width), dtype=dtype)
-
-    return matrix
+            raise ModelInputError("Sample sequence X is empty.")  # as DictVectorizer says it
+        lookup = self.text_columns.get
+        columns = np.fromiter((lookup(ride["PU_DO"], -1) for ride in features), dtype=np.intp, count=len(features))
+        distances = np.fromiter((ride["trip_distance"] for ride in features), dtype=np.float64, count=len(features))
+        return columns, distances
 
 
-def _forest_predict(forest: Any) -> Callable[[Any], Any]:
-    trees = list(forest.estimators_)
+@dataclass(frozen=True)
+class LinearModel:
+    """`DictVectorizer` + a linear model: per ride `((0.0 + first term) + second term) + intercept`, the terms in
+    column order, as SciPy's CSR product and scikit-learn's `_decision_function` compute it."""
 
-    def predict(matrix: Any) -> Any:
-        checked = forest._validate_X_predict(matrix)  # the forest's own input check: float32, finite, width
-        total = np.zeros(checked.shape[0], dtype=np.float64)
-        for tree in trees:
-            total += tree.predict(checked, check_input=False)
-        total /= len(trees)
+    vocabulary: Vocabulary
+    coef: np.ndarray  # float64, one per column
+    intercept: float
+    max_trip_distance: float = float("inf")
+
+    def predict(self, features: Sequence[RideFeatures]) -> list[float]:
+        columns, distances = self.vocabulary.encode(features)
+        number_column = self.vocabulary.number_column
+        known = columns >= 0
+        with np.errstate(over="ignore"):  # a product past float64 is inf, refused as a prediction, as in scikit-learn
+            number_terms = distances * self.coef[number_column]
+        text_terms = np.where(known, self.coef[np.where(known, columns, 0)], 0.0)
+        text_first = known & (columns < number_column)
+        first = np.where(text_first, text_terms, number_terms)
+        # An unknown pair's row has one term; adding 0.0 to (0.0 + term) changes no float.
+        second = np.where(text_first, number_terms, text_terms)
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = 0.0 + first
+            total += second
+            total += self.intercept
+        return total.tolist()
+
+
+@dataclass(frozen=True)
+class TreeEnsemble:
+    """Regression trees in one node table, renumbered so that a node's right child is its left child + 1.
+
+    `split_column[n]` is the one-hot column a zone-pair node tests (a ride goes right when its pair is that
+    column), or -2 for a distance node and a leaf; `threshold[n]` is a distance node's threshold, +inf
+    elsewhere. A leaf is its own left child, so `depth` steps take every ride of every tree to its leaf:
+    `node = left[node] + (pair == split_column[node] or distance > threshold[node])`.
+    """
+
+    vocabulary: Vocabulary
+    roots: np.ndarray  # int64, each tree's root node
+    left: np.ndarray  # int64
+    split_column: np.ndarray  # int64
+    threshold: np.ndarray  # float64
+    leaf_value: np.ndarray  # float64
+    depth: int
+    average: bool  # a forest's mean; a single DecisionTree's value as it is
+    max_trip_distance: float = float(np.finfo(np.float32).max)
+    _roots_column: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_roots_column", self.roots.reshape(-1, 1))
+
+    def predict(self, features: Sequence[RideFeatures]) -> list[float]:
+        columns, distances = self.vocabulary.encode(features)
+        with np.errstate(over="ignore"):
+            as_float32 = distances.astype(np.float32)
+        if not np.isfinite(as_float32).all():
+            raise ModelInputError("Input X contains infinity or a value too large for dtype('float32').")
+        distances = as_float32.astype(np.float64)  # compared with float64 thresholds, as the trees' Cython does
+        total = np.empty(len(features), dtype=np.float64)
+        for start in range(0, len(features), TREE_CHUNK_ROWS):
+            stop = start + TREE_CHUNK_ROWS
+            total[start:stop] = self._predict_rows(columns[start:stop], distances[start:stop])
+        return total.tolist()
+
+    def _predict_rows(self, columns: np.ndarray, distances: np.ndarray) -> np.ndarray:
+        left, split_column, threshold = self.left, self.split_column, self.threshold
+        nodes = np.repeat(self._roots_column, len(columns), axis=1)
+        for _ in range(self.depth):
+            go_right = split_column[nodes] == columns
+            go_right |= distances > threshold[nodes]
+            nodes = left[nodes]
+            nodes += go_right
+        values = self.leaf_value[nodes]
+        if not self.average:
+            return values[0]
+        total = np.zeros(len(columns), dtype=np.float64)
+        for tree_values in values:  # tree by tree, as ForestRegressor.predict accumulates
+            total += tree_values
+        total /= len(values)
         return total
-
-    return predict

@@ -5,8 +5,8 @@ reason, so a bad record becomes a dead-letter message instead of a failed batch.
 
 Decoding and validation are msgspec's: typed Structs with constraints, decoded straight from the JSON bytes
 in one pass (about ten times pydantic's cost per record here, and no pydantic import on a cold start). The
-two rules msgspec cannot state (a location id given as text must fit the integer bound; a distance must be
-finite) are checked in `_check_ranges`, and every mode goes through it.
+rules msgspec cannot state (a location id given as text must fit the integer bound and means that integer;
+a distance must be finite) are applied in `_check_ranges`, and every mode goes through it.
 """
 
 from __future__ import annotations
@@ -52,7 +52,10 @@ class RejectionCode(StrEnum):
 
 # gc=False: a ride holds only scalars, so the collector need not track millions of them per hour.
 class Ride(msgspec.Struct, frozen=True, gc=False):
-    """The ride's own fields; extra fields from upstream are ignored, not rejected."""
+    """The ride's own fields; extra fields from upstream are ignored, not rejected.
+
+    A location id may arrive as a digit string (TLC parquet of 2021, hand-written JSON): a ride returned by
+    the readers always holds the integer, so `130`, `"130"` and `"0130"` are one zone to the model."""
 
     PULocationID: LocationId
     DOLocationID: LocationId
@@ -139,17 +142,20 @@ def _json_rejection(error: Exception) -> Rejection:
 
 
 def _check_ranges(event: RideEvent) -> ReadRide:
-    """The two rules msgspec cannot state."""
+    """The rules msgspec cannot state: a finite distance, and a location id given as text is the integer it
+    spells (leading zeros and all), within the integers' bound."""
     ride = event.ride
     distance = ride.trip_distance
     if not 0 <= distance < math.inf:  # also false for NaN
         reason = f"ride.trip_distance: Expected a finite `float` >= 0, got {distance}"
         return Rejection(RejectionCode.INVALID_SCHEMA, reason)
-    for field in ("PULocationID", "DOLocationID"):
-        value = getattr(ride, field)
-        if isinstance(value, str) and int(value) > MAX_LOCATION_ID:
+    pickup, dropoff = int(ride.PULocationID), int(ride.DOLocationID)  # the pattern admits ASCII digits only
+    for field, value in (("PULocationID", pickup), ("DOLocationID", dropoff)):
+        if value > MAX_LOCATION_ID:
             return Rejection(RejectionCode.INVALID_SCHEMA, f"ride.{field}: Expected a location id <= {MAX_LOCATION_ID}")
-    return event
+    if type(ride.PULocationID) is int and type(ride.DOLocationID) is int:
+        return event
+    return RideEvent(Ride(pickup, dropoff, distance), event.ride_id)
 
 
 # msgspec says "<what was expected> - at `$.path`" and names a missing field in the message.

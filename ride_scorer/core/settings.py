@@ -67,14 +67,14 @@ def required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def model_location(env: Mapping[str, str]) -> str:
-    value = required(env, "MODEL_LOCATION")
+def model_location(env: Mapping[str, str], name: str = "MODEL_LOCATION") -> str:
+    value = required(env, name)
     if value.startswith("s3://"):
         bucket, _, prefix = value[len("s3://") :].partition("/")
         if not bucket or not prefix.strip("/"):
-            raise ConfigError(f"MODEL_LOCATION={value!r} must be s3://bucket/prefix of an MLflow model directory")
+            raise ConfigError(f"{name}={value!r} must be s3://bucket/prefix of an MLflow model directory")
     elif "://" in value:
-        raise ConfigError(f"MODEL_LOCATION={value!r} must be an s3:// URI or a local path")
+        raise ConfigError(f"{name}={value!r} must be an s3:// URI or a local path")
     return value
 
 

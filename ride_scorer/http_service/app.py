@@ -4,9 +4,12 @@
 
 `POST /predict` takes what a stream event carries (one `{"ride": ..., "ride_id": ...}` or a list) and
 answers with what the output stream carries (`prediction_record`s). `GET /health` names the model.
+MLflow's scoring protocol sits beside it (mlflow_protocol): `POST /invocations` answers
+`{"predictions": [...]}`, `GET /ping` and `GET /version` answer as `mlflow models serve` does, in JSON.
 The model is loaded once, when the app is created; a bad model stops the service at start, not on the
-first request. Every error is JSON: bad input is a 400 saying what is wrong, an oversized body a 413, a
-body that stops arriving a 408.
+first request. Every error is JSON: bad input is a 400 saying what is wrong, an oversized body or a request
+whose answer could outgrow its transport (answer_size) a 413, a body that stops arriving a 408. `OPTIONS`
+is a 204 with the route's `Allow` header.
 """
 
 from __future__ import annotations
@@ -15,19 +18,35 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge, RequestTimeout
+from werkzeug.exceptions import (
+    ClientDisconnected,
+    HTTPException,
+    RequestEntityTooLarge,
+    RequestTimeout,
+    UnsupportedMediaType,
+)
 
 from ride_scorer.adapters.model_store import load_model_from
 from ride_scorer.core.integrity import ModelIntegrityError
 from ride_scorer.core.model import ModelLoadError, RideDurationModel
 from ride_scorer.core.prediction_records import prediction_record
 from ride_scorer.core.rides import Rejection
-from ride_scorer.core.scoring import Prediction, score_rides
+from ride_scorer.core.scoring import Outcome, Prediction, score_rides
 from ride_scorer.core.settings import ConfigError
+from ride_scorer.http_service.answer_size import (
+    LONGEST_FLOAT,
+    AnswerTooLarge,
+    carried_size,
+    check_predictions_answer,
+    check_records_answer,
+)
+from ride_scorer.http_service.mlflow_protocol import parse_invocations_body
 from ride_scorer.http_service.request_body import BadRequest, parse_predict_body, rejected_rides
 from ride_scorer.http_service.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
+# The other bodies `mlflow models serve` takes; every other content type is read as JSON, as on /predict.
+NOT_JSON_FORMATS = ("text/csv", "application/vnd.apache.parquet")
 
 
 def create_app(settings: ServiceSettings | None = None, model: RideDurationModel | None = None) -> Flask:
@@ -46,29 +65,53 @@ def create_app(settings: ServiceSettings | None = None, model: RideDurationModel
     model_name = settings.model.model_name
     logger.info("model %s loaded in %.3fs (digest %s)", model.version, model.load_seconds, model.metadata.digest)
 
-    app = Flask(__name__)
+    app = _App(__name__)
     # One byte over the limit: werkzeug stops a chunked body silently at the limit, so it must be able to
     # read one byte more for `_read_body` to tell "exactly the limit" from "longer".
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes + 1
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the stream's record key order
 
+    # The carried size of one record with the longest duration and ride id 0 (answer_size).
+    record_size = carried_size(app.json.dumps(prediction_record(model_name, model.version, 0, float(LONGEST_FLOAT))))
+
     @app.get("/health")
     def health() -> Response:
         return jsonify(status="ok", model=model_name, version=model.version, digest=model.metadata.digest)
 
+    @app.get("/ping")
+    def ping() -> Response:
+        """MLflow's liveness check (its clients only look at the status)."""
+        return jsonify(status="ok")
+
+    @app.get("/version")
+    def version() -> Response:
+        """The served model's version (its MLflow run id), where `mlflow models serve` gives MLflow's."""
+        return jsonify(model=model_name, version=model.version)
+
     @app.post("/predict")
     def predict() -> Response:
         parsed = parse_predict_body(_read_body(settings.max_request_bytes))
-        outcomes = score_rides(model, parsed.events)
-        rejections = [(index, outcome) for index, outcome in enumerate(outcomes) if isinstance(outcome, Rejection)]
-        if rejections:
-            raise rejected_rides(rejections, len(outcomes), parsed.is_list)
+        check_records_answer(record_size, (event.ride_id for event in parsed.events), parsed.is_list)
+        outcomes = _scored(score_rides(model, parsed.events), parsed.is_list, "rides")
         records = [
             prediction_record(model_name, model.version, outcome.ride_id, outcome.ride_duration)
             for outcome in outcomes
             if isinstance(outcome, Prediction)
         ]
         return jsonify(records if parsed.is_list else records[0])
+
+    @app.post("/invocations")
+    def invocations() -> Response:
+        if request.mimetype in NOT_JSON_FORMATS:
+            raise UnsupportedMediaType(f"{request.mimetype} is not taken here: send MLflow's JSON (application/json)")
+        rides = parse_invocations_body(_read_body(settings.max_request_bytes))
+        check_predictions_answer(len(rides))
+        outcomes = _scored(score_rides(model, rides), True, "rows")
+        return jsonify(predictions=[outcome.ride_duration for outcome in outcomes if isinstance(outcome, Prediction)])
+
+    @app.errorhandler(AnswerTooLarge)
+    def answer_too_large(error: AnswerTooLarge) -> tuple[Response, int]:
+        return jsonify(error={"code": "answer_too_large", "message": str(error)}), 413
 
     @app.errorhandler(BadRequest)
     def bad_request(error: BadRequest) -> tuple[Response, int]:
@@ -92,6 +135,24 @@ def create_app(settings: ServiceSettings | None = None, model: RideDurationModel
         return jsonify(body), 500
 
     return app
+
+
+class _App(Flask):
+    def make_default_options_response(self) -> Response:
+        """`OPTIONS`: 204 No Content with the route's `Allow` header, rather than Flask's 200 with an empty
+        text/html body."""
+        response = super().make_default_options_response()
+        response.status_code = 204
+        del response.headers["Content-Type"]
+        return response
+
+
+def _scored(outcomes: list[Outcome], is_list: bool, noun: str) -> list[Outcome]:
+    """The outcomes when every ride got a prediction; else the 400 naming the rides the model rejected."""
+    rejections = [(index, outcome) for index, outcome in enumerate(outcomes) if isinstance(outcome, Rejection)]
+    if rejections:
+        raise rejected_rides(rejections, len(outcomes), is_list, noun)
+    return outcomes
 
 
 def _read_body(max_bytes: int) -> bytes:

@@ -2,7 +2,7 @@
 events, which have the same shape, go to the same Flask app gunicorn serves, through apig-wsgi.
 
 The function runs the batch/HTTP image (Dockerfile.batch) with another command: its ImageConfig
-(infra/web.yaml) starts awslambdaric, AWS's runtime interface client, with
+(infra/templates/web.yaml) starts awslambdaric, AWS's runtime interface client, with
 `ride_scorer.http_service.aws_lambda.handler`. So the routes, the validation and every answer (the JSON, the
 400s, the 413 over MAX_REQUEST_BYTES) are the app's own, byte for byte what gunicorn answers.
 

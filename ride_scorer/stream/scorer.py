@@ -18,7 +18,9 @@ from ride_scorer.core.model import RideDurationModel
 from ride_scorer.core.prediction_records import encode_predictions
 from ride_scorer.core.rides import Rejection, read_kinesis_data
 from ride_scorer.core.scoring import Prediction, score_rides
+from ride_scorer.core.signals import BatchSignals, batch_signals
 from ride_scorer.stream.kinesis_event import RecordBatch
+from ride_scorer.stream.shadow import Shadow, ShadowResult, run_shadow
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class InvocationResult:
     failed_sequence_numbers: list[str]
     scoring_seconds: float
     model_version: str
+    # The model-health side of the batch (ride_scorer/stream/health_metrics.py makes them metrics).
+    signals: BatchSignals | None = None
+    champion_predict_seconds: float | None = None
+    shadow: ShadowResult | None = None
 
 
 @dataclass
@@ -60,13 +66,18 @@ class StreamScorer:
     sink: PredictionSink
     dead_letters: DeadLetterSink
     max_event_bytes: int
+    # The shadow challenger, when one is configured: scored after the champion's outputs are written.
+    shadow: Shadow | None = None
 
     def score(self, records: RecordBatch) -> InvocationResult:
         started = time.perf_counter()
         data, sequence_numbers = records.data, records.sequence_numbers
         max_bytes = self.max_event_bytes
-        outcomes = score_rides(self.model, [read_kinesis_data(item, max_bytes) for item in data])
+        rides = [read_kinesis_data(item, max_bytes) for item in data]
+        read = time.perf_counter()
+        outcomes = score_rides(self.model, rides)
         scoring_seconds = time.perf_counter() - started
+        champion_predict_seconds = time.perf_counter() - read
 
         predicted = [position for position, outcome in enumerate(outcomes) if type(outcome) is Prediction]
         scored: list[Prediction] = [outcomes[position] for position in predicted]  # type: ignore[misc]
@@ -95,6 +106,8 @@ class StreamScorer:
         unsent = self.dead_letters.send([letter for _, letter in to_send])
         if unsent:
             cutoff = min(cutoff, to_send[unsent[0]][0])
+        # After the writes, so the challenger never delays the champion's predictions.
+        shadow = None if self.shadow is None else run_shadow(self.shadow, rides, outcomes)
 
         return InvocationResult(
             records=len(data),
@@ -106,6 +119,9 @@ class StreamScorer:
             failed_sequence_numbers=list(sequence_numbers[cutoff:]),
             scoring_seconds=scoring_seconds,
             model_version=self.model.version,
+            signals=batch_signals(rides, outcomes, self.model.reference),
+            champion_predict_seconds=champion_predict_seconds,
+            shadow=shadow,
         )
 
     def check(self, records: RecordBatch) -> dict[str, object]:

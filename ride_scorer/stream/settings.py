@@ -12,7 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ride_scorer.core.settings import DEFAULT_MODEL_NAME, ConfigError, ModelSettings, positive_int, required
+from ride_scorer.core.settings import (
+    DEFAULT_MODEL_NAME,
+    ConfigError,
+    ModelSettings,
+    model_location,
+    optional,
+    positive_int,
+    required,
+    sha256,
+)
 
 DEFAULT_MAX_EVENT_BYTES = 16 * 1024
 _STREAM_NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,128}$")
@@ -23,6 +32,32 @@ _QUEUE_PATH = re.compile(r"(/queue/[a-z0-9-]+)?/[0-9]{12}/(?=[a-zA-Z0-9_.-]{1,80
 
 
 @dataclass(frozen=True)
+class ChallengerSettings:
+    """The shadow challenger: scored on every batch beside the champion, never written anywhere (its
+    predictions become metrics only). Pinned like the champion: the stream loads no unpinned model."""
+
+    model_location: str
+    model_sha256: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ChallengerSettings | None:
+        """None when neither variable is set; both or neither, each checked as the champion's is."""
+        location, pin = optional(env, "CHALLENGER_MODEL_LOCATION"), sha256(env, "CHALLENGER_MODEL_SHA256")
+        if location is None and pin is None:
+            return None
+        if pin is None:
+            raise ConfigError(
+                "CHALLENGER_MODEL_SHA256 is not set: the challenger is loaded only with its pinned digest, "
+                "as the champion is (or unset CHALLENGER_MODEL_LOCATION)"
+            )
+        if location is None:
+            raise ConfigError(
+                "CHALLENGER_MODEL_LOCATION is not set, but CHALLENGER_MODEL_SHA256 is: set both or neither"
+            )
+        return cls(model_location(env, "CHALLENGER_MODEL_LOCATION"), pin)
+
+
+@dataclass(frozen=True)
 class ScorerSettings:
     model_location: str
     predictions_stream_name: str
@@ -30,6 +65,7 @@ class ScorerSettings:
     model_name: str = DEFAULT_MODEL_NAME
     model_sha256: str | None = None
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    challenger: ChallengerSettings | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ScorerSettings:
@@ -42,6 +78,7 @@ class ScorerSettings:
             model_name=model.model_name,
             model_sha256=model.model_sha256,
             max_event_bytes=positive_int(env, "MAX_EVENT_BYTES", DEFAULT_MAX_EVENT_BYTES),
+            challenger=ChallengerSettings.from_env(env),
         )
 
 

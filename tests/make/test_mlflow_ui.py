@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from ride_scorer.tools.local.ports import free_port
 from tests.shared.paths import ROOT
+from tools.local.loopback import free_port
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed"),

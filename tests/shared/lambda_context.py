@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ride_scorer.tools.local.context import LocalLambdaContext
+from tools.local.context import LocalLambdaContext
 
 
 def lambda_context() -> LocalLambdaContext:

@@ -1,5 +1,5 @@
 """Helpers for the reliability tests: a provisioned stack on an emulator, rides put on the input stream, and
-the local event source runner (`ride_scorer.tools.runner`) delivering them to the real handler.
+the local event source runner (`tools.runner`) delivering them to the real handler.
 
 Records reach the handler only through `EventSourceRunner`, so the faults exercise the same mapping
 semantics as `make run` and the soak: batches in shard order, a raised error retries the batch, and
@@ -24,12 +24,12 @@ import pytest
 from infra.provision import Resources, provision
 from lambda_function import app
 from ride_scorer.core.integrity import directory_digest
-from ride_scorer.tools.local.context import LocalLambdaContext
-from ride_scorer.tools.local.mapping import MappingSettings
-from ride_scorer.tools.local.responses import OutcomeKind
-from ride_scorer.tools.readers import read_stream
-from ride_scorer.tools.runner import EventSourceRunner, RunnerStats
 from tests.shared.paths import ROOT
+from tools.local.context import LocalLambdaContext
+from tools.local.mapping import MappingSettings
+from tools.local.responses import OutcomeKind
+from tools.readers import read_stream
+from tools.runner import EventSourceRunner, RunnerStats
 
 Handler = Callable[[dict[str, Any], Any], Any]
 SHARDS = 2

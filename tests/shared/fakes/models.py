@@ -3,7 +3,7 @@ the project's scikit-learn pipelines, whose answers are known exactly, and the `
 
 Every regressor predicts `base + per_mile * trip_distance` minutes unless told otherwise, and records the
 feature lists it was called with, so a test can check both the value each ride gets and what reached the
-model. All classes live at module level so they can be pickled into a hand-written MLflow directory.
+model. `write_mlflow_model` writes a real pipeline that predicts the same minutes, with its scoring form.
 """
 
 from __future__ import annotations
@@ -137,21 +137,33 @@ def fake_model(
     regressor: Regressor, max_trip_distance: float = math.inf, version: str = FAKE_VERSION
 ) -> RideDurationModel:
     """A loaded model around `regressor`, as `load_model` would return it, without any file."""
-    metadata = ModelMetadata(
-        version=version,
-        sklearn_version=None,
-        serialization_format="cloudpickle",
-        pickled_model="model.pkl",
-        digest=None,
-    )
-    return RideDurationModel(regressor, metadata, 0.0, max_trip_distance)
+    return RideDurationModel(regressor, ModelMetadata(version=version, digest=None), 0.0, max_trip_distance)
 
 
-def write_mlflow_model(directory: Path, regressor: object, run_id: str = FAKE_VERSION) -> Path:
-    """A minimal MLflow sklearn-flavour model directory (what `mlflow.sklearn.save_model` writes that the
-    scorer reads): `MLmodel` with the run id and the flavour, and the pickled regressor."""
+def linear_pipeline() -> Any:
+    """A real `[DictVectorizer, LinearRegression]` pipeline that predicts exactly `expected_minutes`."""
+    import numpy as np
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+
+    rides = [{"PU_DO": "130_205", "trip_distance": 1.0}, {"PU_DO": "74_75", "trip_distance": 2.0}]
+    pipeline = make_pipeline(DictVectorizer(), LinearRegression()).fit(rides, [5.0, 7.0])
+    columns = pipeline[0].vocabulary_
+    pipeline[-1].coef_ = np.zeros(len(columns))
+    pipeline[-1].coef_[columns["trip_distance"]] = MINUTES_PER_MILE
+    pipeline[-1].intercept_ = BASE_MINUTES
+    return pipeline
+
+
+def write_mlflow_model(directory: Path, run_id: str = FAKE_VERSION) -> Path:
+    """A minimal MLflow sklearn-flavour model directory of `linear_pipeline()` with the scoring form training
+    writes beside it: `MLmodel` with the run id and the flavour, the pickled pipeline and `scorer/`."""
     import sklearn
 
+    from training.scoring_form import write_scoring_form
+
+    regressor = linear_pipeline()
     directory.mkdir(parents=True, exist_ok=True)
     mlmodel = {
         "run_id": run_id,
@@ -166,6 +178,7 @@ def write_mlflow_model(directory: Path, regressor: object, run_id: str = FAKE_VE
     (directory / "MLmodel").write_text(yaml.safe_dump(mlmodel), encoding="utf-8")
     with (directory / "model.pkl").open("wb") as handle:
         pickle.dump(regressor, handle)
+    write_scoring_form(regressor, directory)
     return directory
 
 

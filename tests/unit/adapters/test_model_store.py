@@ -16,12 +16,12 @@ from ride_scorer.core.integrity import ModelIntegrityError, directory_digest
 from ride_scorer.core.model import ModelLoadError
 from ride_scorer.core.settings import ConfigError, ModelSettings
 from ride_scorer.stream.settings import ScorerSettings
-from tests.shared.fakes.models import FAKE_VERSION, LinearRegressor, write_mlflow_model
+from tests.shared.fakes.models import FAKE_VERSION, write_mlflow_model
 
 
 @pytest.fixture
 def model_dir(tmp_path: Path) -> Path:
-    return write_mlflow_model(tmp_path / "model", LinearRegressor())
+    return write_mlflow_model(tmp_path / "model")
 
 
 def test_a_pinned_local_model_loads(model_dir):

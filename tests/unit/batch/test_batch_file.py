@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from ride_scorer.batch.cli import NO_MODEL, main
 from ride_scorer.batch.files import BatchIOError, default_rejects_location
-from ride_scorer.batch.job import BatchInputError, BatchJob, main, score_file
+from ride_scorer.batch.job import BatchInputError, BatchJob, score_file
 from ride_scorer.core.integrity import directory_digest
 from ride_scorer.core.model import load_model
-from tests.shared.paths import DATA
+from tests.shared.paths import DATA, ROOT
 
 RAW_MONTH = DATA / "green_tripdata_2023-01.parquet"
 REAL_ROWS = 500
@@ -191,9 +193,81 @@ def test_cli_prints_a_json_summary_and_uses_model_location(
     assert pq.read_table(tmp_path / "o.parquet").column("model_name").unique().to_pylist() == ["ride-duration"]
 
 
-def test_cli_without_a_model_names_the_variable(tmp_path, monkeypatch, capsys):
+def test_the_readme_command_says_how_to_give_a_model(tmp_path, monkeypatch, capsys):
+    """Issue 25 item 1: without a model the first command a newcomer runs says what to do, in one line."""
     monkeypatch.delenv("MODEL_LOCATION", raising=False)
-    code = main(["--input", str(RAW_MONTH), "--output", str(tmp_path / "o.parquet")])
+    monkeypatch.chdir(tmp_path)
+    code = main(["--input", str(RAW_MONTH), "--output", "o.parquet"])
     assert code == 1
-    assert capsys.readouterr().err == "error: MODEL_LOCATION is not set; it is required\n"
-    assert not (tmp_path / "o.parquet").exists()
+    assert capsys.readouterr().err == f"error: {NO_MODEL}\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_model_flags_stand_in_for_the_environment_and_the_output_defaults_to_an_ignored_folder(
+    trained_model_dir, tmp_path, monkeypatch, capsys
+):
+    """Issue 25 item 1: `--model` and `--model-sha256` as the runner and the backfill take them; without
+    `--output` the predictions go to .cache/batch/, which .gitignore ignores."""
+    for name in ("MODEL_LOCATION", "MODEL_SHA256"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    pq.write_table(pq.read_table(RAW_MONTH).slice(0, 20), tmp_path / "in.parquet")
+    digest = directory_digest(trained_model_dir)
+
+    code = main(["--input", "in.parquet", "--model", str(trained_model_dir), "--model-sha256", digest, "--no-progress"])
+
+    assert code == 0, capsys.readouterr().err
+    assert json.loads(capsys.readouterr().out)["output"] == ".cache/batch/in.parquet"
+    assert pq.read_table(".cache/batch/in.parquet").num_rows == 20
+    assert ".cache/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_a_folder_as_input_hints_at_input_prefix_before_any_model_lookup(tmp_path, monkeypatch, capsys):
+    """Issue 25 item 4: `make batch BATCH_INPUT=<folder>` spent 10 s finding the model first."""
+    monkeypatch.delenv("MODEL_LOCATION", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rides").mkdir()
+
+    assert main(["--input", "rides", "--output", "o.parquet"]) == 1
+    assert capsys.readouterr().err == (
+        "error: input 'rides' is a folder, not a file: to score every parquet file in it, use --input-prefix rides "
+        "--output-prefix <folder for predictions/, rejects/, markers/>\n"
+    )
+
+
+def test_the_summary_reports_unseen_pairs_distances_beyond_training_and_prediction_quantiles(
+    referenced_model_dir, tmp_path
+):
+    """Shares of the valid rides (a rejected row is in neither), quantiles of the predictions written."""
+    model = load_model(referenced_model_dir)
+    reference = model.reference
+    real = pq.read_table(DATA / "green_tripdata_2021-01.parquet").slice(0, 90)
+    rows = [
+        {
+            "PULocationID": int(r["PULocationID"]),
+            "DOLocationID": int(r["DOLocationID"]),
+            "trip_distance": r["trip_distance"],
+        }
+        for r in real.to_pylist()
+    ]
+    rows += [{"PULocationID": 90000 + i, "DOLocationID": 7, "trip_distance": 1.0} for i in range(6)]  # unseen
+    rows += [{"PULocationID": 74, "DOLocationID": 75, "trip_distance": reference.max_trip_distance + 1}] * 4
+    rows += [dirty for dirty, _ in DIRTY]
+    path = tmp_path / "month.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    job = BatchJob(str(path), str(tmp_path / "out.parquet"), str(tmp_path / "rejects.parquet"), chunk_rows=32)
+
+    summary = score_file(job, model, "ride_duration_prediction_model")
+
+    pairs_seen_in_slice = sum(f"{r['PULocationID']}_{r['DOLocationID']}" not in reference.seen_pairs for r in rows[:90])
+    assert pairs_seen_in_slice == 0  # the first rows of the month the model was trained on
+    assert summary.unseen_pair_share == 6 / 100
+    assert summary.out_of_range_share == 4 / 100
+    predictions = pq.read_table(tmp_path / "out.parquet").column("ride_duration").to_numpy()
+    assert summary.prediction_quantiles == dict(
+        zip(
+            ["p05", "p25", "p50", "p75", "p95"],
+            np.quantile(predictions, [0.05, 0.25, 0.5, 0.75, 0.95]).tolist(),
+            strict=True,
+        )
+    )

@@ -13,8 +13,10 @@ import time
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from ride_scorer.batch.job import main
+from ride_scorer.batch.cli import main
 from tests.shared.paths import DATA
 
 MONTH = DATA / "green_tripdata_2023-01.parquet"
@@ -32,6 +34,11 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 @pytest.mark.parametrize(
     ("argv", "error"),
     [
+        (
+            ["--input", "in.parquet", "--output", "o.parquet", "--rejects", "file://{dir}//o.parquet"],
+            "error: --rejects '{dir}/o.parquet' and --output 'o.parquet' are the same file ({dir}/o.parquet): "
+            "predictions and rejects need two files",
+        ),
         (
             ["--input", "in.parquet", "--output", "o.parquet", "--rejects", "./o.parquet"],
             "error: --rejects './o.parquet' and --output 'o.parquet' are the same file ({dir}/o.parquet): "
@@ -69,6 +76,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
         ),
     ],
     ids=[
+        "rejects-is-output-file-uri",
         "rejects-is-output-dot-slash",
         "rejects-is-output-absolute",
         "output-is-input",
@@ -87,6 +95,46 @@ def test_files_that_collide_are_refused_before_anything_is_read(workdir, capsys,
     code, out, err = run(capsys, *(part.format(dir=directory) for part in argv))
 
     assert (code, out, err) == (2, "", error.format(dir=directory) + "\n")
+    assert workdir.listing() == before
+
+
+SPELLINGS_OF_THE_INPUT = st.sampled_from(
+    [
+        "in.parquet",
+        "./in.parquet",
+        "{dir}/in.parquet",
+        "/{dir}//./in.parquet",
+        "file://{dir}/in.parquet",
+        "file:{dir}/sub/../in.parquet",
+        "file://localhost{dir}/in.parquet",
+        "sub/../in.parquet",
+        "link.parquet",
+        "sub/../link.parquet",
+    ]
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    spelling=SPELLINGS_OF_THE_INPUT,
+    flag=st.sampled_from(["--output", "--rejects"]),
+    input_spelling=SPELLINGS_OF_THE_INPUT,
+)
+def test_no_spelling_of_the_input_is_ever_written(workdir, capsys, spelling, flag, input_spelling):
+    """Issue 22's property for the single-file mode: whatever the spellings, the job never writes over or
+    beside its input through another name: exit 2, the folder unchanged."""
+    (workdir.path / "sub").mkdir(exist_ok=True)
+    if not (workdir.path / "link.parquet").is_symlink():
+        (workdir.path / "link.parquet").symlink_to("in.parquet")
+    before = workdir.listing()
+    directory = str(workdir.path.resolve())
+    argv = ["--input", input_spelling.format(dir=directory), flag, spelling.format(dir=directory)]
+    if flag == "--rejects":
+        argv += ["--output", "o.parquet"]
+
+    code, out, err = run(capsys, *argv)
+
+    assert (code, out) == (2, ""), err
     assert workdir.listing() == before
 
 
@@ -110,12 +158,12 @@ def test_the_default_rejects_file_may_not_be_the_input(workdir, capsys):
     [
         (
             ["--input", "s3://rides/2023-01.parquet", "--output", "s3://rides//2023-01.parquet"],
-            "error: --output 's3://rides//2023-01.parquet' and --input 's3://rides/2023-01.parquet' are the same "
+            "error: --output 's3://rides/2023-01.parquet' and --input 's3://rides/2023-01.parquet' are the same "
             "file (s3://rides/2023-01.parquet): refusing to overwrite the input",
         ),
         (
             ["--input", "in.parquet", "--output", "s3://scored/o.parquet", "--rejects", "s3://scored/o.parquet/"],
-            "error: --rejects 's3://scored/o.parquet/' and --output 's3://scored/o.parquet' are the same file "
+            "error: --rejects 's3://scored/o.parquet' and --output 's3://scored/o.parquet' are the same file "
             "(s3://scored/o.parquet): predictions and rejects need two files",
         ),
     ],

@@ -5,6 +5,7 @@ error line and the others are still scored; nothing the job did not write is ove
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -14,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ride_scorer.batch.job import main
+from ride_scorer.batch.cli import main
 from ride_scorer.core.integrity import directory_digest
 from tests.shared.paths import DATA
 
@@ -23,13 +24,25 @@ NOT_PARQUET = "Parquet magic bytes not found in footer. Either the file is corru
 
 
 def run(capsys, *argv: str) -> tuple[int, dict | None, list[str]]:
+    """The exit code, the stdout summary with the per-file `results` of its report file, and the stderr
+    lines; the canonical (absolute) locations they name are shown relative to the working directory."""
     code = main([*argv, "--no-progress"])
     captured = capsys.readouterr()
-    return code, json.loads(captured.out) if captured.out else None, captured.err.splitlines()
+    here = f"{os.getcwd()}/"
+    summary = json.loads(captured.out.replace(here, "")) if captured.out else None
+    if summary and summary.get("report"):
+        with open(summary["report"], encoding="utf-8") as report:
+            summary["results"] = json.loads(report.read().replace(here, ""))["results"]
+    return code, summary, captured.err.replace(here, "").splitlines()
 
 
 def snapshot(folder) -> dict[str, bytes]:
-    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+    """Every file but the per-run reports."""
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and "reports" not in path.relative_to(folder).parts
+    }
 
 
 @pytest.fixture
@@ -78,8 +91,8 @@ def test_every_parquet_file_is_scored_as_the_single_file_job_scores_it(folders, 
         ("in/a.parquet", "scored", "out/predictions/a.parquet", "out/rejects/a.parquet"),
     ]
     assert err[:2] == [
-        "scored in/2023/b.parquet (not scored yet): 99 of 100 rows, rejected 1 -> out/predictions/2023/b.parquet",
-        "scored in/a.parquet (not scored yet): 300 of 300 rows, rejected 0 -> out/predictions/a.parquet",
+        "scored 'in/2023/b.parquet' (not scored yet): 99 of 100 rows, rejected 1 -> 'out/predictions/2023/b.parquet'",
+        "scored 'in/a.parquet' (not scored yet): 300 of 300 rows, rejected 0 -> 'out/predictions/a.parquet'",
     ]
     assert err[2].startswith("2 of 2 files scored, 0 skipped, 0 failed: 399 of 400 rows scored, 1 rejected in ")
     for name in ("a.parquet", "2023/b.parquet"):
@@ -95,12 +108,20 @@ def test_the_markers_say_what_was_scored_from_which_bytes_by_which_model(folders
 
     markers = sorted(path.relative_to(folders / "out").as_posix() for path in (folders / "out" / "markers").rglob("*"))
     digest = directory_digest(pinned_model)
-    done = [name for name in markers if name.startswith("markers/a.parquet/sha256-")]
+    done = [name for name in markers if name.startswith("markers/a.parquet/done-")]
     assert "markers/a.parquet/claim.json" in markers
-    assert len(done) == 1 and done[0].endswith(f"_sha256-{digest}.json")
+    assert len(done) == 1
     document = json.loads((folders / "out" / done[0]).read_text())
-    assert document["input"] == "in/a.parquet"
+    assert document["input"] == str(folders / "in" / "a.parquet")
+    assert (
+        document["input_fingerprint"]
+        == f"sha256-{hashlib.sha256((folders / 'in' / 'a.parquet').read_bytes()).hexdigest()}"
+    )
     assert document["model"] == f"sha256-{digest}"
+    assert document["outputs"] == {
+        kind: f"sha256-{hashlib.sha256((folders / 'out' / kind / 'a.parquet').read_bytes()).hexdigest()}"
+        for kind in ("predictions", "rejects")
+    }
     assert document["summary"]["rows"] == 300
 
 
@@ -113,8 +134,8 @@ def test_a_second_run_skips_every_file_and_writes_nothing(folders, capsys):
     assert code == 0
     assert (summary["skipped_files"], summary["scored_files"], summary["rows"]) == (2, 0, 0)
     assert err[:2] == [
-        "skipped in/2023/b.parquet: already scored from these bytes by this model",
-        "skipped in/a.parquet: already scored from these bytes by this model",
+        "skipped 'in/2023/b.parquet': already scored from these bytes by this model, outputs unchanged since",
+        "skipped 'in/a.parquet': already scored from these bytes by this model, outputs unchanged since",
     ]
     assert snapshot(folders / "out") == before
 
@@ -126,7 +147,7 @@ def test_rescore_scores_every_file_again(folders, capsys):
 
     assert code == 0
     assert (summary["scored_files"], summary["skipped_files"], summary["rows"]) == (2, 0, 400)
-    assert err[1] == "scored in/a.parquet (--rescore): 300 of 300 rows, rejected 0 -> out/predictions/a.parquet"
+    assert err[1] == "scored 'in/a.parquet' (--rescore): 300 of 300 rows, rejected 0 -> 'out/predictions/a.parquet'"
 
 
 def test_a_changed_file_alone_is_scored_again(folders, capsys):
@@ -168,7 +189,7 @@ def test_a_bad_file_is_one_error_line_and_the_others_are_scored(folders, capsys)
 
     assert code == 1
     assert (summary["scored_files"], summary["failed_files"]) == (2, 1)
-    assert f"error: in/broken.parquet: input 'in/broken.parquet' cannot be read as parquet: {NOT_PARQUET}" in err
+    assert f"error: 'in/broken.parquet': input 'in/broken.parquet' cannot be read as parquet: {NOT_PARQUET}" in err
     assert (folders / "out" / "predictions" / "a.parquet").is_file()
     assert not (folders / "out" / "predictions" / "broken.parquet").exists()
 
@@ -192,7 +213,7 @@ def test_an_output_the_job_did_not_write_is_never_overwritten(folders, capsys):
     assert (folders / "out" / "predictions" / "a.parquet").read_bytes() == b"someone else's file"
     assert (summary["scored_files"], summary["failed_files"]) == (1, 1)
     assert (
-        "error: in/a.parquet: 'out/predictions/a.parquet' exists and was not written by ride-scorer "
+        "error: 'in/a.parquet': 'out/predictions/a.parquet' exists and was not written by ride-scorer "
         "(no markers/a.parquet/claim.json beside it): refusing to overwrite it"
     ) in err
     code, _, _ = run(capsys, "--input-prefix", "in", "--output-prefix", "out", "--rescore")
@@ -206,14 +227,19 @@ def test_an_output_the_job_did_not_write_is_never_overwritten(folders, capsys):
         ("in", "in/scored", "error: --output-prefix 'in/scored' and --input-prefix 'in' overlap"),
         ("in/2023", "in", "error: --output-prefix 'in' and --input-prefix 'in/2023' overlap"),
         ("in", "./in", "error: --output-prefix 'in' and --input-prefix 'in' overlap"),
+        ("in", "file://{cwd}/in/x/..//out/", "error: --output-prefix 'in/out' and --input-prefix 'in' overlap"),
+        ("link", "in/out", "error: --output-prefix 'in/out' and --input-prefix 'in' overlap"),
     ],
 )
 def test_prefixes_that_overlap_are_refused_before_anything_is_read(
     folders, capsys, input_prefix, output_prefix, message
 ):
+    (folders / "link").symlink_to(folders / "in")
     before = snapshot(folders)
 
-    code, summary, err = run(capsys, "--input-prefix", input_prefix, "--output-prefix", output_prefix)
+    code, summary, err = run(
+        capsys, "--input-prefix", input_prefix, "--output-prefix", output_prefix.format(cwd=folders)
+    )
 
     assert (code, summary) == (2, None)
     assert err == [f"{message}: the outputs would be listed as inputs"]
@@ -248,3 +274,80 @@ def test_arguments_of_the_two_modes_do_not_mix(folders, capsys, argv, message):
     assert stopped.value.code == 2
     assert message in capsys.readouterr().err.splitlines()[-1]
     assert not os.path.exists("out")
+
+
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [
+        ("k" * 240 + ".parquet", "scored"),  # issue 22 row 6: 248 bytes is a valid name; so are its outputs'
+        ("UPPER.PARQUET", "scored"),  # issue 23: the suffix in any case is parquet
+        ("new\nline.parquet", "failed"),  # issue 23: one line, the name escaped
+        ("sep\u2028arated.parquet", "failed"),
+    ],
+    ids=["248-byte-name", "upper-case-suffix", "newline-in-name", "line-separator-in-name"],
+)
+def test_every_file_name_gets_one_line_and_every_valid_one_is_scored(folders, capsys, name, status):
+    shutil.copyfile(folders / "in" / "a.parquet", folders / "in" / name)
+    (folders / "single").mkdir()
+
+    code, summary, err = run(capsys, "--input-prefix", "in", "--output-prefix", "out")
+
+    assert {result["input"]: result["status"] for result in summary["results"]}[f"in/{name}"] == status
+    assert code == (1 if status == "failed" else 0)
+    assert len(err) == 4 and all(
+        line.startswith(("scored '", "error: '", "3 of 3 files", "2 of 3 files")) for line in err
+    ), err
+    assert [line for line in err if line.startswith("error:")] == (
+        [
+            f"error: {f'in/{name}'!r}: {f'predictions/{name}'!r} cannot be a name under 'out': it contains a "
+            f"{'control character (U+000A)' if chr(10) in name else 'line separator (U+2028)'}"
+        ]
+        if status == "failed"
+        else []
+    )
+    if status == "scored":
+        assert pq.read_table(folders / "out" / "predictions" / name).equals(pq.read_table("out/predictions/a.parquet"))
+        assert (
+            main(["--input", f"in/{name}", "--output", f"single/{name}", "--rejects", "r.parquet", "--no-progress"])
+            == 0
+        )
+
+
+def test_the_summary_line_stays_small_however_many_files_and_the_report_holds_them(folders, capsys):
+    """Issue 22 row 9: 2,000 files made a 514 KB summary line, over CloudWatch's 256 KB event."""
+    from ride_scorer.batch.prefix import FileResult, PrefixSummary
+
+    long = "in/" + "x" * 200 + ".parquet"
+    results = [FileResult(f"{long}{n}", "scored", f"out/{long}{n}", f"out/r/{long}{n}", 1, 1, 0) for n in range(2000)]
+    summary = PrefixSummary("in", "out", "ride-duration", "v1", 1.0, results, report="out/reports/r.json")
+
+    line = json.dumps(summary.counts())
+
+    assert len(line.encode()) < 1024
+    assert json.loads(line)["files"] == 2000 and json.loads(line)["report"] == "out/reports/r.json"
+    code, printed, _ = run(capsys, "--input-prefix", "in", "--output-prefix", "out")
+    assert len(printed["results"]) == printed["files"] == 2 and code == 0
+
+
+def test_an_output_that_appears_after_the_listing_is_never_overwritten(folders, capsys, monkeypatch):
+    """Another writer puts `predictions/a.parquet` there between the job's listing and its write: the job
+    saw no output of that name, so it only creates one (a hard link locally, If-None-Match in S3)."""
+    import ride_scorer.batch.prefix as prefix_module
+
+    original = prefix_module._write_document
+
+    def someone_writes_first(location, document, s3_client):
+        original(location, document, s3_client)
+        if location.endswith("markers/a.parquet/claim.json"):
+            (folders / "out" / "predictions" / "a.parquet").write_bytes(b"someone else's file")
+
+    monkeypatch.setattr(prefix_module, "_write_document", someone_writes_first)
+
+    code, summary, err = run(capsys, "--input-prefix", "in", "--output-prefix", "out")
+
+    assert code == 1 and (summary["scored_files"], summary["failed_files"]) == (1, 1)
+    assert (folders / "out" / "predictions" / "a.parquet").read_bytes() == b"someone else's file"
+    assert [line for line in err if line.startswith("error:")] == [
+        "error: 'in/a.parquet': cannot write output 'out/predictions/a.parquet': File exists"
+    ]
+    assert not (folders / "out" / "rejects" / "a.parquet").exists()

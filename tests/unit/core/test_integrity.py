@@ -176,3 +176,45 @@ def test_any_accepted_name_stays_inside_the_folder(name):
 def test_a_missing_model_folder_is_an_integrity_error_naming_it(tmp_path):
     with pytest.raises(ModelIntegrityError, match=f"cannot read the model at {tmp_path / 'absent'}"):
         directory_manifest(tmp_path / "absent")
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from(["a", "/", "\n", "\r", "\x85", "\u2028", "\u2029", "\x1e", "\x0c", "é"]),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_publish_and_load_apply_one_name_rule(name):
+    """Issue 22 row 7 (`notes\\u2028v2.txt`): whatever name the publisher accepts, the loader reads back from
+    the manifest as that one name; a name either refuses is refused by both."""
+    try:
+        safe_relative_path(name)
+    except UnsafeNameError:
+        with pytest.raises(ModelIntegrityError):
+            parse_manifest(f"{'1' * 64}  MLmodel\n{'0' * 64}  {name}\n")
+        return
+    assert parse_manifest(format_manifest({name: "0" * 64, "MLmodel": "1" * 64})) == {
+        name: "0" * 64,
+        "MLmodel": "1" * 64,
+    }
+
+
+def test_a_name_the_loader_would_refuse_is_refused_by_publish(model_folder):
+    (model_folder / "notes\u2028v2.txt").write_text("release notes")
+    with pytest.raises(ModelIntegrityError, match=r"'notes\\u2028v2.txt' .* line separator \(U\+2028\)"):
+        write_digest(model_folder)
+    assert not (model_folder / DIGEST_FILE).exists()
+
+
+def test_the_pin_survives_mlflow_loading_the_model_and_still_covers_every_other_file(model_folder):
+    """Issue 22 row 8: `mlflow.pyfunc.load_model("models:/...")` writes `registered_model_meta` into the
+    artifacts folder; the printed pin must still verify, while a change to any file of the model fails it."""
+    from mlflow.store.artifact.models_artifact_repo import REGISTERED_MODEL_META_FILE_NAME
+
+    pin = write_digest(model_folder)
+    (model_folder / REGISTERED_MODEL_META_FILE_NAME).write_text("model_name: ride-duration\nmodel_version: '3'\n")
+    assert verify_directory(model_folder, pin) == parse_manifest((model_folder / DIGEST_FILE).read_text())
+    (model_folder / "a" / REGISTERED_MODEL_META_FILE_NAME).write_text("not MLflow's: inside a subfolder")
+    with pytest.raises(ModelIntegrityError, match="refusing to unpickle"):
+        verify_directory(model_folder, pin)

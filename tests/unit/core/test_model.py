@@ -2,11 +2,13 @@ import logging
 import os
 import shutil
 
+import numpy as np
 import pytest
 import yaml
 
 from ride_scorer.core.integrity import ModelIntegrityError, directory_digest, write_digest
-from ride_scorer.core.model import ModelLoadError, load_model
+from ride_scorer.core.model import REPUBLISH, ModelLoadError, load_model
+from ride_scorer.core.scoring_form import FORM_ARRAYS, FORM_METADATA
 
 
 @pytest.fixture
@@ -37,8 +39,7 @@ def test_tampered_model_is_refused_before_loading_naming_the_file(model_copy):
 def test_the_digest_file_in_the_folder_is_never_the_pin(model_copy):
     """It travels with the model: whoever swapped the model rewrote it too."""
     digest = write_digest(model_copy)
-    pickled = yaml.safe_load((model_copy / "MLmodel").read_text())["flavors"]["sklearn"]["pickled_model"]
-    (model_copy / pickled).write_bytes((model_copy / pickled).read_bytes() + b"\0")
+    (model_copy / FORM_ARRAYS).write_bytes((model_copy / FORM_ARRAYS).read_bytes() + b"\0")
     write_digest(model_copy)
     with pytest.raises(ModelIntegrityError, match="MODEL_SHA256"):
         load_model(model_copy, expected_sha256=digest)
@@ -60,36 +61,49 @@ def test_digest_ignores_its_own_file_and_sees_renames(model_copy):
     assert directory_digest(model_copy) != before
 
 
-@pytest.mark.parametrize("pickled_model", ["../outside.pkl", "/tmp/outside.pkl", "sub/../../outside.pkl"])
-def test_mlmodel_naming_a_file_outside_the_folder_is_refused(model_copy, pickled_model):
-    """The digest covers the folder; the pickle that gets loaded must be one of the files it covered."""
-    document = yaml.safe_load((model_copy / "MLmodel").read_text())
-    document["flavors"]["sklearn"]["pickled_model"] = pickled_model
-    (model_copy / "MLmodel").write_text(yaml.safe_dump(document))
-    digest = directory_digest(model_copy)
-    with pytest.raises(ModelIntegrityError, match="names the file"):
-        load_model(model_copy, expected_sha256=digest)
-
-
 def test_a_symbolic_link_in_the_model_is_refused(model_copy, tmp_path):
-    pickled = yaml.safe_load((model_copy / "MLmodel").read_text())["flavors"]["sklearn"]["pickled_model"]
     real = tmp_path / "elsewhere.bin"
-    (model_copy / pickled).rename(real)
-    os.symlink(real, model_copy / pickled)
+    (model_copy / FORM_ARRAYS).rename(real)
+    os.symlink(real, model_copy / FORM_ARRAYS)
     with pytest.raises(ModelIntegrityError, match="symbolic link"):
         load_model(model_copy)
 
 
-def test_model_without_sklearn_flavour_is_refused(model_copy):
-    document = yaml.safe_load((model_copy / "MLmodel").read_text())
-    del document["flavors"]["sklearn"]
-    (model_copy / "MLmodel").write_text(yaml.safe_dump(document))
-    with pytest.raises(ModelLoadError, match="no sklearn flavour"):
-        load_model(model_copy)
+@pytest.mark.parametrize("missing", [FORM_METADATA, FORM_ARRAYS])
+def test_a_model_without_the_scoring_form_is_refused_in_one_line_saying_republish(model_copy, missing):
+    """Models published before the form: the scorer never falls back to the pickle."""
+    (model_copy / missing).unlink()
+    with pytest.raises(ModelLoadError) as refused:
+        load_model(model_copy, expected_sha256=directory_digest(model_copy))
+    message = str(refused.value)
+    assert message == f"model at {model_copy} has no scoring form ({missing}): {REPUBLISH}"
+    assert "\n" not in message and "python -m training publish" in message
 
 
-def test_corrupt_model_file_is_a_load_error(model_copy):
-    pickled = yaml.safe_load((model_copy / "MLmodel").read_text())["flavors"]["sklearn"]["pickled_model"]
-    (model_copy / pickled).write_bytes(b"\x00garbage")
-    with pytest.raises(ModelLoadError, match="cannot load"):
-        load_model(model_copy)
+@pytest.mark.parametrize(
+    ("corrupt", "error"),
+    [
+        (lambda form: form.write_bytes(b"\x00garbage"), "cannot read"),
+        (lambda form: _rewrite(form, left=lambda a: a + 10**9), "a root or child is not a node"),
+        (lambda form: _rewrite(form, split_column=lambda a: a + 10**9), "a split names no column"),
+        (lambda form: _rewrite(form, threshold=lambda a: a.astype(np.float32)), "threshold is float32"),
+        (lambda form: _rewrite(form, leaf_value=lambda a: np.array(["x"] * len(a), dtype=object)), "cannot read"),
+    ],
+    ids=["not-an-archive", "child-out-of-range", "column-out-of-range", "wrong-dtype", "object-array"],
+)
+def test_a_corrupt_scoring_form_is_a_load_error_naming_the_file(test_models, tmp_path, corrupt, error):
+    """Pinned or not, the form's arrays are checked before a ride walks them; object arrays never unpickle."""
+    model_copy = shutil.copytree(test_models("forest"), tmp_path / "forest")
+    corrupt(model_copy / FORM_ARRAYS)
+    with pytest.raises(ModelLoadError, match=error) as refused:
+        load_model(model_copy, expected_sha256=directory_digest(model_copy))
+    assert str(model_copy / FORM_ARRAYS) in str(refused.value)
+
+
+def _rewrite(path, **changes):
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    for name, change in changes.items():
+        arrays[name] = change(arrays[name])
+    with path.open("wb") as handle:
+        np.savez(handle, **arrays)

@@ -1,24 +1,31 @@
-"""The direct batch call gives the pipeline's own predictions, as floats, and anything it does not know is
-scored by the model's own predict."""
+"""The scoring form gives the pipeline's own predictions, as floats (`==`), for every kind of model it takes:
+the float32 cast of scikit-learn's trees, the order of a forest's sum and its division, a linear model's sum."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 from sklearn.feature_extraction import DictVectorizer
-from sklearn.linear_model import LinearRegression
+from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import MaxAbsScaler
+from sklearn.tree import DecisionTreeRegressor
 
 from ride_scorer.core.features import features_from_columns, ride_features
 from ride_scorer.core.model import load_model
-from ride_scorer.core.predictors import PROBE_RIDES, batch_predictor
+from ride_scorer.core.predictors import ModelInputError
+from ride_scorer.core.scoring_form import read_form
 from tests.shared.paths import DATA
+from tests.shared.trained_models import read_training_slice
+from training.scoring_form import check_rides, write_scoring_form
 
 REAL_RIDES = 3_000
+SMALL_MODELS = {
+    "decision-tree": lambda: DecisionTreeRegressor(max_depth=12, random_state=0),
+    "extra-trees": lambda: ExtraTreesRegressor(n_estimators=7, max_depth=9, random_state=0),
+    "one-tree-forest": lambda: RandomForestRegressor(n_estimators=1, random_state=0),
+    "ridge": lambda: Ridge(alpha=0.5),
+}
 
 
 @pytest.fixture(scope="module")
@@ -36,40 +43,29 @@ def real_rides() -> list:
     return features_from_columns(columns["PULocationID"], columns["DOLocationID"], columns["trip_distance"]) + odd
 
 
-def pipeline_of(model_dir) -> Any:
-    return load_model(model_dir).regressor
+@pytest.fixture(scope="module")
+def small_pipelines(tmp_path_factory) -> dict:
+    features, target = read_training_slice(DATA / "green_tripdata_2021-01.parquet", 3_000)
+    return {name: make_pipeline(DictVectorizer(), make()).fit(features, target) for name, make in SMALL_MODELS.items()}
 
 
-@pytest.mark.parametrize("kind", ["linear", "forest"])
-def test_predictions_equal_the_pipelines_own_as_floats(test_models, real_rides, kind):
-    pipeline = pipeline_of(test_models(kind))
-    predict = batch_predictor(pipeline)
-    assert predict.__qualname__.startswith("_vectorized_pipeline"), "the direct path must be taken for our models"
-    for size in (1, 2, 100, len(real_rides)):
-        rides = real_rides[-size:]
-        assert predict(rides) == pipeline.predict(rides).tolist()
+@pytest.mark.parametrize("kind", ["linear", "forest", *SMALL_MODELS])
+def test_predictions_equal_the_pipelines_own_as_floats(test_models, small_pipelines, real_rides, tmp_path, kind):
+    if kind in SMALL_MODELS:
+        pipeline = small_pipelines[kind]
+        write_scoring_form(pipeline, tmp_path)
+        form = read_form(tmp_path)
+    else:
+        import mlflow.sklearn
+
+        pipeline = mlflow.sklearn.load_model(str(test_models(kind)))
+        form = load_model(test_models(kind)).regressor
+    rides = real_rides + check_rides(pipeline)
+    for size in (1, 2, 100, len(rides)):
+        assert form.predict(rides[-size:]) == pipeline.predict(rides[-size:]).tolist()
 
 
 @pytest.mark.parametrize("kind", ["linear", "forest"])
 def test_an_empty_batch_raises_as_the_vectorizer_does(test_models, kind):
-    with pytest.raises(ValueError, match="empty"):
-        batch_predictor(pipeline_of(test_models(kind)))([])
-
-
-def test_other_pipeline_shapes_are_scored_by_their_own_predict(real_rides):
-    rides = real_rides[:200]
-    targets = [ride["trip_distance"] * 3 for ride in rides]
-    scaled = make_pipeline(DictVectorizer(), MaxAbsScaler(), LinearRegression()).fit(rides, targets)
-    dense = make_pipeline(DictVectorizer(sparse=False), LinearRegression()).fit(rides, targets)
-    for pipeline in (scaled, dense):
-        predict = batch_predictor(pipeline)
-        assert predict.__qualname__.startswith("_generic")
-        assert predict(PROBE_RIDES) == pipeline.predict(PROBE_RIDES).tolist()
-
-
-def test_a_model_that_is_not_a_pipeline_is_scored_by_its_own_predict():
-    class Constant:
-        def predict(self, features):
-            return np.full(len(features), 12.5)
-
-    assert batch_predictor(Constant())(PROBE_RIDES) == [12.5] * len(PROBE_RIDES)
+    with pytest.raises(ModelInputError, match="empty"):
+        load_model(test_models(kind)).regressor.predict([])

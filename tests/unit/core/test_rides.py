@@ -38,6 +38,16 @@ def test_string_ids_and_integer_distance_are_accepted():
     assert ride_event.ride.features() == {"PU_DO": "130_205", "trip_distance": 4.0}
 
 
+@pytest.mark.parametrize(("pickup", "dropoff"), [(130, 205), ("130", "205"), ("0130", 205), ("0000000130", "0205")])
+def test_a_location_id_is_the_integer_however_it_is_spelled(pickup, dropoff):
+    """Zone 130 spelled "0130" was the feature "0130_205", unseen by the model (21.26 min against 13.17)."""
+    document = event(PULocationID=pickup, DOLocationID=dropoff)
+    for ride_event in (accepted(b64(document)), read_document(document)):
+        assert isinstance(ride_event, RideEvent)
+        assert (ride_event.ride.PULocationID, ride_event.ride.DOLocationID) == (130, 205)
+        assert features_of([ride_event.ride]) == [{"PU_DO": "130_205", "trip_distance": 3.66}]
+
+
 def test_extra_fields_are_ignored():
     document = {**event(vendor=2), "published_at": "2026-11-24T10:00:00Z"}
     assert accepted(b64(document)).ride_id == 256

@@ -30,7 +30,7 @@ EVENT_KINDS = pytest.mark.parametrize("kind", KINDS)
 
 @pytest.fixture
 def environment(trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The function's environment as infra/web.yaml sets it, and a fresh container."""
+    """The function's environment as infra/templates/web.yaml sets it, and a fresh container."""
     monkeypatch.setenv("MODEL_LOCATION", str(trained_model_dir))
     monkeypatch.setenv("MODEL_SHA256", directory_digest(trained_model_dir))
     monkeypatch.setenv("MODEL_NAME", MODEL_NAME)
@@ -76,6 +76,19 @@ def test_a_list_of_rides_gets_the_stream_records_in_order(environment, model, ki
 
 
 @EVENT_KINDS
+@ENCODINGS
+def test_mlflows_scoring_protocol_answers_on_lambda(environment, model, kind, base64_body):
+    frame = {"columns": ["PULocationID", "DOLocationID", "trip_distance"], "data": [[130, 205, 3.66], ["074", 75, 1]]}
+    body = json.dumps({"dataframe_split": frame}).encode()
+    response = invoke(web_event(kind, body, headers=JSON, path="/invocations", base64_body=base64_body))
+    assert response["statusCode"] == 200
+    durations = [expected(model, 0, 130, 205, 3.66), expected(model, 0, 74, 75, 1.0)]
+    assert response_json(response) == {"predictions": [record["prediction"]["ride_duration"] for record in durations]}
+    ping = invoke(web_event(kind, None, method="GET", path="/ping"))
+    assert (ping["statusCode"], response_json(ping)) == (200, {"status": "ok"})
+
+
+@EVENT_KINDS
 def test_health_names_the_model(environment, model, trained_model_dir, kind):
     response = invoke(web_event(kind, None, method="GET", path="/health"))
     assert response["statusCode"] == 200
@@ -92,12 +105,20 @@ def test_health_names_the_model(environment, model, trained_model_dir, kind):
     ("body", "error"),
     [
         (b'{"ride": ', {"code": "invalid_json", "message": "the body is not JSON: Input data was truncated"}),
-        (b"", {"code": "invalid_json", "message": "the body is empty: send one ride event or a list of them"}),
+        (
+            b"",
+            {
+                "code": "invalid_json",
+                "message": "the body is empty: send one ride event or a list of them",
+                "example": RIDE,
+            },
+        ),
         (
             b"42",
             {
                 "code": "invalid_schema",
                 "message": "the body is a JSON number; send one ride event (an object) or a list of them",
+                "example": RIDE,
             },
         ),
         (

@@ -10,13 +10,16 @@ import pytest
 
 from ride_scorer.core.model import FLOAT32_MAX
 from ride_scorer.core.settings import ModelSettings
+from ride_scorer.http_service.answer_size import MAX_ANSWER_BYTES
 from ride_scorer.http_service.app import create_app
+from ride_scorer.http_service.request_body import LISTED_RIDES
 from ride_scorer.http_service.settings import ServiceSettings
 from tests.shared.fakes.models import (
     FAKE_VERSION,
     PAST_FLOAT32_DISTANCE,
     POISON_PU_DO,
     PoisonRegressor,
+    RaisingRegressor,
     expected_minutes,
     fake_model,
     ride_document,
@@ -102,6 +105,39 @@ def test_a_list_names_every_model_stage_rejection_under_the_first_ones_code(pick
         (2, "input_out_of_range"),
         (3, "model_error"),
     ]
+
+
+def test_many_rides_the_model_rejects_are_listed_up_to_the_cap_with_a_count_of_the_rest(picky_client):
+    response = post(picky_client, [VALID] + [INFINITE] * (LISTED_RIDES + 50))
+
+    assert response.status_code == 400
+    error = strict_json(response)["error"]
+    rejected = LISTED_RIDES + 50
+    assert (
+        error["message"]
+        == f"{rejected} of {rejected + 1} rides are invalid; none was scored (the first 100 are listed)"
+    )
+    assert [ride["index"] for ride in error["rides"]] == list(range(1, LISTED_RIDES + 1))
+    assert error["rides_not_listed"] == 50
+
+
+def test_a_request_whose_answer_could_outgrow_lambdas_6_mb_is_a_413_before_scoring():
+    """A valid 3.2 MB body of rides with long non-ASCII ids once answered 200 with a 9.17 MB body (ids expand
+    3.3x escaped); the model, which would raise, is never called."""
+    model = fake_model(RaisingRegressor(AssertionError, "scored a request whose answer cannot be delivered"))
+    settings = ServiceSettings(ModelSettings("unused"), max_request_bytes=8 * 1024 * 1024)
+    client = create_app(settings, model=model).test_client()
+    rides = [ride_document("é" * 127 + str(i % 10), 130, 205, 1.0) for i in range(7_000)]
+
+    response = post(client, rides)
+
+    assert response.status_code == 413
+    error = strict_json(response)["error"]
+    assert error["code"] == "answer_too_large"
+    assert error["message"].startswith("the answer to these 7000 rides could take ")
+    assert error["message"].endswith(
+        f"more than the {MAX_ANSWER_BYTES} an answer may hold; send them in 2 requests or more"
+    )
 
 
 def test_a_valid_ride_is_answered_with_the_stream_record(picky_client):

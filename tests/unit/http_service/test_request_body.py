@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ride_scorer.http_service.request_body import BadRequest, parse_predict_body
+from ride_scorer.http_service.request_body import EVENT_EXAMPLE, LISTED_RIDES, BadRequest, parse_predict_body
 
 RIDE = {"ride": {"PULocationID": 130, "DOLocationID": 205, "trip_distance": 3.66}, "ride_id": 256}
 
@@ -38,6 +38,40 @@ def test_a_list_with_bad_rides_names_each_by_index_and_scores_none():
             ],
         }
     }
+
+
+def test_a_list_of_many_bad_rides_lists_the_first_ones_and_stops_reading():
+    """524,287 bad rides once answered 54 MB in 8.9 s; reading stops at the last ride listed."""
+    body = b"[" + b"0," * 499_999 + b"0]"
+    error = bad(body)["error"]
+    assert [ride["index"] for ride in error["rides"]] == list(range(LISTED_RIDES))
+    first = {"index": 0, "code": "invalid_schema", "message": "(document): Expected `object`, got `int`"}
+    assert error["rides"][0] == first
+    assert error["rides_not_checked"] == 500_000 - LISTED_RIDES
+    assert error["message"] == (
+        f"at least {LISTED_RIDES} of 500000 rides are invalid; none was scored (the first {LISTED_RIDES} are listed; "
+        f"the {500_000 - LISTED_RIDES} after the last one listed were not checked)"
+    )
+    assert len(json.dumps(error)) < 20_000
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"", "the body is empty: send one ride event or a list of them"),
+        (b"42", "the body is a JSON number; send one ride event (an object) or a list of them"),
+        (b'{"ride_id": 1}', "ride: Field required"),
+        (
+            b'{"dataframe_split": {"columns": ["PULocationID"], "data": [[1]]}}',
+            "ride: Field required; this is MLflow's scoring protocol: POST it to /invocations, "
+            "or send a ride event here",
+        ),
+    ],
+)
+def test_a_body_of_the_wrong_shape_is_answered_with_an_example_of_the_right_one(body, message):
+    error = bad(body)["error"]
+    assert (error["message"], error["example"]) == (message, EVENT_EXAMPLE)
+    assert parse_predict_body(json.dumps(error["example"]).encode()).events
 
 
 @pytest.mark.parametrize(
@@ -85,7 +119,7 @@ def test_any_json_document_is_scored_or_a_bad_request(document):
     try:
         parsed = parse_predict_body(json.dumps(document).encode())
     except BadRequest as error:
-        assert set(error.body()["error"]) <= {"code", "message", "rides"}
+        assert set(error.body()["error"]) <= {"code", "message", "rides", "example"}
     else:
         assert len(parsed.events) == (len(document) if isinstance(document, list) else 1)
 

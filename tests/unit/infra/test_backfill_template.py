@@ -1,4 +1,4 @@
-"""infra/backfill.yaml (EMR Serverless application, job role, logs) and Dockerfile.backfill (the venv archive)
+"""infra/templates/backfill.yaml (EMR Serverless application, job role, logs) and Dockerfile.backfill (the venv archive)
 (linted in test_lint.py): the promises docs/backfill.md makes: the role reads only the inputs, the model and the
 artifacts, writes only under the output prefix and its own log group, and only this application's jobs can
 take it; the application stops when idle and is capped; the venv carries the backfill's code, not PySpark."""
@@ -13,7 +13,7 @@ import yaml
 from infra.image_contents import instructions
 from tests.shared.paths import ROOT
 
-TEMPLATE = ROOT / "infra" / "backfill.yaml"
+TEMPLATE = ROOT / "infra" / "templates" / "backfill.yaml"
 DOCKERFILE = ROOT / "Dockerfile.backfill"
 ARN = "arn:${AWS::Partition}"
 
@@ -91,4 +91,4 @@ def test_the_venv_archive_is_built_on_amazon_linux_for_x86_64_with_the_backfill_
     assert "venv-pack -o /output/pyspark_venv.tar.gz" in run
     assert "pyspark" not in run.replace("pyspark_venv", "")
     ignore = (ROOT / "Dockerfile.backfill.dockerignore").read_text(encoding="utf-8").splitlines()
-    assert "*" in ignore and "!ride_scorer/backfill/" in ignore and "!ride_scorer/tools/" not in ignore
+    assert "*" in ignore and "!ride_scorer/backfill/" in ignore and "!tools/" not in ignore

@@ -69,7 +69,7 @@ def test_deploy_batch_passes_the_stack_what_was_given():
     assert result.returncode == 0, result.stderr
     command = " ".join(result.stdout.replace("\\\n", " ").split())
     assert "aws cloudformation deploy --region us-east-1 --stack-name ride-scorer-batch" in command
-    assert "--template-file infra/batch.yaml --capabilities CAPABILITY_IAM" in command
+    assert "--template-file infra/templates/batch.yaml --capabilities CAPABILITY_IAM" in command
     for parameter in (
         f"ServiceImageUri={IMAGE}",
         "ModelPrefix=models/ride-duration/run1",

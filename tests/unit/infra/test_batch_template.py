@@ -1,4 +1,4 @@
-"""infra/batch.yaml (the scheduled batch job on ECS Fargate) and the batch/HTTP image repository (linted in
+"""infra/templates/batch.yaml (the scheduled batch job on ECS Fargate) and the batch/HTTP image repository (linted in
 test_lint.py): the settings the deployment promises. Assertions read the parsed template, so removing the schedule, the
 logs or an alarm, or widening a permission, fails here and not in production."""
 
@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import yaml
 
-from ride_scorer.batch.job import parse_args
+from ride_scorer.batch.cli import parse_args
 from tests.shared.paths import ROOT
 
-BATCH = ROOT / "infra" / "batch.yaml"
-INFRA = ROOT / "infra" / "resources.yaml"
+BATCH = ROOT / "infra" / "templates" / "batch.yaml"
+INFRA = ROOT / "infra" / "templates" / "resources.yaml"
 S3 = "arn:${AWS::Partition}:s3:::"
 CLOUDWATCH = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}"
 

@@ -21,7 +21,7 @@ from infra.image_contents import ROOT, command, ignored_by_context, module_name,
 
 # The modes and tools no image of another mode may carry, and the packages that make up the batch image's
 # forbidden set (the Lambda image is held to its exact closure instead).
-NOT_IN_BATCH_IMAGE = ("ride_scorer.tools", "ride_scorer.stream", "lambda_function")
+NOT_IN_BATCH_IMAGE = ("tools", "ride_scorer.stream", "lambda_function")
 # The batch/HTTP image ships the core whole: it is the shared domain, small and free of heavy imports, and
 # copying it as one folder keeps the Dockerfile from listing modules one by one as the modes' imports change.
 SHIPS_WHOLE = ("ride_scorer.core",)
@@ -47,11 +47,11 @@ BATCH = Image(
     ROOT / "Dockerfile.batch.dockerignore",
     "/app",
     (
-        "ride_scorer.batch.job",
+        "ride_scorer.batch.cli",
         "ride_scorer.batch.__main__",
         "ride_scorer.http_service.app",
         "ride_scorer.http_service.gunicorn_conf",
-        "ride_scorer.http_service.aws_lambda",  # the web Lambda's handler (infra/web.yaml ImageConfig)
+        "ride_scorer.http_service.aws_lambda",  # the web Lambda's handler (infra/templates/web.yaml ImageConfig)
     ),
 )
 
@@ -67,7 +67,9 @@ class Comparison(NamedTuple):
 def import_graph() -> grimp.ImportGraph:
     """The static imports of the image code packages. Imports under `if TYPE_CHECKING:` never run, so an
     image need not carry what only they name; cache_dir=None writes no cache into the tree."""
-    return grimp.build_graph("ride_scorer", "lambda_function", exclude_type_checking_imports=True, cache_dir=None)
+    return grimp.build_graph(
+        "ride_scorer", "lambda_function", "tools", exclude_type_checking_imports=True, cache_dir=None
+    )
 
 
 def import_closure(graph: grimp.ImportGraph, entries: tuple[str, ...]) -> set[str]:
@@ -185,14 +187,14 @@ def test_the_check_reports_tools_copied_into_the_lambda_image(tmp_path: Path) ->
     build context."""
     dockerfile = tmp_path / "Dockerfile"
     text = LAMBDA.dockerfile.read_text(encoding="utf-8")
-    dockerfile.write_text(text + "COPY ride_scorer/tools/ ${LAMBDA_TASK_ROOT}/ride_scorer/tools/\n", encoding="utf-8")
+    dockerfile.write_text(text + "COPY tools/ ${LAMBDA_TASK_ROOT}/tools/\n", encoding="utf-8")
 
     closure = import_closure(import_graph(), LAMBDA.entries)
     missing, extra = compare(set(image_modules(dockerfile)), closure)
 
-    tools = {module for module in import_graph().modules if in_packages(module, ("ride_scorer.tools",))}
+    tools = {module for module in import_graph().modules if in_packages(module, ("tools",))}
     assert tools, "the graph has no tools modules to copy"
     assert not missing
     assert extra == tools
-    assert "ride_scorer/tools/producer.py" in files(extra)
-    assert "ride_scorer/tools/producer.py" in outside_context(LAMBDA, dockerfile)
+    assert "tools/producer.py" in files(extra)
+    assert "tools/producer.py" in outside_context(LAMBDA, dockerfile)

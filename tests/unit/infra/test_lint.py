@@ -21,10 +21,10 @@ LINT_CONFIG = ManualArgs(regions=["us-east-1"])
 # Each case's id names it for the validate targets (`make validate-web` runs `...[web-JWT]`).
 SAM_TEMPLATES = {
     "template": ("template.yaml", {}),
-    "web-AWS_IAM": ("infra/web.yaml", {"AuthMode": "AWS_IAM"}),
-    "web-JWT": ("infra/web.yaml", {"AuthMode": "JWT"}),
+    "web-AWS_IAM": ("infra/templates/web.yaml", {"AuthMode": "AWS_IAM"}),
+    "web-JWT": ("infra/templates/web.yaml", {"AuthMode": "JWT"}),
 }
-PLAIN_TEMPLATES = {"resources": "infra/resources.yaml", "batch": "infra/batch.yaml", "backfill": "infra/backfill.yaml"}
+PLAIN_TEMPLATES = {name: f"infra/templates/{name}.yaml" for name in ("resources", "batch", "backfill")}
 
 
 def problems(matches: list[Any]) -> list[str]:

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from infra.hooks.pre_traffic import app as hook
+from infra.functions.pre_traffic import app as hook
 from infra.sam_translate import load_sam_template, translate
 from lambda_function import app
 from tests.shared.paths import ROOT
 
-HOOK_DIR = ROOT / "infra" / "hooks" / "pre_traffic"
+HOOK_DIR = ROOT / "infra" / "functions" / "pre_traffic"
 FUNCTION_ARN = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}"
 DEPLOYMENT_TYPES = ["Canary10Percent5Minutes", "Linear10PercentEvery1Minute", "AllAtOnce"]
 
@@ -101,6 +101,8 @@ def test_the_hook_runs_before_traffic_with_the_new_versions_arn(translated: dict
     assert properties["Environment"]["Variables"] == {
         "SCORER_VERSION_ARN": {"Ref": version_name},
         "EXPECTED_MODEL_NAME": {"Ref": "ModelName"},
+        "MODEL_LOCATION": {"Fn::Sub": "s3://${ModelBucketName}/${ModelPrefix}"},
+        "MODEL_SHA256": {"Ref": "ModelSha256"},
     }
     assert (properties["Runtime"], properties["Handler"], properties["Timeout"]) == ("python3.12", "app.handler", 120)
 
@@ -108,7 +110,7 @@ def test_the_hook_runs_before_traffic_with_the_new_versions_arn(translated: dict
 def test_the_hook_code_is_its_folder_and_imports_only_what_the_runtime_has(sam: dict[str, Any]) -> None:
     """The zip carries the CodeUri folder: the hook alone, importing the standard library and the python3.12
     runtime's boto3, nothing of ride_scorer (which the scorer's image carries, not this function)."""
-    assert sam["Resources"]["PreTrafficHook"]["Properties"]["CodeUri"] == "infra/hooks/pre_traffic/"
+    assert sam["Resources"]["PreTrafficHook"]["Properties"]["CodeUri"] == "infra/functions/pre_traffic/"
     assert sorted(path.name for path in HOOK_DIR.iterdir() if path.name != "__pycache__") == ["__init__.py", "app.py"]
     tree = ast.parse((HOOK_DIR / "app.py").read_text(encoding="utf-8"))
     imported = {
@@ -118,7 +120,7 @@ def test_the_hook_code_is_its_folder_and_imports_only_what_the_runtime_has(sam: 
         node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
     }
     assert imported - {"boto3", "botocore", "__future__"} <= {
-        "base64", "collections", "dataclasses", "json", "math", "os", "re", "typing"
+        "collections", "dataclasses", "hashlib", "json", "math", "os", "re", "time", "typing"
     }  # fmt: skip
     assert callable(hook.handler)
 
@@ -138,6 +140,16 @@ def test_the_hook_may_invoke_only_the_scorers_versions_and_report_to_this_applic
                 "lambda:InvokeFunction",
                 [{"Fn::Sub": f"{FUNCTION_ARN}-scorer:live"}, {"Fn::Sub": f"{FUNCTION_ARN}-scorer:$LATEST"}],
             ),
+        ],
+        "read-check-set": [
+            (
+                "Allow",
+                "s3:GetObject",
+                [
+                    {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::${{ModelBucketName}}/${{ModelPrefix}}/{name}"}
+                    for name in ("model.sha256", "scorer/check_set.json")
+                ],
+            )
         ],
         "report-to-codedeploy": [
             (
@@ -197,15 +209,27 @@ PROMISED = {
     ("AWS/Lambda", "Duration"),
     ("AWS/Lambda", "Throttles"),
     ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),  # dead-letter queue depth
+    # The model-health row (ride_scorer/stream/health_metrics.py, its own EMF document).
+    ("RideScorer", "ShadowMeanAbsDifference"),
+    ("RideScorer", "ShadowP95AbsDifference"),
+    ("RideScorer", "ShadowDisagreementShare"),
+    ("RideScorer", "ChallengerRejections"),
+    ("RideScorer", "ChallengerFailures"),
+    ("RideScorer", "ChampionScoringTime"),
+    ("RideScorer", "ChallengerScoringTime"),
+    ("RideScorer", "UnseenPairShare"),
+    ("RideScorer", "OutOfRangeShare"),
+    ("RideScorer", "PredictedMinutes"),
+    ("RideScorer", "PredictionsAboveReferenceMedianShare"),
 }
-_SEARCH = re.compile(r"SEARCH\('\{([^,}]+),([^}]*)\}[^']*MetricName=\"([A-Za-z]+)\"")
+_SEARCH = re.compile(r"SEARCH\('\{([^,}]+),([^}]*)\}[^']*MetricName=\"([A-Za-z0-9]+)\"")
 
 
 def dashboard_body(sam: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
     """The body with every ${...} of its Fn::Sub replaced by a placeholder, and the names substituted."""
     template = sam["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     names = set(re.findall(r"\$\{([^}!]+)\}", template))
-    numbers = {"IteratorAgeAlarmMilliseconds"}
+    numbers = {"IteratorAgeAlarmMilliseconds", "ShadowDisagreementAlarmShare", "UnseenPairAlarmShare"}
     rendered = re.sub(r"\$\{([^}!]+)\}", lambda m: "60000" if m.group(1) in numbers else f"<{m.group(1)}>", template)
     return json.loads(rendered), names
 
@@ -247,9 +271,9 @@ def test_the_scorers_own_metrics_and_lambdas_errors_and_duration_are_per_version
 
 def test_the_dashboard_shows_every_alarm(sam: dict[str, Any]) -> None:
     body, _ = dashboard_body(sam)
-    (widget,) = [widget for widget in body["widgets"] if widget["type"] == "alarm"]
+    shown = [name for widget in body["widgets"] if widget["type"] == "alarm" for name in widget["properties"]["alarms"]]
     alarms = {name for name, resource in sam["Resources"].items() if resource["Type"] == "AWS::CloudWatch::Alarm"}
-    assert sorted(widget["properties"]["alarms"]) == sorted(f"<{name}.Arn>" for name in alarms)
+    assert sorted(shown) == sorted(f"<{name}.Arn>" for name in alarms)
 
 
 def test_the_dashboards_metric_namespace_and_service_are_the_functions(sam: dict[str, Any]) -> None:

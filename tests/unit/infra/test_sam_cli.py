@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record
 from tests.shared.paths import ROOT
+from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record
 
 SAM = ROOT / ".cache" / "sam-cli" / "bin" / "sam"
 
@@ -36,7 +36,7 @@ def sam(*arguments: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("template", ["template.yaml", "infra/web.yaml"])
+@pytest.mark.parametrize("template", ["template.yaml", "infra/templates/web.yaml"])
 def test_sam_validate_accepts_the_template(template):
     result = sam("validate", "--region", "us-east-1", "--template-file", template)
     assert result.returncode == 0, result.stdout + result.stderr

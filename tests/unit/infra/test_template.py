@@ -18,7 +18,7 @@ from infra.sam_translate import load_sam_template, translate
 from tests.shared.paths import ROOT
 
 TEMPLATE = ROOT / "template.yaml"
-INFRA = ROOT / "infra" / "resources.yaml"
+INFRA = ROOT / "infra" / "templates" / "resources.yaml"
 LINT_CONFIG = ManualArgs(regions=["us-east-1"])
 ARN = "arn:${AWS::Partition}"
 RIDES_ARN = f"{ARN}:kinesis:${{AWS::Region}}:${{AWS::AccountId}}:stream/${{RidesStreamName}}"
@@ -44,8 +44,11 @@ def kinesis_event(function: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def statements(sam: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Each policy's statements; a policy under a condition (`Fn::If: [condition, policy, AWS::NoValue]`)
+    counts as given, since the condition's stack grants it."""
     role = sam["Resources"]["ScorerRole"]["Properties"]
-    return {policy["PolicyName"]: policy["PolicyDocument"]["Statement"] for policy in role["Policies"]}
+    policies = [policy["Fn::If"][1] if "Fn::If" in policy else policy for policy in role["Policies"]]
+    return {policy["PolicyName"]: policy["PolicyDocument"]["Statement"] for policy in policies}
 
 
 def errors(matches: list[Any]) -> list[str]:
@@ -74,12 +77,20 @@ def test_function_is_an_image_with_tracing_and_the_scorer_environment(function: 
     assert function["PackageType"] == "Image"
     assert function["ImageUri"] == {"Ref": "ImageUri"}
     assert function["Tracing"] == {"Ref": "Tracing"}
-    assert function["MemorySize"] == 1024
+    assert function["MemorySize"] == {"Ref": "MemorySize"}
     assert function["Timeout"] == 60
     assert function["Environment"]["Variables"] == {
         "MODEL_LOCATION": {"Fn::Sub": "s3://${ModelBucketName}/${ModelPrefix}"},
         "MODEL_NAME": {"Ref": "ModelName"},
         "MODEL_SHA256": {"Ref": "ModelSha256"},
+        "CHALLENGER_MODEL_LOCATION": {
+            "Fn::If": [
+                "HasChallenger",
+                {"Fn::Sub": "s3://${ModelBucketName}/${ChallengerPrefix}"},
+                {"Ref": "AWS::NoValue"},
+            ]
+        },
+        "CHALLENGER_MODEL_SHA256": {"Fn::If": ["HasChallenger", {"Ref": "ChallengerSha256"}, {"Ref": "AWS::NoValue"}]},
         "PREDICTIONS_STREAM_NAME": {"Ref": "PredictionsStreamName"},
         "DEAD_LETTER_QUEUE_URL": {
             "Fn::Sub": "https://sqs.${AWS::Region}.${AWS::URLSuffix}/${AWS::AccountId}/${DeadLetterQueueName}"
@@ -111,6 +122,18 @@ def test_the_model_pin_is_a_required_parameter_and_reaches_the_function(sam: dic
     assert "ALLOW_UNPINNED_MODEL" not in variables
 
 
+def test_the_challenger_is_optional_pinned_when_given_and_read_only_under_its_prefix(sam: dict[str, Any]) -> None:
+    parameters = sam["Parameters"]
+    assert (parameters["ChallengerPrefix"]["Default"], parameters["ChallengerSha256"]["Default"]) == ("", "")
+    assert parameters["ChallengerSha256"]["AllowedPattern"] == "^([0-9a-f]{64})?$"
+    assert sam["Conditions"]["HasChallenger"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ChallengerPrefix"}, ""]}]}
+    rule = sam["Rules"]["ChallengerIsPinned"]
+    assert rule["RuleCondition"] == sam["Conditions"]["HasChallenger"]
+    assert [assertion["Assert"] for assertion in rule["Assertions"]] == [
+        {"Fn::Not": [{"Fn::Equals": [{"Ref": "ChallengerSha256"}, ""]}]}
+    ]
+
+
 def test_kinesis_event_reports_partial_failures_and_gives_up_finitely(
     sam: dict[str, Any], kinesis_event: dict[str, Any]
 ) -> None:
@@ -135,6 +158,11 @@ def test_kinesis_event_reports_partial_failures_and_gives_up_finitely(
     assert parameters["StartingPosition"]["AllowedValues"] == ["LATEST", "TRIM_HORIZON"]
     assert (parameters["BatchSize"]["MinValue"], parameters["BatchSize"]["MaxValue"]) == (1, 10000)
     assert (parameters["ParallelizationFactor"]["MinValue"], parameters["ParallelizationFactor"]["MaxValue"]) == (1, 10)
+    window = parameters["MaximumBatchingWindowInSeconds"]
+    assert (window["MinValue"], window["MaxValue"]) == (0, 300)
+    # Lambda's own bounds for a function's memory (MB); make capacity plans within them.
+    memory = parameters["MemorySize"]
+    assert (memory["Type"], memory["Default"], memory["MinValue"], memory["MaxValue"]) == ("Number", 1024, 128, 10240)
 
 
 def test_role_grants_each_action_only_on_its_resource(sam: dict[str, Any], statements: dict[str, Any]) -> None:
@@ -163,6 +191,10 @@ def test_role_grants_each_action_only_on_its_resource(sam: dict[str, Any], state
             ("s3:GetObject", {"Fn::Sub": f"{ARN}:s3:::${{ModelBucketName}}/${{ModelPrefix}}/*"}),
             ("s3:ListBucket", {"Fn::Sub": f"{ARN}:s3:::${{ModelBucketName}}"}),
         ],
+        "read-challenger-model": [
+            ("s3:GetObject", {"Fn::Sub": f"{ARN}:s3:::${{ModelBucketName}}/${{ChallengerPrefix}}/*"}),
+            ("s3:ListBucket", {"Fn::Sub": f"{ARN}:s3:::${{ModelBucketName}}"}),
+        ],
         "send-dead-letters": [("sqs:SendMessage", {"Fn::Sub": DEAD_LETTER_ARN})],
         "send-on-failure": [("sqs:SendMessage", {"Fn::Sub": ON_FAILURE_ARN})],
         "write-logs": [(["logs:CreateLogStream", "logs:PutLogEvents"], {"Fn::GetAtt": ["ScorerLogGroup", "Arn"]})],
@@ -170,6 +202,10 @@ def test_role_grants_each_action_only_on_its_resource(sam: dict[str, Any], state
     }
     list_bucket = statements["read-model"][1]
     assert list_bucket["Condition"] == {"StringLike": {"s3:prefix": {"Fn::Sub": "${ModelPrefix}/*"}}}
+    challenger_listing = statements["read-challenger-model"][1]
+    assert challenger_listing["Condition"] == {"StringLike": {"s3:prefix": {"Fn::Sub": "${ChallengerPrefix}/*"}}}
+    (conditional,) = [policy for policy in role["Policies"] if "Fn::If" in policy]
+    assert conditional["Fn::If"][0] == "HasChallenger" and conditional["Fn::If"][2] == {"Ref": "AWS::NoValue"}
     assert all(statement["Effect"] == "Allow" for policy in statements.values() for statement in policy)
 
 
@@ -196,16 +232,25 @@ def test_translation_adds_no_role_or_policy_of_its_own(sam: dict[str, Any]) -> N
     assert resources["DeploymentRole"] == sam["Resources"]["DeploymentRole"]
 
 
-def test_alarms_watch_lag_errors_throttles_and_both_queues(sam: dict[str, Any]) -> None:
+def watched_metric(alarm: dict[str, Any]) -> dict[str, Any]:
+    """The metric an alarm watches: its own, or the one its metric-math expression is computed from."""
+    if "Metrics" not in alarm:
+        return alarm
+    (stat,) = [query["MetricStat"] for query in alarm["Metrics"] if "MetricStat" in query]
+    return stat["Metric"]
+
+
+def test_alarms_watch_lag_errors_throttles_both_queues_and_model_health(sam: dict[str, Any]) -> None:
     alarms = {
         name: resource["Properties"]
         for name, resource in sam["Resources"].items()
         if resource["Type"] == "AWS::CloudWatch::Alarm"
     }
     watched = {
-        (alarm["Namespace"], alarm["MetricName"], json.dumps(alarm["Dimensions"], sort_keys=True))
-        for alarm in alarms.values()
+        (metric["Namespace"], metric["MetricName"], json.dumps(metric["Dimensions"], sort_keys=True))
+        for metric in map(watched_metric, alarms.values())
     }
+    per_service = json.dumps([{"Name": "service", "Value": "ride-scorer"}], sort_keys=True)
     function_dimension = json.dumps([{"Name": "FunctionName", "Value": {"Ref": "ScorerFunction"}}], sort_keys=True)
     alias_dimensions = [
         {"Name": "FunctionName", "Value": {"Ref": "ScorerFunction"}},
@@ -228,8 +273,16 @@ def test_alarms_watch_lag_errors_throttles_and_both_queues(sam: dict[str, Any]) 
             "ApproximateNumberOfMessagesVisible",
             json.dumps([{"Name": "QueueName", "Value": {"Ref": "OnFailureQueueName"}}], sort_keys=True),
         ),
+        # Model health, per service: the dimension set health_metrics.py publishes beside the per-version one.
+        ("RideScorer", "ShadowDisagreementShare", per_service),
+        ("RideScorer", "UnseenPairShare", per_service),
+        ("RideScorer", "PredictionsAboveReferenceMedianShare", per_service),
     }
     assert all(alarm["ComparisonOperator"] == "GreaterThanThreshold" for alarm in alarms.values())
+    # Drift is the share above the training median moving away from one half, either way.
+    (expression,) = [query for query in alarms["PredictionDriftAlarm"]["Metrics"] if "Expression" in query]
+    assert (expression["Expression"], expression["ReturnData"]) == ("ABS(above - 0.5)", True)
+    assert alarms["PredictionDriftAlarm"]["Threshold"] == {"Ref": "PredictionDriftAlarmDeviation"}
 
 
 def test_outputs_name_the_function_and_every_arn(sam: dict[str, Any]) -> None:

@@ -1,5 +1,5 @@
-"""infra/web.yaml, the web Lambda's stack (linted in test_lint.py, validated by the SAM CLI in test_sam_cli.py),
-holding the settings it promises (auth never NONE, least privilege, throttling, access logs, alarms),
+"""infra/templates/web.yaml, the web Lambda's stack (linted in test_lint.py, validated by the SAM CLI in
+test_sam_cli.py), holding the settings it promises (auth never NONE, least privilege, throttling, access logs, alarms),
 and `make deploy-web` refusing to start without what it needs.
 
 Assertions read the parsed template, so removing a setting or widening a permission fails here.
@@ -17,18 +17,29 @@ import subprocess
 from typing import Any
 
 import pytest
+from apig_wsgi import make_lambda_handler
+from awslambdaric.lambda_runtime_marshaller import to_json
 
 from infra.sam_translate import load_sam_template, translate
+from ride_scorer.core.settings import ModelSettings
+from ride_scorer.http_service.answer_size import LARGEST_SAFE_REQUEST_BYTES, LONGEST_FLOAT
+from ride_scorer.http_service.app import create_app
+from ride_scorer.http_service.settings import ServiceSettings
+from tests.shared.fakes.models import fake_model
+from tests.shared.lambda_context import lambda_context
 from tests.shared.make import run_make
 from tests.shared.paths import ROOT
+from tests.shared.web_events import web_event
 
-TEMPLATE = ROOT / "infra" / "web.yaml"
+TEMPLATE = ROOT / "infra" / "templates" / "web.yaml"
 ARN = "arn:${AWS::Partition}"
 EXECUTE_API = f"{ARN}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{HttpApi}}"
 PIN = "0123456789abcdef" * 4
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ride-scorer-service:0a1b2c3d4e5f"
 # Lambda's synchronous invocation payload limit; API Gateway may base64-encode the body inside it.
 LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024
+# The service's own routes and MLflow's scoring protocol's.
+ROUTES = ("POST /predict", "GET /health", "POST /invocations", "GET /ping", "GET /version")
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +126,50 @@ def test_the_largest_allowed_body_fits_a_lambda_invocation_base64_encoded(templa
     assert encoded + 64 * 1024 < LAMBDA_PAYLOAD_BYTES  # headers and request context fit in the rest
 
 
+class LongestFloats:
+    """A model whose every duration is written as long as a float can be: the largest answer per ride."""
+
+    def predict(self, features: list[Any]) -> list[float]:
+        return [float(LONGEST_FLOAT)] * len(features)
+
+
+def worst_case_body(route: str, size: int) -> bytes:
+    """A valid body of `size` bytes with the largest answer a body that size can get: for /invocations, rows
+    of columnar `inputs` ("0," in each column); for /predict, rides with 128-character ids of 4-byte
+    characters (escaped twice on the way out: 3.4 times their size)."""
+    if route == "/invocations":
+        rows = (size - 65) // 6
+        column = "[" + ",".join("0" * rows) + "]"
+        body = f'{{"inputs":{{"PULocationID":{column},"DOLocationID":{column},"trip_distance":{column}}}}}'.encode()
+    else:
+        ride = b'{"ride":{"PULocationID":0,"DOLocationID":0,"trip_distance":0},"ride_id":"' + "😀".encode() * 128
+        body = b"[" + b",".join([ride + b'"}'] * ((size - 2) // (len(ride) + 3))) + b"]"
+    assert len(body) <= size
+    return body + b" " * (size - len(body))
+
+
+@pytest.mark.parametrize("route", [pytest.param("/invocations", marks=pytest.mark.slow), "/predict"])
+def test_no_body_up_to_the_largest_max_request_bytes_gets_an_answer_lambda_cannot_return(
+    template: dict[str, Any], route: str
+) -> None:
+    """A 4 MiB body of valid rides once got a 9.17 MB answer, past Lambda's 6 MB: MaxRequestBytes' maximum is
+    the largest body whose answer always fits (answer_size), and no larger: a few more rows are a 413."""
+    largest = template["Parameters"]["MaxRequestBytes"]["MaxValue"]
+    assert largest == LARGEST_SAFE_REQUEST_BYTES
+    assert re.fullmatch(template["Parameters"]["ModelName"]["AllowedPattern"], "m" * 64)
+    model = fake_model(LongestFloats(), version="0123456789abcdef" * 2)  # an MLflow run id's length
+    settings = ServiceSettings(ModelSettings("unused", model_name="m" * 64), max_request_bytes=largest + 1024)
+    handler = make_lambda_handler(create_app(settings, model))
+
+    response = handler(web_event("http-api-proxy", worst_case_body(route, largest), path=route), lambda_context())
+
+    assert response["statusCode"] == 200
+    assert len(to_json(response).encode()) <= LAMBDA_PAYLOAD_BYTES  # what awslambdaric sends back
+    if route == "/invocations":
+        bigger = handler(web_event("http-api-proxy", worst_case_body(route, largest + 1024), path=route), None)
+        assert (bigger["statusCode"], json.loads(bigger["body"])["error"]["code"]) == (413, "answer_too_large")
+
+
 @pytest.mark.parametrize("choice", EVERY_CHOICE, ids=lambda c: f"jwt={c['UseJwt']},url={c['HasFunctionUrl']}")
 def test_authentication_is_on_for_every_way_in(resources: dict[str, Any], choice: dict[str, bool]) -> None:
     """No route, URL or parameter choice leaves the service open: IAM (SigV4) by default, else JWT."""
@@ -122,7 +177,7 @@ def test_authentication_is_on_for_every_way_in(resources: dict[str, Any], choice
         resource["Properties"]["RouteKey"]: resolve(resource["Properties"], choice)
         for resource in of_type(resources, "AWS::ApiGatewayV2::Route").values()
     }
-    assert set(routes) == {"POST /predict", "GET /health"}  # no $default catch-all
+    assert set(routes) == set(ROUTES)  # no $default catch-all
     expected = "JWT" if choice["UseJwt"] else "AWS_IAM"
     assert {route["AuthorizationType"] for route in routes.values()} == {expected}
     if choice["UseJwt"]:
@@ -184,7 +239,7 @@ def test_no_wildcard_action_and_api_gateway_may_invoke_only_the_two_routes(resou
     assert [action for action in actions if "*" in action] == []
     permissions = [resource["Properties"] for resource in of_type(resources, "AWS::Lambda::Permission").values()]
     assert sorted(json.dumps(p["SourceArn"]) for p in permissions) == sorted(
-        json.dumps({"Fn::Sub": f"{EXECUTE_API}/*/{route}"}) for route in ("POST/predict", "GET/health")
+        json.dumps({"Fn::Sub": f"{EXECUTE_API}/*/{route.replace(' /', '/')}"}) for route in ROUTES
     )
     assert {(p["Action"], p["Principal"]) for p in permissions} == {
         ("lambda:InvokeFunction", "apigateway.amazonaws.com")
@@ -202,6 +257,9 @@ def test_translation_adds_no_role_policy_or_open_route(template: dict[str, Any])
         "JwtAuthorizer",
         "PredictRoute",
         "HealthRoute",
+        "InvocationsRoute",
+        "PingRoute",
+        "VersionRoute",
         "DefaultStage",
     }
 
@@ -297,7 +355,7 @@ def test_deploy_web_with_a_malformed_pin_stops_naming_it() -> None:
 def test_deploy_web_passes_the_image_model_and_pin_to_the_stack() -> None:
     result = make_deploy_web("-n", **COMPLETE, WEB_PARAMETERS="AuthMode=JWT")
     assert result.returncode == 0, result.stderr
-    assert "--template-file infra/web.yaml" in result.stdout
+    assert "--template-file infra/templates/web.yaml" in result.stdout
     assert f"ServiceImageUri={IMAGE} ModelBucketName=$bucket" in result.stdout
     assert f"ModelPrefix=models/ride-duration/abc ModelSha256={PIN} AuthMode=JWT" in result.stdout
     assert 'bucket="models"' in result.stdout

@@ -13,10 +13,10 @@ from ride_scorer.adapters.sqs import SqsDeadLetterQueue
 from ride_scorer.core.model import FLOAT32_MAX
 from ride_scorer.stream.kinesis_event import KinesisEventRecords
 from ride_scorer.stream.scorer import StreamScorer
-from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
-from ride_scorer.tools.local.context import LocalLambdaContext
 from tests.shared.fakes.aws import NO_WAIT, FakeKinesis, FakeSqs
 from tests.shared.fakes.models import FAKE_VERSION, PAST_FLOAT32_DISTANCE, POISON_PU_DO, expected_minutes
+from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
+from tools.local.context import LocalLambdaContext
 
 ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/rides"
 MODEL_NAME = "ride_duration_prediction_model"

@@ -13,8 +13,8 @@ import pytest
 from lambda_function import app
 from ride_scorer.core.settings import ConfigError
 from ride_scorer.stream.settings import ScorerSettings
-from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
-from ride_scorer.tools.local.context import LocalLambdaContext
+from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
+from tools.local.context import LocalLambdaContext
 
 VALID = {
     "MODEL_LOCATION": "s3://models/ride-duration/abc123",
@@ -91,3 +91,34 @@ def test_the_handler_fails_its_first_invocation_with_that_line(new_container, mo
         app.lambda_handler(event, LocalLambdaContext("ride-scorer", "us-east-1", "123456789012"))
 
     assert str(refused.value) == f"DEAD_LETTER_QUEUE_URL='https://' must be an SQS queue URL: {EXPECTED}"
+
+
+PIN = "fedcba9876543210" * 4
+
+
+@pytest.mark.parametrize(
+    ("challenger", "error"),
+    [
+        ({"CHALLENGER_MODEL_LOCATION": "s3://models/challengers/def456"}, "CHALLENGER_MODEL_SHA256 is not set"),
+        ({"CHALLENGER_MODEL_SHA256": PIN}, "CHALLENGER_MODEL_LOCATION is not set, but CHALLENGER_MODEL_SHA256 is"),
+        (
+            {"CHALLENGER_MODEL_LOCATION": "s3://models", "CHALLENGER_MODEL_SHA256": PIN},
+            "CHALLENGER_MODEL_LOCATION='s3://models' must be s3://bucket/prefix",
+        ),
+        (
+            {"CHALLENGER_MODEL_LOCATION": "s3://models/c/1", "CHALLENGER_MODEL_SHA256": "abc"},
+            "CHALLENGER_MODEL_SHA256='abc' must be 64 hexadecimal characters",
+        ),
+    ],
+)
+def test_a_challenger_is_pinned_like_the_champion_or_refused_naming_the_variable(challenger, error):
+    with pytest.raises(ConfigError, match=error.replace("(", r"\(")):
+        ScorerSettings.from_env({**VALID, **challenger})
+
+
+def test_a_challenger_is_optional_and_read_with_its_pin():
+    assert ScorerSettings.from_env(VALID).challenger is None
+    settings = ScorerSettings.from_env(
+        {**VALID, "CHALLENGER_MODEL_LOCATION": "s3://models/c/1", "CHALLENGER_MODEL_SHA256": PIN.upper()}
+    )
+    assert (settings.challenger.model_location, settings.challenger.model_sha256) == ("s3://models/c/1", PIN)

@@ -8,8 +8,10 @@ from ride_scorer.adapters.sqs import SqsDeadLetterQueue
 from ride_scorer.core.model import load_model
 from ride_scorer.stream.kinesis_event import KinesisEventRecords
 from ride_scorer.stream.scorer import StreamScorer
-from ride_scorer.tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
+from ride_scorer.stream.shadow import Shadow
 from tests.shared.fakes.aws import NO_WAIT, FakeKinesis, FakeSqs
+from tests.shared.fakes.models import RaisingRegressor, fake_model
+from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
 
 ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/rides"
 
@@ -132,3 +134,21 @@ def test_empty_batch_is_a_no_op(model):
     service, kinesis, sqs = scorer(model)
     result = service.score(batch([]))
     assert (result.records, result.failed_sequence_numbers, kinesis.calls, sqs.calls) == (0, [], [], 0)
+
+
+@pytest.mark.parametrize("error", [MemoryError, RuntimeError, KeyError])
+def test_a_challenger_that_raises_changes_nothing_written_and_is_reported(model, error):
+    """Not a ride's error (those are rejections): the challenger itself is broken. The batch is the
+    champion's as if there were no challenger, and the result says the challenger failed."""
+    records = [stream_record(i) for i in range(4)] + [stream_record(4, b"{not json")]
+    alone, alone_kinesis, alone_sqs = scorer(model)
+    expected = alone.score(batch(records))
+    shadowed, kinesis, sqs = scorer(model)
+    shadowed.shadow = Shadow(fake_model(RaisingRegressor(error), version="broken-challenger"))
+
+    result = shadowed.score(batch(records))
+
+    assert (kinesis.written, sqs.sent) == (alone_kinesis.written, alone_sqs.sent)
+    assert result.failed_sequence_numbers == expected.failed_sequence_numbers == []
+    assert result.shadow is not None and result.shadow.failed and result.shadow.comparison is None
+    assert result.shadow.challenger_version == "broken-challenger"

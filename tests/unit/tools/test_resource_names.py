@@ -1,7 +1,7 @@
-"""--prefix names what infra/resources.yaml creates, for the same Prefix."""
+"""--prefix names what infra/templates/resources.yaml creates, for the same Prefix."""
 
 from infra.provision import load_template, resolved_resources
-from ride_scorer.tools.resource_names import ResourceNames
+from tools.resource_names import ResourceNames
 
 
 def test_names_follow_the_infra_template():

@@ -1,7 +1,7 @@
 """The logged model works in every MLflow entry point on raw ride fields, gives the scorer's floats, and the
 lean loader (no MLflow) still reads its sklearn flavour, fast path included.
 
-Models come from the session's `registered` store (conftest.py): linear is version 1, forest version 2.
+Models come from the session's `registered` store (the root conftest.py): linear is version 1, forest version 2.
 """
 
 import json
@@ -71,12 +71,11 @@ def test_mlmodel_keeps_the_sklearn_flavour_and_points_pyfunc_at_the_raw_ride_loa
     ]
 
 
-def test_the_lean_loader_reads_it_with_its_fast_path(registered):
-    for result in (registered.linear, registered.forest):
+def test_the_scorer_reads_its_scoring_form_beside_the_flavours(registered):
+    for result, form in ((registered.linear, "LinearModel"), (registered.forest, "TreeEnsemble")):
         model = load_model(result.model_dir, expected_sha256=directory_digest(result.model_dir))
         assert model.version == result.run_id
-        assert model.batch_predict is not None
-        assert model.batch_predict.__qualname__.startswith("_vectorized_pipeline")
+        assert model.metadata.kind == form
 
 
 @pytest.mark.parametrize("kind", ["linear", "forest"])
@@ -164,7 +163,11 @@ def test_pyfunc_refuses_a_ride_the_scorer_rejects(registered):
     model = mlflow.pyfunc.load_model(str(registered.linear.model_dir))
     rides = pd.DataFrame({"PULocationID": [130, 130], "DOLocationID": [205, 205], "trip_distance": [3.66, -1.0]})
 
-    with pytest.raises(ValueError, match=r"^row 1: trip_distance must be a finite number >= 0, got -1\.0$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^1 of 2 rows cannot be scored, so none was: "
+        r"row 1: trip_distance must be a finite number >= 0, got -1\.0$",
+    ):
         model.predict(rides)
 
 
