@@ -20,7 +20,7 @@ import requests
 
 from tools.local.loopback import free_port
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class ServiceDidNotStart(RuntimeError):

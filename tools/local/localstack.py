@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 LOCALSTACK_VERSION = "2026.3.0"
 KINESIS_LOCAL_VERSION = "0.5.2"
 CONSTRAINTS = REPO / "localstack" / f"constraints-localstack-core-{LOCALSTACK_VERSION}-py313.txt"
