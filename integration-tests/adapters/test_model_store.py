@@ -70,9 +70,14 @@ def files_under(root: Path) -> list[str]:
     )
 
 
-def test_published_model_loads_when_pinned_and_its_download_is_removed(published, trained_model_dir, tmp_path):
+# The Lambda passes its own S3 client; the batch job and the HTTP service let the store make one.
+@pytest.mark.parametrize("own_client", [True, False], ids=["given-client", "default-client"])
+def test_published_model_loads_when_pinned_and_its_download_is_removed(
+    published, trained_model_dir, tmp_path, own_client
+):
     downloads = tmp_path / "downloads"
-    model = load_model_from(scorer_settings(published.model_location, published.sha256), client("s3"), downloads)
+    s3 = client("s3") if own_client else None
+    model = load_model_from(scorer_settings(published.model_location, published.sha256), s3, downloads)
     assert model.predict(RIDE) == load_model(trained_model_dir).predict(RIDE)
     assert model.metadata.digest == published.sha256 == directory_digest(trained_model_dir)
     assert files_under(downloads) == []
