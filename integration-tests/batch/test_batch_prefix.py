@@ -249,8 +249,15 @@ def test_overlapping_runs_with_two_models_never_skip_the_other_models_prediction
         ),
         # ... and is an S3 key like any other.
         ([f"in/{'k' * 300}.parquet"], "s3", {f"in/{'k' * 300}.parquet": "scored"}),
+        # Row 3 again: a run claimed `x.parquet` and failed before writing it; a foreign object landed since.
+        # The claim alone does not prove the object is ride-scorer's (`out/...` keys are planted, not inputs).
+        (
+            ["in/a.parquet", "in/x.parquet", "out/markers/x.parquet/claim.json"],
+            "s3",
+            {"in/a.parquet": "scored", "in/x.parquet": "failed"},
+        ),
     ],
-    ids=["row3-claim-is-exact", "row4-dotdot-key", "row6-long-key-local", "row6-long-key-s3"],
+    ids=["row3-claim-is-exact", "row4-dotdot-key", "row6-long-key-local", "row6-long-key-s3", "row3-claim-is-no-proof"],
 )
 def test_hostile_keys_are_names_and_foreign_objects_are_never_overwritten(
     incoming_bucket, capsys, tmp_path, keys, output, expected

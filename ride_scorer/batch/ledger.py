@@ -6,7 +6,9 @@ For an input called `<name>` under the input prefix, the job writes under the ou
 
     predictions/<name>                        the predictions (the single-file job's output)
     rejects/<name>                            the rows that could not be scored
-    markers/<name>/claim.json                 written before either: these two outputs are ride-scorer's
+    markers/<name>/claim.json                 written before either: these two names are ride-scorer's
+    markers/<name>/wrote-<outputs>.json       written once either is written, even by a run that then fails:
+                                              the outputs' identities as this tool wrote them
     markers/<name>/done-<commit>.json         written after both: a commit that proves what they hold
 
 `<commit>` is the SHA-256 of what the marker vouches for: the input's fingerprint (S3 ETag and size, or the
@@ -17,7 +19,9 @@ input changed back to older bytes or a rolled-back model are therefore re-scored
 `--rescore` re-scores anyway.
 
 A claim belongs to one exact output name: outputs without their own claim were not written by this tool and
-are never overwritten. An input name that would leave the output prefix, or that the output store cannot
+are never overwritten. A claim alone does not make an existing output replaceable (a run may claim a name,
+fail before writing, and someone else write there since): an output is replaced only when a `wrote-` marker
+names it as it is now. An input name that would leave the output prefix, or that the output store cannot
 hold, is refused for that file alone.
 """
 
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -47,6 +51,13 @@ def commit_name(source: str, input_fingerprint: str, model: str, predictions: st
     """The done-marker's name below the output prefix for exactly these input bytes, model and outputs."""
     vouched = json.dumps([input_fingerprint, model, predictions, rejects]).encode("utf-8")
     return f"{MARKERS}/{source}/done-{hashlib.sha256(vouched).hexdigest()}.json"
+
+
+def proof_name(source: str, predictions: str, rejects: str) -> str:
+    """The wrote-marker's name below the output prefix for these output identities (`""`: not written), in
+    the form a listing shows them (an S3 version id is recorded by the writer, never listed)."""
+    listed = [identity.partition("-version-")[0] for identity in (predictions, rejects)]
+    return f"{MARKERS}/{source}/wrote-{hashlib.sha256(json.dumps(listed).encode('utf-8')).hexdigest()}.json"
 
 
 @dataclass(frozen=True)
@@ -81,7 +92,8 @@ class Verdict(StrEnum):
 
 @dataclass(frozen=True)
 class Decision:
-    """`fresh`: no output of the input's names exists, so the outputs are created, never replaced."""
+    """`fresh`: no output of the input's names exists, so the outputs are created, never replaced; otherwise
+    the outputs there are proven to be this tool's (a `wrote-` marker names them as they are)."""
 
     verdict: Verdict
     reason: str
@@ -107,15 +119,22 @@ def decide(
                 "refusing to overwrite it",
             )
         return Decision(Verdict.SCORE, "not scored yet", fresh=True)
-    if rescore:
-        return Decision(Verdict.SCORE, "--rescore")
-    written: list[Callable[[], str]] = [
-        outputs[name].identity for name in (destinations.predictions, destinations.rejects) if name in outputs
-    ]
-    if len(written) == 2:
-        commit = commit_name(destinations.source, source.fingerprint, model, written[0](), written[1]())
-        if commit in outputs:
-            return Decision(Verdict.SKIP, "already scored from these bytes by this model, outputs unchanged since")
-    return Decision(
-        Verdict.SCORE, "input, model or outputs changed since it was scored, or its last run did not finish"
+    names = (destinations.predictions, destinations.rejects)
+    present = [name for name in names if name in outputs]
+    identities = [outputs[name].identity() if name in outputs else "" for name in names]
+    done = commit_name(destinations.source, source.fingerprint, model, *identities)
+    if not rescore and len(present) == 2 and done in outputs:
+        return Decision(Verdict.SKIP, "already scored from these bytes by this model, outputs unchanged since")
+    if present and proof_name(destinations.source, *identities) not in outputs:
+        return Decision(
+            Verdict.REFUSE,
+            f"{outputs[present[0]].location!r}{' or its rejects' if len(present) == 2 else ''} is not what "
+            f"ride-scorer wrote (no {MARKERS}/{destinations.source}/wrote-*.json vouches for it as it is): "
+            "refusing to overwrite it",
+        )
+    reason = (
+        "--rescore"
+        if rescore
+        else "input, model or outputs changed since it was scored, or its last run did not finish"
     )
+    return Decision(Verdict.SCORE, reason, fresh=not present)

@@ -19,7 +19,7 @@ from typing import Any
 
 from ride_scorer.adapters.aws_clients import client
 from ride_scorer.batch.files import BatchIOError, is_s3, writable_files
-from ride_scorer.batch.ledger import Decision, Destinations, Verdict, commit_name, decide
+from ride_scorer.batch.ledger import Decision, Destinations, Verdict, commit_name, decide, proof_name
 from ride_scorer.batch.objects import StoredFile, list_files
 from ride_scorer.columnar.locations import Location, LocationError
 
@@ -177,7 +177,10 @@ def _process(
             _make_folder_of(location)
         _write_document(where["claim"], {**marker, "started": _now()}, s3_client)
         written: dict[str, str] = {}
-        summary = score(source.location, where["predictions"], where["rejects"], written, decision.fresh)
+        try:
+            summary = score(source.location, where["predictions"], where["rejects"], written, decision.fresh)
+        finally:  # what this run placed, even if it then failed, so that its rerun may replace it
+            _vouch(job.output_prefix, destinations, where, written, marker, s3_client)
         vouched = {"predictions": written[where["predictions"]], "rejects": written[where["rejects"]]}
         done = commit_name(
             destinations.source, source.fingerprint, model_id, vouched["predictions"], vouched["rejects"]
@@ -195,6 +198,22 @@ def _process(
             "rejected": int(summary["rejected"]),
         }
     )
+
+
+def _vouch(
+    output_prefix: Location,
+    destinations: Destinations,
+    where: Mapping[str, str],
+    written: Mapping[str, str],
+    marker: Mapping[str, Any],
+    s3_client: S3ClientFactory,
+) -> None:
+    """The wrote-marker for the outputs this run placed (none placed: none written)."""
+    if not written:
+        return
+    identities = {role: written.get(where[role], "") for role in ("predictions", "rejects")}
+    name = proof_name(destinations.source, identities["predictions"], identities["rejects"])
+    _write_document(str(output_prefix.child(name)), {**marker, "outputs": identities}, s3_client)
 
 
 def _write_document(location: str, document: Mapping[str, Any], s3_client: S3ClientFactory) -> None:

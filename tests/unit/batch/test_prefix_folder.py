@@ -203,19 +203,28 @@ def test_a_bad_file_is_one_error_line_and_the_others_are_scored(folders, capsys)
     ]
 
 
-def test_an_output_the_job_did_not_write_is_never_overwritten(folders, capsys):
+@pytest.mark.parametrize(
+    ("claimed", "reason"),
+    [
+        (False, "exists and was not written by ride-scorer (no markers/a.parquet/claim.json beside it)"),
+        # A run claimed the name and failed before writing; someone else's file landed there since.
+        (True, "is not what ride-scorer wrote (no markers/a.parquet/wrote-*.json vouches for it as it is)"),
+    ],
+    ids=["no-claim", "claim-without-proof"],
+)
+def test_an_output_the_job_did_not_write_is_never_overwritten(folders, capsys, claimed, reason):
     (folders / "out" / "predictions").mkdir(parents=True)
     (folders / "out" / "predictions" / "a.parquet").write_bytes(b"someone else's file")
+    if claimed:
+        (folders / "out" / "markers" / "a.parquet").mkdir(parents=True)
+        (folders / "out" / "markers" / "a.parquet" / "claim.json").write_text("{}")
 
     code, summary, err = run(capsys, "--input-prefix", "in", "--output-prefix", "out")
 
     assert code == 1
     assert (folders / "out" / "predictions" / "a.parquet").read_bytes() == b"someone else's file"
     assert (summary["scored_files"], summary["failed_files"]) == (1, 1)
-    assert (
-        "error: 'in/a.parquet': 'out/predictions/a.parquet' exists and was not written by ride-scorer "
-        "(no markers/a.parquet/claim.json beside it): refusing to overwrite it"
-    ) in err
+    assert f"error: 'in/a.parquet': 'out/predictions/a.parquet' {reason}: refusing to overwrite it" in err
     code, _, _ = run(capsys, "--input-prefix", "in", "--output-prefix", "out", "--rescore")
     assert code == 1
     assert (folders / "out" / "predictions" / "a.parquet").read_bytes() == b"someone else's file"
