@@ -95,7 +95,8 @@ def read_shadow_metrics(namespace: str | None = None, hours: int = WINDOW_HOURS)
 
     config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 1})
     session = botocore.session.get_session()
-    end = time.time()
+    # A minute ahead: a batch's points carry its own clock's time, and the end of the window is exclusive.
+    end = time.time() + 60
     start = end - hours * 3600
     try:
         cloudwatch = session.create_client("cloudwatch", config=config)
