@@ -92,7 +92,13 @@ def test_every_object_is_scored_into_the_output_prefix_and_summarized(incoming_b
     assert table(bucket, "scored/predictions/2023-01-01.parquet").equals(pq.read_table(single))
 
 
-def test_a_second_run_skips_every_object_and_writes_nothing(incoming_bucket, prefixes, capsys):
+@pytest.mark.parametrize("versioning", ["Suspended", "Enabled"])
+def test_a_second_run_skips_every_object_and_writes_nothing(incoming_bucket, prefixes, capsys, versioning):
+    """In a versioned bucket too: the writer learns a version id that a listing never shows."""
+    if versioning == "Enabled":
+        incoming_bucket.s3.put_bucket_versioning(
+            Bucket=incoming_bucket.name, VersioningConfiguration={"Status": versioning}
+        )
     run(capsys, *prefixes)
     before = outputs(incoming_bucket)
 

@@ -49,15 +49,21 @@ def model_identity(digest: str | None, version: str) -> str:
 
 def commit_name(source: str, input_fingerprint: str, model: str, predictions: str, rejects: str) -> str:
     """The done-marker's name below the output prefix for exactly these input bytes, model and outputs."""
-    vouched = json.dumps([input_fingerprint, model, predictions, rejects]).encode("utf-8")
+    vouched = json.dumps([input_fingerprint, model, *_as_listed(predictions, rejects)]).encode("utf-8")
     return f"{MARKERS}/{source}/done-{hashlib.sha256(vouched).hexdigest()}.json"
 
 
 def proof_name(source: str, predictions: str, rejects: str) -> str:
     """The wrote-marker's name below the output prefix for these output identities (`""`: not written), in
     the form a listing shows them (an S3 version id is recorded by the writer, never listed)."""
-    listed = [identity.partition("-version-")[0] for identity in (predictions, rejects)]
+    listed = _as_listed(predictions, rejects)
     return f"{MARKERS}/{source}/wrote-{hashlib.sha256(json.dumps(listed).encode('utf-8')).hexdigest()}.json"
+
+
+def _as_listed(*identities: str) -> list[str]:
+    """Output identities as a listing shows them: an S3 version id is learnt only by the writer, so a marker
+    named with it could never be found again by the listing that decides the skip."""
+    return [identity.partition("-version-")[0] for identity in identities]
 
 
 @dataclass(frozen=True)
