@@ -92,7 +92,7 @@ def test_every_object_is_scored_into_the_output_prefix_and_summarized(incoming_b
     assert table(bucket, "scored/predictions/2023-01-01.parquet").equals(pq.read_table(single))
 
 
-@pytest.mark.parametrize("versioning", ["Suspended", "Enabled"])
+@pytest.mark.parametrize("versioning", ["never enabled", "Enabled"])
 def test_a_second_run_skips_every_object_and_writes_nothing(incoming_bucket, prefixes, capsys, versioning):
     """In a versioned bucket too: the writer learns a version id that a listing never shows."""
     if versioning == "Enabled":
