@@ -170,7 +170,7 @@ def test_a_model_published_before_manifests_loads_with_its_pin_and_refuses_extra
     assert load_model_from(settings, s3, tmp_path / "dl").metadata.digest == pin
 
     s3.put_object(Bucket=bucket, Key=f"{prefix}/extra.pkl", Body=b"not published")
-    with pytest.raises(ModelIntegrityError, match="refusing to unpickle it"):
+    with pytest.raises(ModelIntegrityError, match="refusing to load it"):
         load_model_from(settings, s3, tmp_path / "dl")
     assert files_under(tmp_path / "dl") == []
 

@@ -98,5 +98,5 @@ def test_a_model_that_fails_its_digest_on_the_workers_stops_the_run(spark, pinne
     message = str(refused.value)
     assert "\n" not in message
     assert message.startswith("ride_scorer.core.integrity.ModelIntegrityError: model at ")
-    assert f"but MODEL_SHA256 is {'0' * 64}" in message and "refusing to unpickle it" in message
+    assert f"but MODEL_SHA256 is {'0' * 64}" in message and "refusing to load it" in message
     assert not (tmp_path / "out").exists()

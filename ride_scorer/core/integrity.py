@@ -1,9 +1,9 @@
 """The model's digest, its manifest, and the names a model's files may have.
 
-Loading the sklearn flavour unpickles, which runs code: the scorer must load exactly the files that were
-published, and only when the digest of those files is the one the deployment pinned (MODEL_SHA256). That
-digest comes from the deployment, never from the model's own folder or bucket: whoever can write there can
-write a matching digest too.
+The scorer reads the model's pickle-free scoring form and never unpickles, but it must still score with
+exactly the files that were published, and only when the digest of those files is the one the deployment
+pinned (MODEL_SHA256). That digest comes from the deployment, never from the model's own folder or bucket:
+whoever can write there can write a matching digest too.
 
 Publishing also writes a manifest beside the model (`model.sha256`, in `sha256sum`'s format: one
 "<sha256>  <path>" line per file). The digest is computed from exactly those (path, sha256) pairs, so a
@@ -46,7 +46,7 @@ Manifest = dict[str, str]
 
 
 class ModelIntegrityError(RuntimeError):
-    """The model is not the model that was published and pinned; nothing of it was unpickled."""
+    """The model is not the model that was published and pinned; nothing of it was loaded."""
 
 
 class UnsafeNameError(ValueError):
@@ -188,7 +188,7 @@ def verify_directory(directory: Path, expected: str | None) -> Manifest:
     if actual != expected:
         raise ModelIntegrityError(
             f"model at {directory} has digest {actual}, but MODEL_SHA256 is {expected}"
-            f"{_differences(directory, manifest)}: refusing to unpickle it"
+            f"{_differences(directory, manifest)}: refusing to load it"
         )
     return manifest
 

@@ -15,7 +15,7 @@ DEFAULT_MODEL_NAME = "ride_duration_prediction_model"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 ALLOW_UNPINNED_MODEL = "ALLOW_UNPINNED_MODEL"
 MISSING_PIN = (
-    "MODEL_SHA256 is not set: a model is unpickled, which runs code, only when its digest is pinned. "
+    "MODEL_SHA256 is not set: a model is loaded only when its digest is pinned. "
     "Set MODEL_SHA256 to the digest `python -m training publish` printed; for local work only, "
     f"{ALLOW_UNPINNED_MODEL}=true loads a model without one"
 )
@@ -40,7 +40,7 @@ class ModelSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ModelSettings:
         """Refuses a missing MODEL_SHA256 unless ALLOW_UNPINNED_MODEL=true: a scorer deployed without a pin
-        must fail at once, not unpickle whatever the bucket holds."""
+        must fail at once, not score with whatever the bucket holds."""
         env = os.environ if environ is None else environ
         location = model_location(env)
         pin = sha256(env, "MODEL_SHA256")

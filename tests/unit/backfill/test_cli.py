@@ -39,7 +39,7 @@ def test_a_model_that_fails_its_digest_stops_the_job_before_spark_starts(pinned,
 
     (line,) = error_lines(capsys)
     assert line.startswith(f"error: model at {pinned} has digest ")
-    assert line.endswith("refusing to unpickle it")
+    assert line.endswith("refusing to load it")
     assert not Path("out").exists()
 
 

@@ -62,7 +62,7 @@ def test_the_model_is_loaded_once_per_process(settings):
 def test_a_model_that_fails_its_digest_raises_in_the_worker(settings):
     wrong = ModelSettings(settings.model_location, model_sha256="0" * 64)
 
-    with pytest.raises(ModelIntegrityError, match="refusing to unpickle it"):
+    with pytest.raises(ModelIntegrityError, match="refusing to load it"):
         list(score_batches(iter([spark_batch()]), wrong, None))
 
 

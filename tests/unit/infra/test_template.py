@@ -321,7 +321,7 @@ def test_infra_resources_are_encrypted_versioned_and_private() -> None:
 
 
 def test_model_bucket_denies_every_request_without_tls() -> None:
-    """The scorer unpickles what it reads from the model bucket: nothing may reach it over plain HTTP."""
+    """The scorer loads what it reads from the model bucket: nothing may reach it over plain HTTP."""
     resources = yaml.safe_load(INFRA.read_text(encoding="utf-8"))["Resources"]
     policies = [
         resource["Properties"]
