@@ -18,11 +18,9 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pandas as pd
 import pyarrow.parquet as pq
 import requests
 
@@ -30,14 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ride_scorer.batch.job import BatchJob, score_file  # noqa: E402
-from ride_scorer.core.features import features_from_columns  # noqa: E402
 from ride_scorer.core.integrity import directory_digest  # noqa: E402
 from ride_scorer.core.model import load_model  # noqa: E402
 from ride_scorer.core.settings import ModelSettings  # noqa: E402
 from ride_scorer.http_service.app import create_app  # noqa: E402
 from ride_scorer.http_service.settings import DEFAULT_MAX_REQUEST_BYTES, ServiceSettings  # noqa: E402
 from tools.local.gunicorn_service import gunicorn_service  # noqa: E402
-from training.pipeline import build_pipeline  # noqa: E402
 
 MONTHS = ("green_tripdata_2023-01.parquet", "green_tripdata_2023-02.parquet")
 
@@ -45,19 +41,9 @@ MONTHS = ("green_tripdata_2023-01.parquet", "green_tripdata_2023-02.parquet")
 def model_directory(work: Path) -> Path:
     if os.environ.get("MODEL_LOCATION", "").strip() and not os.environ["MODEL_LOCATION"].startswith("s3://"):
         return Path(os.environ["MODEL_LOCATION"])
-    import mlflow.sklearn
-    from mlflow.models import Model
+    from bench.models import train_model
 
-    from training.scoring_form import write_scoring_form
-
-    frame = pd.read_parquet(ROOT / "data" / "green_tripdata_2021-01.parquet")
-    pipeline = build_pipeline("linear").fit(
-        features_from_columns(frame.PULocationID, frame.DOLocationID, frame.trip_distance), frame.duration
-    )
-    directory = work / "model"
-    mlflow.sklearn.save_model(pipeline, str(directory), mlflow_model=Model(run_id=f"bench-{uuid.uuid4().hex[:8]}"))
-    write_scoring_form(pipeline, directory)  # what training's save_model writes beside the flavours
-    return directory
+    return train_model("linear", None, work / "model")
 
 
 def bench_batch(model_dir: Path, work: Path, repeats: int) -> None:

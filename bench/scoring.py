@@ -79,7 +79,7 @@ MODEL_NAME = "ride_duration_prediction_model"
 TRAIN_CHILD = """
 import sys
 sys.path.insert(0, sys.argv[1])
-from bench.streaming import train_model
+from bench.models import train_model
 from ride_scorer.core.integrity import write_digest
 from pathlib import Path
 write_digest(train_model(sys.argv[2], 20_000, Path(sys.argv[3])))

@@ -27,37 +27,20 @@ sys.path.insert(0, str(ROOT))
 # would be timed along with the work.
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
+from bench.models import train_model  # noqa: E402
 from infra.provision import provision  # noqa: E402
 from lambda_function import app  # noqa: E402
-from ride_scorer.core.features import features_from_columns  # noqa: E402
 from ride_scorer.core.integrity import directory_digest  # noqa: E402
 from ride_scorer.core.model import load_model  # noqa: E402
 from ride_scorer.core.rides import RideEvent, read_kinesis_data  # noqa: E402
 from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes  # noqa: E402
 from tools.local.context import LocalLambdaContext  # noqa: E402
 from tools.local.embedded_moto import embedded_moto  # noqa: E402
-from training.pipeline import DEFAULT_SERIALIZATION, build_pipeline  # noqa: E402
 
 SIZES = (1, 100, 1_000, 10_000)
 # The baseline's rate does not depend on the batch size (it is one record at a time), so it is measured
 # on at most this many records of each event to keep the run short.
 BASELINE_MAX_RECORDS = 1_000
-
-
-def train_model(kind: str, rows: int, directory: Path) -> Path:
-    import mlflow.sklearn
-    from mlflow.models import Model
-
-    from training.scoring_form import write_scoring_form
-
-    frame = pd.read_parquet(ROOT / "data" / "green_tripdata_2021-01.parquet").head(rows)
-    features = features_from_columns(frame.PULocationID, frame.DOLocationID, frame.trip_distance)
-    pipeline = build_pipeline(kind).fit(features, frame.duration)  # type: ignore[arg-type]
-    mlflow.sklearn.save_model(
-        pipeline, str(directory), mlflow_model=Model(run_id=f"bench-{kind}"), serialization_format=DEFAULT_SERIALIZATION
-    )
-    write_scoring_form(pipeline, directory)  # what training's save_model writes beside the flavours
-    return directory
 
 
 def make_event(count: int) -> dict:

@@ -1,7 +1,7 @@
 # help-group: develop
 .PHONY: bench
 # soak.py is left out: it is `make soak` (minutes, bounded by SOAK_MAX_SECONDS), a load test, not a ratio.
-BENCH_SCRIPTS := $(filter-out bench/soak.py,$(wildcard bench/*.py))
+BENCH_SCRIPTS := $(filter-out bench/soak.py bench/models.py,$(wildcard bench/*.py))
 BENCH_LOGS := .cache/bench
 
 # Each script prints its figures next to their goals and, when it misses one, a last line `missed: ...`.

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
-
 from ride_scorer.core.features import RideFeatures, ride_features
 from ride_scorer.core.integrity import (
     Manifest,
@@ -89,6 +87,8 @@ class RideDurationModel:
 
 def read_version(directory: Path) -> str:
     """The model's version: the MLflow run id in `MLmodel` (its model_uuid when saved outside a run)."""
+    import yaml  # imported with numpy, overlapping the download (import_model_libraries), not with the handler
+
     mlmodel_path = directory / "MLmodel"
     try:
         document = yaml.safe_load(mlmodel_path.read_text(encoding="utf-8"))
@@ -188,6 +188,8 @@ def accepted_input_limit(regressor: Regressor) -> float:
 
 
 def import_model_libraries() -> None:
-    """Import numpy and the scoring form (most of what is left of a cold start's imports); callers overlap it
-    with the download. Kept out of this module's imports so the handler module itself imports fast."""
+    """Import numpy, the scoring form and the YAML parser of `MLmodel` (most of what is left of a cold start's
+    imports); callers overlap it with the download. Kept out of this module's imports so the handler module
+    itself imports fast."""
     importlib.import_module("ride_scorer.core.scoring_form")
+    importlib.import_module("yaml")
