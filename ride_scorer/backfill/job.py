@@ -39,7 +39,7 @@ from ride_scorer.columnar.chunks import PREDICTION_COLUMNS, REJECT_COLUMNS, RIDE
 from ride_scorer.columnar.command_line import fail
 from ride_scorer.columnar.summary import SUMMARY_QUANTILES, ScoringSummary
 from ride_scorer.core.reference import TrainingReference
-from ride_scorer.core.rides import RejectionCode
+from ride_scorer.core.rides import MODEL_REJECTIONS
 from ride_scorer.core.settings import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -132,11 +132,6 @@ def _remove(spark: SparkSession, locations: list[str]) -> None:
         logger.warning("could not remove the partial outputs %s: %s", ", ".join(locations), one_line(error))
 
 
-# Valid rides the model itself could not score: they count among the rides the domain shares are of.
-_MODEL_CODES = [
-    str(code)
-    for code in (RejectionCode.INPUT_OUT_OF_RANGE, RejectionCode.MODEL_ERROR, RejectionCode.NON_FINITE_PREDICTION)
-]
 # approxQuantile's relative error: within 0.01% of the rank.
 _QUANTILE_ERROR = 1e-4
 
@@ -150,7 +145,8 @@ def _drift_fields(spark: SparkSession, outcomes: DataFrame, reference: TrainingR
     fields: dict = {"prediction_quantiles": dict(zip(SUMMARY_QUANTILES, values, strict=True)) if values else {}}
     if reference is None:
         return fields
-    valid = outcomes.where(F.col("reason_code").isNull() | F.col("reason_code").isin(*_MODEL_CODES))
+    model_codes = [str(code) for code in sorted(MODEL_REJECTIONS)]
+    valid = outcomes.where(F.col("reason_code").isNull() | F.col("reason_code").isin(*model_codes))
     # The pair as the core's features spell it: the ids as the ride gave them, joined by "_".
     pair = F.concat_ws("_", F.col("PULocationID").cast("string"), F.col("DOLocationID").cast("string"))
     seen = spark.createDataFrame([(name, True) for name in sorted(reference.seen_pairs)], "pair string, seen boolean")

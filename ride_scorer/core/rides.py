@@ -50,6 +50,12 @@ class RejectionCode(StrEnum):
     MODEL_ERROR = "model_error"
 
 
+# The rejections of valid rides (the model's, not the reader's): what the domain shares count among the rides.
+MODEL_REJECTIONS = frozenset(
+    {RejectionCode.INPUT_OUT_OF_RANGE, RejectionCode.NON_FINITE_PREDICTION, RejectionCode.MODEL_ERROR}
+)
+
+
 # gc=False: a ride holds only scalars, so the collector need not track millions of them per hour.
 class Ride(msgspec.Struct, frozen=True, gc=False):
     """The ride's own fields; extra fields from upstream are ignored, not rejected.
