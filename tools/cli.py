@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 from typing import NoReturn
+
+from ride_scorer.columnar import command_line
 
 
 class ToolParser(argparse.ArgumentParser):
@@ -27,9 +28,8 @@ def non_negative_int(text: str) -> int:
 
 
 def fail(error: BaseException | str, code: int = 2) -> int:
-    """One `error:` line on stderr, whatever the message holds; returns the exit status."""
-    print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
-    return code
+    """The modes' one `error:` line (`columnar.command_line.fail`); a tool's refusals exit with 2."""
+    return command_line.fail(error, code)
 
 
 def output_file(text: str, create_folder: bool = False) -> Path:
