@@ -125,9 +125,9 @@ def serving_model(store_uri: str | None = None, cache: Path = CACHE) -> ServingM
 
 
 def _run_id(model_dir: Path) -> str:
-    from ride_scorer.core.model import read_metadata
+    from ride_scorer.core.model import read_version
 
-    return read_metadata(model_dir).version
+    return read_version(model_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

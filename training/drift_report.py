@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from ride_scorer.core.model import ModelLoadError, read_metadata
+from ride_scorer.core.model import ModelLoadError, read_version
 from ride_scorer.core.reference import REFERENCE_FILE
 from tools.cli import ToolParser, output_file
 
@@ -144,7 +144,7 @@ def read_scored(path: Path) -> pd.DataFrame:
 def check_same_model(frame: pd.DataFrame, model: Path, scored: Path) -> None:
     """The predictions must be the model's: another model's reference says nothing about them."""
     try:
-        version = read_metadata(model).version
+        version = read_version(model)
     except ModelLoadError as error:
         raise DriftReportError(str(error)) from error
     others = sorted(set(frame["model_version"].astype(str)) - {version})

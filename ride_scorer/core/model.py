@@ -104,11 +104,6 @@ def read_version(directory: Path) -> str:
     return str(version)
 
 
-def read_metadata(directory: Path) -> ModelMetadata:
-    """What `MLmodel` says of the model, unverified (no digest): its version."""
-    return ModelMetadata(read_version(directory), None)
-
-
 def load_model(directory: Path, expected_sha256: str | None = None) -> RideDurationModel:
     """Verify, then read the scoring form: with `expected_sha256` (the deployment's MODEL_SHA256), a model
     whose files do not have that digest is refused before any of them is read.
