@@ -31,7 +31,7 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 from ride_scorer.core.model import ModelLoadError, read_version
-from ride_scorer.core.reference import REFERENCE_FILE
+from ride_scorer.core.model_files import REFERENCE_FILE
 from tools.cli import ToolParser, output_file
 
 LARGE_SAMPLE = 1000

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ride_scorer.core.reference import QUANTILE_POINTS, REFERENCE_FILE, REFERENCE_FORMAT
+from ride_scorer.core.model_files import REFERENCE_FILE
+from ride_scorer.core.reference import QUANTILE_POINTS, REFERENCE_FORMAT
 from training.data import DISTANCE, DROPOFF, PICKUP, trip_features
 
 # The numeric distributions for the drift report: 1,001 quantiles (every 0.1%) stand in for the rides.

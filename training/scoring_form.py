@@ -27,8 +27,9 @@ from sklearn.tree import DecisionTreeRegressor
 
 from ride_scorer.core.features import RideFeatures, features_from_columns, ride_features
 from ride_scorer.core.model import FLOAT32_MAX
+from ride_scorer.core.model_files import FORM_FOLDER, FORM_METADATA
 from ride_scorer.core.predictors import ModelInputError
-from ride_scorer.core.scoring_form import FORM_FOLDER, FORM_METADATA, LINEAR, SUPPORTED, TREES, read_form, write_form
+from ride_scorer.core.scoring_form import LINEAR, SUPPORTED, TREES, read_form, write_form
 
 TEXT_FEATURE, NUMBER_FEATURE = "PU_DO", "trip_distance"
 LINEAR_MODELS = (LinearRegression, Ridge, Lasso, ElasticNet)

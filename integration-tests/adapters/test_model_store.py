@@ -27,11 +27,13 @@ from ride_scorer.core.integrity import (
     ModelIntegrityError,
     UnsafeNameError,
     directory_digest,
+    directory_manifest,
     format_manifest,
     manifest_digest,
     safe_relative_path,
 )
 from ride_scorer.core.model import ModelLoadError, load_model
+from ride_scorer.core.model_files import FORM_ARRAYS, FORM_METADATA, SCORER_FILES
 from ride_scorer.core.settings import ModelSettings
 from ride_scorer.stream.settings import ScorerSettings
 from tests.shared.fakes.models import write_mlflow_model
@@ -132,9 +134,9 @@ def test_a_digest_mismatch_then_a_repaired_bucket_loads_in_the_same_process(
     """The stale files of a refused load once kept every later load failing in the same container."""
     settings = scorer_settings(published.model_location, published.sha256)
     downloads = tmp_path / "downloads"
-    client("s3").put_object(Bucket=bucket, Key="models/ride-duration/abc/conda.yaml", Body=b"tampered")
+    client("s3").put_object(Bucket=bucket, Key="models/ride-duration/abc/scorer/form.json", Body=b"tampered")
 
-    with pytest.raises(ModelIntegrityError, match=r"MODEL_SHA256 is .*files that differ .*: conda\.yaml"):
+    with pytest.raises(ModelIntegrityError, match=r"MODEL_SHA256 is .*files that differ .*: scorer/form\.json"):
         load_model_from(settings, client("s3"), downloads)
     assert files_under(downloads) == []
 
@@ -143,6 +145,39 @@ def test_a_digest_mismatch_then_a_repaired_bucket_loads_in_the_same_process(
         RIDE
     )
     assert files_under(downloads) == []
+
+
+@pytest.mark.parametrize(
+    ("tampered", "read"),
+    [
+        ("MLmodel", True),
+        (FORM_METADATA, True),
+        (FORM_ARRAYS, True),
+        ("model.skops", False),
+        ("requirements.txt", False),
+    ],
+)
+def test_the_scorer_fetches_only_the_files_it_reads_and_checks_each_against_the_pinned_manifest(
+    published, bucket, trained_model_dir, tmp_path, tampered, read
+):
+    """MLflow's flavours never leave the bucket: a changed one cannot change a prediction, a changed file the
+    scorer reads is refused by name."""
+    client("s3").put_object(Bucket=bucket, Key=f"models/ride-duration/abc/{tampered}", Body=b"tampered")
+    fetched = fetch_model_directory(
+        published.model_location, client("s3"), tmp_path / "fetched", published.sha256, SCORER_FILES
+    )
+    assert files_under(fetched) == sorted(SCORER_FILES & set(directory_manifest(trained_model_dir)) | {DIGEST_FILE})
+    shutil.rmtree(fetched)
+
+    settings = scorer_settings(published.model_location, published.sha256)
+    if read:
+        with pytest.raises(ModelIntegrityError, match=f"files that differ from its {DIGEST_FILE}: {tampered}\\)"):
+            load_model_from(settings, client("s3"), tmp_path / "dl")
+    else:
+        model = load_model_from(settings, client("s3"), tmp_path / "dl")
+        assert model.predict(RIDE) == load_model(trained_model_dir).predict(RIDE)
+        assert model.metadata.digest == published.sha256
+    assert files_under(tmp_path / "dl") == []
 
 
 def test_another_model_published_over_the_pinned_one_is_refused_before_download(published, bucket, tmp_path):

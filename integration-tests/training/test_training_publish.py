@@ -98,13 +98,13 @@ def test_published_model_loads_through_model_location_with_training_predictions(
 def test_tampered_published_object_is_refused(aws_env, unique_prefix, trained, monkeypatch, tmp_path):
     client("s3").create_bucket(Bucket=unique_prefix)
     published = publish_model(trained.model_dir, unique_prefix, prefix="prod")
-    key = f"prod/{trained.run_id}/requirements.txt"
-    client("s3").put_object(Bucket=unique_prefix, Key=key, Body=b"scikit-learn==1.9.1\nevil-package==6.6.6\n")
+    key = f"prod/{trained.run_id}/MLmodel"
+    client("s3").put_object(Bucket=unique_prefix, Key=key, Body=b"run_id: someone-else\nflavors: {}\n")
 
     with pytest.raises(ConfigError, match=r"^MODEL_SHA256 is not set"):  # the digest in the bucket is no pin
         lambda_settings(monkeypatch, published.model_location)
     settings = lambda_settings(monkeypatch, published.model_location, published.sha256)
-    with pytest.raises(ModelIntegrityError, match=r"MODEL_SHA256 is .*requirements\.txt"):
+    with pytest.raises(ModelIntegrityError, match=r"MODEL_SHA256 is .*: MLmodel\)"):
         load_model_from(settings, client("s3"), download_root=tmp_path / "pinned")
 
 

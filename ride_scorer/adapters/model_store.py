@@ -5,7 +5,9 @@ Everything read from the bucket is treated as hostile until the pinned digest (M
 deployment) says otherwise: each load downloads into a fresh private folder (mode 0700, unpredictable
 name, removed once the model is loaded or refused, so nothing of a failed load is reused), every key must
 name a plain file inside that folder, and when the model carries a manifest (`model.sha256`) whose digest
-is the pin, any object it does not list is refused before a byte of the model is fetched.
+is the pin, any object it does not list is refused before a byte of the model is fetched. With that
+manifest, the scorer fetches only the files it reads (ride_scorer/core/model_files.py), each then checked
+against it: MLflow's flavours, pickle included, never leave the bucket.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +35,7 @@ from ride_scorer.core.integrity import (
     verify_manifest,
 )
 from ride_scorer.core.model import ModelLoadError, RideDurationModel, import_model_libraries, load_model
+from ride_scorer.core.model_files import MLMODEL, SCORER_FILES
 from ride_scorer.core.settings import ALLOW_UNPINNED_MODEL, MISSING_PIN, ConfigError
 
 logger = logging.getLogger(__name__)
@@ -62,21 +66,29 @@ class _ModelObjects:
 
 
 def fetch_model_directory(
-    location: str, s3_client: Any, download_root: Path, expected_sha256: str | None = None
+    location: str,
+    s3_client: Any,
+    download_root: Path,
+    expected_sha256: str | None = None,
+    names: Collection[str] | None = None,
 ) -> Path:
     """Download the model under an s3:// prefix into a new private folder under `download_root` and return
     that folder, which the caller removes; a local path is returned as it is.
+
+    With `names` (the files the caller reads) and a manifest, only the listed files among them are fetched,
+    beside the manifest they are checked against; a model without a manifest is fetched whole, since only the
+    digest of all its files can be checked.
 
     Raises `ModelIntegrityError` for a key that would leave the folder, a manifest whose digest is not
     `expected_sha256`, or an object the manifest does not list; `ModelLoadError` when S3 cannot be read.
     """
     if not location.startswith("s3://"):
         directory = Path(location)
-        if not (directory / "MLmodel").is_file():
+        if not (directory / MLMODEL).is_file():
             raise ModelLoadError(f"MODEL_LOCATION={location!r}: no MLmodel file in that directory")
         return directory
     bucket, prefix = split_s3_uri(location)
-    objects = _model_objects(s3_client, bucket, prefix, location, expected_sha256)
+    objects = _model_objects(s3_client, bucket, prefix, location, expected_sha256, names)
     download_root.mkdir(parents=True, exist_ok=True)
     # mkdtemp: a new folder each load, mode 0700, a name nobody can guess and plant a link at beforehand.
     folder = Path(tempfile.mkdtemp(prefix=DOWNLOAD_FOLDER_PREFIX, dir=download_root))
@@ -100,7 +112,7 @@ def fetch_model_directory(
 
 
 def _model_objects(
-    s3_client: Any, bucket: str, prefix: str, location: str, expected_sha256: str | None
+    s3_client: Any, bucket: str, prefix: str, location: str, expected_sha256: str | None, names: Collection[str] | None
 ) -> _ModelObjects:
     files: dict[str, str] = {}
     for key in _list_keys(s3_client, bucket, prefix + "/", location):
@@ -111,7 +123,7 @@ def _model_objects(
             _check_name(name[:-1], bucket, key, location)
             continue
         files[_check_name(name, bucket, key, location)] = key
-    if "MLmodel" not in files:
+    if MLMODEL not in files:
         raise ModelLoadError(f"MODEL_LOCATION={location!r}: no MLmodel object under that prefix")
     manifest_key = files.pop(DIGEST_FILE, None)
     if manifest_key is None:
@@ -131,6 +143,8 @@ def _model_objects(
         except ModelIntegrityError as error:
             raise ModelIntegrityError(f"MODEL_LOCATION={location!r}: {error}") from None
     _check_listed(files, listed, bucket, location)
+    if names is not None:
+        files = {name: key for name, key in files.items() if name in names}
     return _ModelObjects(files, text)
 
 
@@ -258,7 +272,7 @@ def load_model_from(
         s3_client = client("s3")
     root = download_root or Path(tempfile.gettempdir())
     with ThreadPoolExecutor(max_workers=1) as pool:
-        fetched = pool.submit(fetch_model_directory, location, s3_client, root, expected)
+        fetched = pool.submit(fetch_model_directory, location, s3_client, root, expected, SCORER_FILES)
         try:
             import_model_libraries()
         except BaseException:

@@ -8,7 +8,8 @@ whoever can write there can write a matching digest too.
 Publishing also writes a manifest beside the model (`model.sha256`, in `sha256sum`'s format: one
 "<sha256>  <path>" line per file). The digest is computed from exactly those (path, sha256) pairs, so a
 manifest whose digest equals the pin lists exactly the published files: the downloader uses it to refuse
-objects it does not list before fetching anything. The manifest is never a pin itself.
+objects it does not list before fetching anything, and to fetch only the files the scorer reads, each
+checked against it. The manifest is never a pin itself: it is believed only when its digest is the pin.
 """
 
 from __future__ import annotations
@@ -177,28 +178,46 @@ def verify_manifest(manifest: Manifest, expected: str) -> Manifest:
 
 
 def verify_directory(directory: Path, expected: str | None) -> Manifest:
-    """The manifest of `directory`, checked against the pinned digest when there is one.
+    """The manifest of the files in `directory`, checked against the pinned digest when there is one.
 
-    With `expected=None` nothing is checked: the caller has decided to load an unpinned model.
+    A folder passes when the digest of all its files is the pin (a whole model), or when its own manifest has
+    the pinned digest and lists every file in the folder with that file's SHA-256: part of a model, as the
+    download fetches it (only the files the scorer reads). The manifest is believed only because its digest
+    is the pin; files it lists but the folder lacks are never read. With `expected=None` nothing is checked:
+    the caller has decided to load an unpinned model.
     """
     manifest = directory_manifest(directory)
     if expected is None:
         return manifest
     actual = manifest_digest(manifest)
-    if actual != expected:
+    if actual == expected:
+        return manifest
+    recorded = _recorded_manifest(directory)
+    if recorded is not None and manifest_digest(recorded) == expected:
+        differing = sorted(name for name, digest in manifest.items() if recorded.get(name) != digest)
+        if not differing:
+            return manifest
         raise ModelIntegrityError(
-            f"model at {directory} has digest {actual}, but MODEL_SHA256 is {expected}"
-            f"{_differences(directory, manifest)}: refusing to load it"
+            f"model at {directory}: MODEL_SHA256 is {expected}, the digest of its {DIGEST_FILE}, but its files do "
+            f"not match that manifest (files that differ from its {DIGEST_FILE}: {', '.join(differing)}): "
+            "refusing to load it"
         )
-    return manifest
+    raise ModelIntegrityError(
+        f"model at {directory} has digest {actual}, but MODEL_SHA256 is {expected}"
+        f"{_differences(recorded, manifest)}: refusing to load it"
+    )
 
 
-def _differences(directory: Path, actual: Manifest) -> str:
-    """Which files differ from the folder's own manifest, to help find the cause; it is not trusted here."""
+def _recorded_manifest(directory: Path) -> Manifest | None:
+    """The folder's own manifest, if it has a readable one; trusted only once its digest is the pin."""
     try:
-        recorded = parse_manifest((directory / DIGEST_FILE).read_text(encoding="utf-8"))
+        return parse_manifest((directory / DIGEST_FILE).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ModelIntegrityError):
-        return ""
+        return None
+
+
+def _differences(recorded: Manifest | None, actual: Manifest) -> str:
+    """Which files differ from the folder's own manifest, to help find the cause; it is not trusted here."""
     if recorded is None:
         return ""
     names = sorted(name for name in recorded.keys() | actual.keys() if recorded.get(name) != actual.get(name))

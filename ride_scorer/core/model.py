@@ -28,6 +28,7 @@ from ride_scorer.core.integrity import (
     safe_relative_path,
     verify_directory,
 )
+from ride_scorer.core.model_files import FORM_ARRAYS, FORM_METADATA, MLMODEL
 from ride_scorer.core.reference import TrainingReference, read_reference
 
 logger = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def read_version(directory: Path) -> str:
     """The model's version: the MLflow run id in `MLmodel` (its model_uuid when saved outside a run)."""
     import yaml  # imported with numpy, overlapping the download (import_model_libraries), not with the handler
 
-    mlmodel_path = directory / "MLmodel"
+    mlmodel_path = directory / MLMODEL
     try:
         document = yaml.safe_load(mlmodel_path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
@@ -114,17 +115,16 @@ def load_model(directory: Path, expected_sha256: str | None = None) -> RideDurat
     """
     started = time.perf_counter()
     manifest = verify_directory(directory, expected_sha256)
-    digest = manifest_digest(manifest)
     if expected_sha256 is None:
         logger.warning(
             "loading the model at %s without a pinned digest (MODEL_SHA256): its files were not verified; "
             "their digest is %s",
             directory,
-            digest,
+            manifest_digest(manifest),
         )
-    _require_listed("MLmodel", manifest, directory)
+    _require_listed(MLMODEL, manifest, directory)
     version = read_version(directory)
-    from ride_scorer.core.scoring_form import FORM_ARRAYS, FORM_METADATA, ScoringFormError, read_form
+    from ride_scorer.core.scoring_form import ScoringFormError, read_form
 
     for name in (FORM_METADATA, FORM_ARRAYS):
         if name not in manifest:
@@ -134,12 +134,10 @@ def load_model(directory: Path, expected_sha256: str | None = None) -> RideDurat
     except ScoringFormError as error:
         raise ModelLoadError(str(error)) from error
     _check_scores_a_ride(form, directory)
-    # The digest recorded (logged by the Lambda, served by /health) is a verified one, or None.
-    metadata = ModelMetadata(version, None if expected_sha256 is None else digest, type(form).__name__)
+    # The digest recorded (logged by the Lambda, served by /health) is the verified pin, or None.
+    metadata = ModelMetadata(version, expected_sha256, type(form).__name__)
     reference = read_reference(directory)
-    return RideDurationModel(
-        form, metadata, time.perf_counter() - started, accepted_input_limit(form), reference
-    )
+    return RideDurationModel(form, metadata, time.perf_counter() - started, accepted_input_limit(form), reference)
 
 
 def _require_listed(name: str, manifest: Manifest, directory: Path) -> None:

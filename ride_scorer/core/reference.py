@@ -17,7 +17,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-REFERENCE_FILE = "scorer/reference.json"
+from ride_scorer.core.model_files import REFERENCE_FILE
+
 REFERENCE_FORMAT = 1
 # The training predictions' quantiles are recorded at every whole percent, 0 to 100.
 QUANTILE_POINTS = 101

@@ -16,11 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from ride_scorer.core.model_files import FORM_ARRAYS, FORM_FOLDER, FORM_METADATA
 from ride_scorer.core.predictors import LinearModel, TreeEnsemble, Vocabulary
 
-FORM_FOLDER = "scorer"
-FORM_METADATA = f"{FORM_FOLDER}/form.json"
-FORM_ARRAYS = f"{FORM_FOLDER}/form.npz"
 FORMAT = "ride-scorer-scoring-form"
 FORMAT_VERSION = 1
 LINEAR, TREES = "linear", "trees"

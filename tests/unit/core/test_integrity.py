@@ -89,6 +89,41 @@ def test_a_rewritten_manifest_does_not_change_what_the_pin_accepts(model_folder)
         verify_directory(model_folder, pin)
 
 
+def _tamper(folder: Path) -> None:
+    (folder / "a.txt").write_bytes(b"changed")
+
+
+def _add(folder: Path) -> None:
+    (folder / "a" / "extra.pkl").write_bytes(b"not published")
+
+
+def _relist(folder: Path) -> None:
+    write_digest(folder)  # whoever can write the files can rewrite the manifest of what is left
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        (None, None),
+        (_tamper, r"MODEL_SHA256 is \w+, the digest of its model\.sha256, .*differ .*: a\.txt\)"),
+        (_add, r"MODEL_SHA256 is \w+, the digest of its model\.sha256, .*differ .*: a/extra\.pkl\)"),
+        (_relist, r"has digest \w+, but MODEL_SHA256 is "),
+    ],
+    ids=["part-of-the-model", "a-listed-file-changed", "an-unlisted-file", "manifest-rewritten"],
+)
+def test_part_of_a_model_passes_only_when_every_file_matches_the_pinned_manifest(model_folder, change, refusal):
+    """What a download fetches (the files the scorer reads, beside the manifest): the pickle stayed behind."""
+    pin = write_digest(model_folder)
+    (model_folder / "model.pkl").unlink()
+    if change is not None:
+        change(model_folder)
+    if refusal is None:
+        assert verify_directory(model_folder, pin) == directory_manifest(model_folder)
+    else:
+        with pytest.raises(ModelIntegrityError, match=refusal):
+            verify_directory(model_folder, pin)
+
+
 def test_a_symbolic_link_in_the_model_is_refused_not_followed(model_folder, tmp_path):
     outside = tmp_path / "outside.pkl"
     outside.write_bytes(b"not covered by anyone's digest")

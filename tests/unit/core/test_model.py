@@ -8,7 +8,7 @@ import yaml
 
 from ride_scorer.core.integrity import ModelIntegrityError, directory_digest, write_digest
 from ride_scorer.core.model import REPUBLISH, ModelLoadError, load_model
-from ride_scorer.core.scoring_form import FORM_ARRAYS, FORM_METADATA
+from ride_scorer.core.model_files import FORM_ARRAYS, FORM_METADATA
 
 
 @pytest.fixture

@@ -17,9 +17,10 @@ from ride_scorer.core.model import (
     accepted_input_limit,
     load_model,
 )
+from ride_scorer.core.model_files import FORM_ARRAYS
 from ride_scorer.core.rides import Rejection, RejectionCode
 from ride_scorer.core.scoring import Prediction, score_documents
-from ride_scorer.core.scoring_form import FORM_ARRAYS, read_form
+from ride_scorer.core.scoring_form import read_form
 from tests.shared.fakes.models import (
     PAST_FLOAT32_DISTANCE,
     Float32Regressor,

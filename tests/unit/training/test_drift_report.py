@@ -10,7 +10,7 @@ import pytest
 from ride_scorer.batch.job import BatchJob, score_file
 from ride_scorer.core.integrity import directory_manifest
 from ride_scorer.core.model import load_model
-from ride_scorer.core.reference import REFERENCE_FILE
+from ride_scorer.core.model_files import REFERENCE_FILE
 from tests.shared.trips import month_slice
 from training.drift_report import main
 

@@ -14,7 +14,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MaxAbsScaler
 
 from ride_scorer.core.model import load_model
-from ride_scorer.core.scoring_form import FORM_ARRAYS, FORM_FOLDER, SUPPORTED
+from ride_scorer.core.model_files import FORM_ARRAYS, FORM_FOLDER
+from ride_scorer.core.scoring_form import SUPPORTED
 from training.scoring_form import UnsupportedModelError, check_before_publishing, write_scoring_form
 
 RIDES = [{"PU_DO": "1_2", "trip_distance": 1.0}, {"PU_DO": "236_237", "trip_distance": 2.0}]
