@@ -25,5 +25,9 @@ COPY ride_scorer/adapters/ ${LAMBDA_TASK_ROOT}/ride_scorer/adapters/
 COPY ride_scorer/stream/ ${LAMBDA_TASK_ROOT}/ride_scorer/stream/
 # /var/task is read-only at run time: without bytecode compiled here, every cold start compiles our modules.
 RUN python -m compileall -q "${LAMBDA_TASK_ROOT}/lambda_function" "${LAMBDA_TASK_ROOT}/ride_scorer"
+# numpy's OpenBLAS starts a thread per visible core when imported, and they spin waiting for matrix work the
+# scorer never gives them (its arithmetic is element-wise, no BLAS call): below a full vCPU they take CPU from
+# the cold start (about 20 ms of it measured here, bench/cold_start.py).
+ENV OPENBLAS_NUM_THREADS=1
 
 CMD ["lambda_function.app.lambda_handler"]

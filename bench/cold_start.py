@@ -8,9 +8,11 @@ first event scored and written) of the real handler against two others run inter
   (S3, Kinesis, SQS) and writes one PutRecords, the least any Python scorer of this stream must do;
 - the usual `mlflow.pyfunc.load_model` handler.
 Each runs in an isolated interpreter (`python -I -S`) that sees only its own closure, against the same moto
-server on 127.0.0.1, the same model and the same event. It also records the memory and time figures
-template.yaml's MemorySize and Timeout are chosen from: peak RSS and wall and CPU time of a warm event of
-10,000 real rides (January 2023 TLC green taxi), and from those the Lambda cost per million rides.
+server on 127.0.0.1, the same model and the same event, with the same environment: the Lambda image's ENV
+(OPENBLAS_NUM_THREADS=1, which spares the MLflow side's numpy as much) and the function's settings. It also
+records the memory and time figures template.yaml's MemorySize and Timeout are chosen from: peak RSS and
+wall and CPU time of a warm event of 10,000 real rides (January 2023 TLC green taxi), and from those the
+Lambda cost per million rides.
 
 Goals (issue 24), each a ratio measured in this run or a size: cold start (median) <= 1.5x the floor's and
 <= 0.15x the mlflow.pyfunc path's; closure <= 90 MB; peak RSS with a 10,000-ride event <= 100 MB. Exits 1
@@ -42,6 +44,7 @@ import boto3
 import yaml
 from moto.server import ThreadedMotoServer
 
+from infra.image_contents import environment as image_environment
 from infra.image_contents import lay_out
 from infra.provision import Resources, provision
 from infra.runtime_closure import (
@@ -204,7 +207,7 @@ def timed_child(arguments: list[str], environment: dict[str, str], output: Path)
 
 
 def child_environment(endpoint: str, resources: Resources, workdir: Path) -> dict[str, str]:
-    return {
+    return image_environment(ROOT / "Dockerfile") | {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(workdir),
         "TMPDIR": str(workdir),

@@ -171,6 +171,21 @@ def _copies(dockerfile: Path) -> list[Copy]:
     return copies
 
 
+def environment(dockerfile: Path) -> dict[str, str]:
+    """The variables the Dockerfile's ENV instructions set: what a container of the image starts with, so the
+    tests and the bench run its code with them. Only the `KEY=value` form is read (the other is deprecated)."""
+    variables: dict[str, str] = {}
+    for keyword, arguments in instructions(dockerfile):
+        if keyword != "ENV":
+            continue
+        for word in shlex.split(arguments):
+            name, equals, value = word.partition("=")
+            if not equals:
+                raise ValueError(f"{dockerfile.name}: ENV {arguments!r} is not in the KEY=value form")
+            variables[name] = value
+    return variables
+
+
 def instructions(dockerfile: Path) -> list[tuple[str, str]]:
     """Each instruction's keyword (upper case) and its arguments, continuation lines joined, comments dropped."""
     instructions: list[tuple[str, str]] = []

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from infra.image_contents import environment as image_environment
 from infra.image_contents import lay_out
 from infra.provision import Resources, provision
 from infra.runtime_closure import install_runtime_closure
@@ -116,7 +117,7 @@ def test_locked_runtime_alone_scores_the_sample_events(
     code = tmp_path / "code"
     lay_out(ROOT / "Dockerfile", code)
     output = tmp_path / "child.json"
-    environment = {
+    environment = image_environment(ROOT / "Dockerfile") | {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "TMPDIR": str(tmp_path),
         "AWS_ENDPOINT_URL": aws_env.url,

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import grimp
 import pytest
 
-from infra.image_contents import ROOT, command, ignored_by_context, module_name, placed_code
+from infra.image_contents import ROOT, command, environment, ignored_by_context, module_name, placed_code
 
 # The modes and tools no image of another mode may carry, and the packages that make up the batch image's
 # forbidden set (the Lambda image is held to its exact closure instead).
@@ -198,3 +198,30 @@ def test_the_check_reports_tools_copied_into_the_lambda_image(tmp_path: Path) ->
     assert extra == tools
     assert "tools/producer.py" in files(extra)
     assert "tools/producer.py" in outside_context(LAMBDA, dockerfile)
+
+
+@pytest.mark.parametrize(
+    ("instructions", "expected"),
+    [
+        ('ENV A=1 \\\n    B="two words"\n', {"A": "1", "B": "two words"}),
+        ("ENV A=1\n# ENV A=3\nENV A=2\n", {"A": "2"}),
+        ("ENV A 1\n", ValueError),
+    ],
+    ids=["continued", "last-wins", "legacy-form"],
+)
+def test_env_instructions_are_read_as_the_container_starts_with_them(
+    tmp_path: Path, instructions: str, expected: object
+) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM scratch\n" + instructions, encoding="utf-8")
+    if expected is ValueError:
+        with pytest.raises(ValueError, match="KEY=value"):
+            environment(dockerfile)
+    else:
+        assert environment(dockerfile) == expected
+
+
+@pytest.mark.parametrize("image", [LAMBDA, BATCH], ids=lambda image: image.name)
+def test_numpy_runs_without_openblas_threads_in_every_scoring_image(image: Image) -> None:
+    """The scorer makes no BLAS call; OpenBLAS's spinning threads only took CPU from the cold start."""
+    assert environment(image.dockerfile)["OPENBLAS_NUM_THREADS"] == "1"
