@@ -6,8 +6,8 @@ FROM public.ecr.aws/lambda/python:3.12.2025.04.01.18
 # Dependencies first, in their own layer: it is rebuilt only when the lock changes. Hashes are required
 # and nothing outside the lock is resolved, so the image holds exactly requirements/runtime.txt
 # (made by `make lock` from pyproject.toml's dependencies).
-# botocore is then pruned to the service models the scorer calls (infra/prune_botocore.py says why), and
-# numpy's test suites are removed (infra/prune_tests.py).
+# botocore is then pruned to the service models the scorer calls, slimmed to what a client reads
+# (infra/prune_botocore.py says why), and numpy's test suites are removed (infra/prune_tests.py).
 COPY requirements/runtime.txt infra/prune_botocore.py infra/prune_tests.py /tmp/
 RUN pip install --no-cache-dir --disable-pip-version-check --require-hashes --no-deps --only-binary :all: \
         --target "${LAMBDA_TASK_ROOT}" -r /tmp/runtime.txt \

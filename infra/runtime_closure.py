@@ -57,15 +57,15 @@ def install_target(
 
 def install_runtime_closure(lock: Path = RUNTIME_LOCK, cache: Path = CACHE) -> Path:
     """Exactly the Dockerfile's install: hashes required, no dependency resolution beyond the lock, then
-    botocore pruned to the services the scorer calls and numpy's test suites removed. The folder is keyed by
-    the lock and the pruning code."""
+    botocore pruned to the services the scorer calls (their models slimmed) and numpy's test suites removed.
+    The folder is keyed by the lock and the pruning code."""
     arguments = ["--require-hashes", "--no-deps", "--only-binary", ":all:", "-r", str(lock)]
     pruning = hashlib.sha256(
         b"".join(Path(module.__file__ or "").read_bytes() for module in (prune_botocore, prune_tests))
     ).hexdigest()[:8]
 
     def prune(target: Path) -> None:
-        prune_botocore.prune_service_models(target)
+        prune_botocore.prune(target)
         prune_tests.prune_test_suites(target)
 
     return install_target("runtime", f"{lock_hash(lock)}-{pruning}", arguments, cache, finish=prune)
