@@ -374,7 +374,7 @@ def report(figures: dict[str, Any]) -> list[str]:
     )
     for name in ("cold start / floor", "cold start / mlflow.pyfunc"):
         value, goal = checks[name]
-        print(f"  {name:<26} {value:6.2f}   goal <= {goal:g}  {verdict(value <= goal)}")
+        print(f"  {name:<26} {value:6.3f}   goal <= {goal:g}  {verdict(value <= goal)}")
     print(
         f"peak RSS, cold start   {figures['runtime_cold_maxrss_mb']:8.1f} MB   "
         f"mlflow.pyfunc {figures['mlflow_cold_maxrss_mb']:8.1f} MB"
