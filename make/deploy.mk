@@ -50,9 +50,11 @@ validate: $(STAMP) ## cfn-lint template.yaml (as SAM translates it) and infra/te
 # make test runs the SAM CLI's own checks (tests/unit/infra/test_sam_cli.py), so it installs it first.
 test: sam-cli
 
+# A SAM CLI that does not run (an interrupted install, a venv moved with its folder: its scripts name the old
+# python) is installed again, into a cleared venv.
 sam-cli: ## [develop] Install the AWS SAM CLI in its own venv (.cache/sam-cli): its pins conflict with ours
-	@test -x $(SAM) || (echo "installing the AWS SAM CLI $(SAM_CLI_VERSION) into $(SAM_VENV) (first run only, about a minute)" \
-		&& $(PYTHON) -m venv $(SAM_VENV) && $(SAM_VENV)/bin/pip install -qq aws-sam-cli==$(SAM_CLI_VERSION))
+	@$(SAM) --version >/dev/null 2>&1 || (echo "installing the AWS SAM CLI $(SAM_CLI_VERSION) into $(SAM_VENV) (first run only, about a minute)" \
+		&& $(PYTHON) -m venv --clear $(SAM_VENV) && $(SAM_VENV)/bin/python -m pip install -qq aws-sam-cli==$(SAM_CLI_VERSION))
 	@$(SAM) --version
 
 build: ## Build the Lambda image with Docker (ride-scorer:<git sha>)
