@@ -88,9 +88,12 @@ def get_scorer() -> StreamScorer:
 
 
 def reset() -> None:
-    """Forget the cached scorer (a new container, as far as the handler can tell)."""
+    """Forget the cached scorer and the model's metric dimension (a new container, as far as the handler can tell)."""
     global _scorer
     _scorer = None
+    metrics.clear_default_dimensions()
+    metrics.clear_metrics()
+    metrics.set_default_dimensions(function_version=FUNCTION_VERSION)
 
 
 def _traced(handler: Any) -> Any:
