@@ -28,7 +28,9 @@ LONGEST_FLOAT = "-2.2250738585072014e-308"
 # The fewest request bytes a scored ride can take: a row of `/invocations`' columnar `inputs`, "0," in each of
 # its three columns. It gets the longest float and a comma in the answer: 25 bytes for 6, the largest
 # expansion of any valid request (a /predict ride with a 128-character id of 4-byte characters, escaped
-# twice, expands 3.4 times; tests/unit/infra/test_web_template.py checks both).
+# twice, expands 3.4 times; tests/unit/infra/test_web_template.py checks both). A CSV row ("0,0,0" and its line
+# end) takes as many. A parquet body is compressed and can promise any number of rows: its row count is checked
+# before it is read, so it alone can get this 413 within MaxRequestBytes.
 FEWEST_BYTES_PER_RIDE = 6
 LARGEST_SAFE_REQUEST_BYTES = MAX_ANSWER_BYTES // (len(LONGEST_FLOAT) + 1) * FEWEST_BYTES_PER_RIDE
 

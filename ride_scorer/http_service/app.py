@@ -23,7 +23,6 @@ from werkzeug.exceptions import (
     HTTPException,
     RequestEntityTooLarge,
     RequestTimeout,
-    UnsupportedMediaType,
 )
 
 from ride_scorer.adapters.model_store import STARTUP_ERRORS, load_model_from
@@ -43,8 +42,6 @@ from ride_scorer.http_service.request_body import BadRequest, parse_predict_body
 from ride_scorer.http_service.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
-# The other bodies `mlflow models serve` takes; every other content type is read as JSON, as on /predict.
-NOT_JSON_FORMATS = ("text/csv", "application/vnd.apache.parquet")
 
 
 def create_app(settings: ServiceSettings | None = None, model: RideDurationModel | None = None) -> Flask:
@@ -100,9 +97,7 @@ def create_app(settings: ServiceSettings | None = None, model: RideDurationModel
 
     @app.post("/invocations")
     def invocations() -> Response:
-        if request.mimetype in NOT_JSON_FORMATS:
-            raise UnsupportedMediaType(f"{request.mimetype} is not taken here: send MLflow's JSON (application/json)")
-        rides = parse_invocations_body(_read_body(settings.max_request_bytes))
+        rides = parse_invocations_body(_read_body(settings.max_request_bytes), request.mimetype)
         check_predictions_answer(len(rides))
         outcomes = _scored(score_rides(model, rides), True, "rows")
         return jsonify(predictions=[outcome.ride_duration for outcome in outcomes if isinstance(outcome, Prediction)])

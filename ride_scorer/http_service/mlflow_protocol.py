@@ -1,13 +1,16 @@
 """MLflow's scoring protocol on the service: `POST /invocations` bodies to ride documents for the core.
 
-What `mlflow models serve` takes for a pyfunc model (mlflow.pyfunc.scoring_server): a JSON object with
+What `mlflow models serve` takes for a pyfunc model (mlflow.pyfunc.scoring_server): a CSV body (`text/csv`,
+a header row, then one ride per line), a parquet file (`application/vnd.apache.parquet`), or a JSON object with
 exactly one of `dataframe_split` (`{"columns": [...], "data": [[...], ...]}`, what MLflow's own clients send
 for a DataFrame), `dataframe_records` (a list of row objects), `instances` or `inputs` (a list of row objects,
 or, for `inputs`, an object of equal-length columns). Rows hold the raw ride columns the pyfunc takes
 (`PULocationID`, `DOLocationID`, `trip_distance`); other columns and `params` are ignored, as MLflow ignores
 what a model does not take. Each row becomes the document a stream event carries, its ride_id the row's
 position, and is read by the core's rules, so a row gets the same outcome (float or reason_code) as the same
-ride on the stream, and the same float as the model's pyfunc.
+ride on the stream, and the same float as the model's pyfunc. CSV and parquet are read with pyarrow (which
+the HTTP image carries for the batch job; imported only when such a body comes), where MLflow uses pandas; a
+parquet body's row count is checked against the answer's bound before any row is read.
 
 A frame is all-or-nothing, as a `/predict` list and the pyfunc are: the answer is one prediction per row, in
 order (`{"predictions": [...]}`), or a 400 naming the rejected rows by index.
@@ -20,6 +23,7 @@ from typing import Any
 import msgspec
 
 from ride_scorer.core.rides import ReadRide, Rejection, RejectionCode, read_document
+from ride_scorer.http_service.answer_size import check_predictions_answer
 from ride_scorer.http_service.request_body import (
     LISTED_RIDES,
     MLFLOW_FORMATS,
@@ -29,15 +33,21 @@ from ride_scorer.http_service.request_body import (
 )
 
 RIDE_COLUMNS = ("PULocationID", "DOLocationID", "trip_distance")
+CSV, PARQUET = "text/csv", "application/vnd.apache.parquet"
+# The table bodies, by content type, and the name an error calls them by.
+TABLE_FORMATS = {CSV: "CSV", PARQUET: "parquet"}
 FRAME_EXAMPLE = {"dataframe_split": {"columns": list(RIDE_COLUMNS), "data": [[130, 205, 3.66], [74, 75, 1.2]]}}
+CSV_EXAMPLE = "PULocationID,DOLocationID,trip_distance\n130,205,3.66\n74,75,1.2\n"
 NOUN = "rows"
 
 
-def parse_invocations_body(raw: bytes) -> list[ReadRide]:
+def parse_invocations_body(raw: bytes, mimetype: str = "application/json") -> list[ReadRide]:
     """The rows as the core read them (all valid), or a BadRequest saying what is wrong with the body or
-    which rows are rejected."""
-    columns_or_rows = _frame_of(_json_object(raw))
-    rows = _rows(columns_or_rows)
+    which rows are rejected. `mimetype` is the request's content type without parameters: CSV and parquet
+    are tables, anything else is read as JSON, as MLflow's server reads it."""
+    rows = (
+        _table_rows(raw, TABLE_FORMATS[mimetype]) if mimetype in TABLE_FORMATS else _rows(_frame_of(_json_object(raw)))
+    )
     read: list[ReadRide] = []
     rejections: list[tuple[int, Rejection]] = []
     for index, row in enumerate(rows):
@@ -52,8 +62,37 @@ def parse_invocations_body(raw: bytes) -> list[ReadRide]:
     return read
 
 
-def _shape_error(message: str) -> BadRequest:
-    return BadRequest(str(RejectionCode.INVALID_SCHEMA), message, example=FRAME_EXAMPLE)
+def _table_rows(raw: bytes, kind: str) -> list[Any]:
+    """The ride columns of a CSV or parquet body as row objects (a parquet body's other columns are not read)."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    if not raw.strip():
+        raise BadRequest(f"invalid_{kind.lower()}", "the body is empty", example=CSV_EXAMPLE)
+    try:
+        if kind == "CSV":
+            table = pa_csv.read_csv(pa.BufferReader(raw), read_options=pa_csv.ReadOptions(use_threads=False))
+            present = [name for name in RIDE_COLUMNS if name in table.column_names]
+        else:
+            parquet = pq.ParquetFile(pa.BufferReader(raw))
+            check_predictions_answer(parquet.metadata.num_rows)  # a few bytes can promise millions of rows
+            present = [name for name in RIDE_COLUMNS if name in parquet.schema_arrow.names]
+            table = parquet.read(columns=present, use_threads=False)
+    except (pa.ArrowException, UnicodeDecodeError) as error:
+        raise BadRequest(f"invalid_{kind.lower()}", f"the body is not {kind}: {error}") from None
+    missing = [name for name in RIDE_COLUMNS if name not in present]
+    if missing:
+        raise _shape_error(
+            f"the {kind} body has no column {', '.join(missing)}: it needs {', '.join(RIDE_COLUMNS)}",
+            example=CSV_EXAMPLE,
+        )
+    columns = [table.column(name).to_pylist() for name in RIDE_COLUMNS]
+    return [dict(zip(RIDE_COLUMNS, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _shape_error(message: str, example: object = FRAME_EXAMPLE) -> BadRequest:
+    return BadRequest(str(RejectionCode.INVALID_SCHEMA), message, example=example)
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:

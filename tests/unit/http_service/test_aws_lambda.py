@@ -6,10 +6,13 @@ The same bodies against the real gunicorn service are in integration-tests/http_
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from ride_scorer.core.integrity import directory_digest
@@ -75,12 +78,37 @@ def test_a_list_of_rides_gets_the_stream_records_in_order(environment, model, ki
     assert list(json.loads(response["body"])[0]) == ["model", "version", "prediction"]  # the stream's key order
 
 
+def parquet_bytes(columns: dict[str, list]) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(pa.table(columns), buffer)
+    return buffer.getvalue()
+
+
+COLUMNS = ["PULocationID", "DOLocationID", "trip_distance"]
+# What a client of `mlflow models serve` sends, as API Gateway hands it over (binary parquet always base64).
+FRAMES = {
+    "json": (
+        "application/json",
+        json.dumps({"dataframe_split": {"columns": COLUMNS, "data": [[130, 205, 3.66], ["074", 75, 1]]}}).encode(),
+    ),
+    "csv": ("text/csv", b"PULocationID,DOLocationID,trip_distance\n130,205,3.66\n074,75,1\n"),
+    "parquet": (
+        "application/vnd.apache.parquet",
+        parquet_bytes({"PULocationID": [130, 74], "DOLocationID": [205, 75], "trip_distance": [3.66, 1.0]}),
+    ),
+}
+
+
 @EVENT_KINDS
-@ENCODINGS
-def test_mlflows_scoring_protocol_answers_on_lambda(environment, model, kind, base64_body):
-    frame = {"columns": ["PULocationID", "DOLocationID", "trip_distance"], "data": [[130, 205, 3.66], ["074", 75, 1]]}
-    body = json.dumps({"dataframe_split": frame}).encode()
-    response = invoke(web_event(kind, body, headers=JSON, path="/invocations", base64_body=base64_body))
+@pytest.mark.parametrize(
+    ("frame", "base64_body"),
+    [("json", True), ("json", False), ("csv", True), ("csv", False), ("parquet", True)],
+    ids=["json-base64", "json-text", "csv-base64", "csv-text", "parquet-base64"],
+)
+def test_mlflows_scoring_protocol_answers_on_lambda(environment, model, kind, frame, base64_body):
+    content_type, body = FRAMES[frame]
+    headers = {"content-type": content_type}
+    response = invoke(web_event(kind, body, headers=headers, path="/invocations", base64_body=base64_body))
     assert response["statusCode"] == 200
     durations = [expected(model, 0, 130, 205, 3.66), expected(model, 0, 74, 75, 1.0)]
     assert response_json(response) == {"predictions": [record["prediction"]["ride_duration"] for record in durations]}

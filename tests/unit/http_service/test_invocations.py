@@ -7,11 +7,13 @@ integration-tests/http_service/test_http_service.py; on Lambda, in test_aws_lamb
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -71,17 +73,68 @@ def test_every_mlflow_request_shape_gets_the_pyfuncs_floats(client, model, frame
     assert response.get_json() == {"predictions": expected}  # equal floats, in row order
 
 
-def test_csv_and_parquet_bodies_are_a_415_naming_what_is_taken(client):
-    response = client.post("/invocations", data="PULocationID\n130\n", content_type="text/csv; charset=utf-8")
-    assert (response.status_code, response.get_json()) == (
-        415,
+def csv_body(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False).encode()
+
+
+def parquet_body(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.astype({"PULocationID": str}).to_parquet(buffer)  # a parquet column holds one type
+    return buffer.getvalue()
+
+
+# The table bodies mlflow.pyfunc.scoring_server parses with pandas, by content type (parameters allowed).
+TABLES = {"text/csv; charset=utf-8": csv_body, "application/vnd.apache.parquet": parquet_body}
+
+
+@pytest.mark.parametrize("content_type", TABLES)
+def test_csv_and_parquet_bodies_get_the_pyfuncs_floats(client, model, frame, content_type):
+    extra = frame.assign(VendorID=2, note='a, quoted "text"')  # columns the model does not take are ignored
+    response = client.post("/invocations", data=TABLES[content_type](extra), content_type=content_type)
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    expected = RideDurationPyfunc(model.regressor).predict(frame).tolist()
+    assert response.get_json() == {"predictions": expected}
+
+
+def parquet_of(rows: int) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({name: [1] * rows for name in RIDE_COLUMNS}), buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "status", "code", "message"),
+    [
+        ("text/csv", b"", 400, "invalid_csv", "the body is empty"),
+        ("text/csv", b"PULocationID,DOLocationID\n130,205\n", 400, "invalid_schema",
+         "the CSV body has no column trip_distance: it needs PULocationID, DOLocationID, trip_distance"),
+        ("text/csv", b"PULocationID,DOLocationID,trip_distance\n130,205\n", 400, "invalid_csv",
+         "the body is not CSV: CSV parse error: Row #2: Expected 3 columns, got 2: 130,205"),
+        ("application/vnd.apache.parquet", b"PAR1 not really", 400, "invalid_parquet", "the body is not parquet: "),
+        ("application/vnd.apache.parquet", parquet_of(300_000), 413, "answer_too_large",
+         "the answer to these 300000 rides could take"),
+    ],
+    ids=["empty", "missing-column", "ragged-row", "not-parquet", "too-many-rows"],
+)  # fmt: skip
+def test_a_bad_table_body_is_refused_in_one_error(client, content_type, body, status, code, message):
+    response = client.post("/invocations", data=body, content_type=content_type)
+    error = response.get_json()["error"]
+    assert (response.status_code, error["code"]) == (status, code)
+    assert error["message"].startswith(message), error["message"]
+
+
+def test_a_bad_row_of_a_csv_body_is_named_with_the_cores_reason(client):
+    body = b"PULocationID,DOLocationID,trip_distance\n130,205,3.66\n130,205,-1\n"
+    response = client.post("/invocations", data=body, content_type="text/csv")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["rides"] == [
         {
-            "error": {
-                "code": "unsupported_media_type",
-                "message": "text/csv is not taken here: send MLflow's JSON (application/json)",
-            }
-        },
-    )
+            "index": 1,
+            "code": "invalid_schema",
+            "message": "ride.trip_distance: Expected a finite `float` >= 0, got -1.0",
+        }
+    ]
 
 
 def test_ping_and_version_answer_as_mlflows_server_does_in_json(client, model):
