@@ -342,8 +342,8 @@ def test_for_any_key_names_the_job_keeps_every_promise(incoming_bucket, loaded_m
     output_prefix = Location.parse(incoming_bucket.uri(f"{run_id}/out") if output == "s3" else str(root / "out"))
     lines: list[str] = []
 
-    def score(source, predictions, rejects, written, fresh):
-        job = BatchJob(source, predictions, rejects, progress=False, create_only=fresh)
+    def score(source, predictions, rejects, written, expected):
+        job = BatchJob(source, predictions, rejects, progress=False, expected=expected)
         check_locations(job)
         return asdict(score_file(job, loaded_model, "ride-duration", lambda: s3, written))
 
@@ -356,3 +356,32 @@ def test_for_any_key_names_the_job_keeps_every_promise(incoming_bucket, loaded_m
     assert all(path.relative_to(root).parts[0] == "out" for path in root.rglob("*"))
     assert len(lines) == len(names) and all("\n" not in line for line in lines)
     assert {result.status for result in summary.results} <= {"scored", "failed"}
+
+
+def test_a_proven_object_that_changes_after_the_listing_is_never_overwritten(
+    incoming_bucket, prefixes, capsys, monkeypatch
+):
+    """The rerun's write of its own earlier output is conditional on the ETag its listing showed (If-Match):
+    an object someone else wrote in between keeps its bytes."""
+    import ride_scorer.batch.prefix as prefix_module
+
+    assert run(capsys, *prefixes)[0] == 0
+    key = "scored/predictions/2023-01-01.parquet"
+    original = prefix_module._write_document
+
+    def someone_writes_first(location, document, s3_client):
+        original(location, document, s3_client)
+        if location.endswith("markers/2023-01-01.parquet/claim.json"):
+            incoming_bucket.s3.put_object(Bucket=incoming_bucket.name, Key=key, Body=b"someone else's object")
+
+    monkeypatch.setattr(prefix_module, "_write_document", someone_writes_first)
+
+    code, summary, err = run(capsys, *prefixes, "--rescore")
+
+    assert code == 1
+    assert [status for _, status, _ in statuses(summary)] == ["failed", "scored"]
+    assert incoming_bucket.objects()[key] == b"someone else's object"
+    assert (
+        f"cannot write output {incoming_bucket.uri(key)!r}: it changed after the outputs were listed: it is no "
+        "longer what ride-scorer wrote"
+    ) in "\n".join(err)

@@ -17,7 +17,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -152,9 +152,11 @@ def main_prefix(args: argparse.Namespace) -> int:
         )
     s3_client = functools.cache(lambda: client("s3"))
 
-    def score_one(source: str, output: str, rejects: str, written: dict[str, str], fresh: bool) -> dict[str, Any]:
+    def score_one(
+        source: str, output: str, rejects: str, written: dict[str, str], expected: Mapping[str, str]
+    ) -> dict[str, Any]:
         progress = not args.no_progress
-        one = BatchJob(source, output, rejects, args.id_column, args.chunk_rows, progress, create_only=fresh)
+        one = BatchJob(source, output, rejects, args.id_column, args.chunk_rows, progress, expected=expected)
         check_locations(one)
         return asdict(score_file(one, model, settings.model_name, s3_client, written))
 

@@ -10,9 +10,10 @@ finished, and never touches a file it did not write.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -26,6 +27,12 @@ from ride_scorer.columnar.locations import Location, LocationError
 from ride_scorer.core.integrity import NAME_MAX_BYTES, file_digest
 
 S3ClientFactory = Callable[[], Any]
+# What a destination must be when an output is placed there (`writable_files`' `expected`), besides the
+# identity a listing showed: nothing at all, or anything (replaced whatever it is).
+NOTHING, ANYTHING = "", "*"
+# An S3 object's identity as `output_identity` writes it for a listing (no version id: a listing has none).
+CHANGED = "it changed after the outputs were listed: it is no longer what ride-scorer wrote"
+_LISTED_IDENTITY = re.compile(r"etag-(?P<etag>[^\s\"]+)-size-\d+")
 
 
 class BatchIOError(RuntimeError):
@@ -125,7 +132,9 @@ class _Staged:
     location: str
     role: str
     path: Path
-    create_only: bool = False
+    # What the destination must be when this is placed: NOTHING (created, never replaced), the identity a
+    # listing showed (replaced only if it is still that), or ANYTHING (replaced unconditionally).
+    expected: str = ANYTHING
     placed: bool = False
     replaced_existing: bool = False
 
@@ -136,22 +145,33 @@ class _Staged:
             if is_s3(self.location):
                 bucket, key = split_s3_uri(self.location)
                 size = self.path.stat().st_size
-                condition = {"IfNoneMatch": "*"} if self.create_only else {}  # S3 refuses it if the key exists
+                condition = _s3_condition(self.expected)
                 with self.path.open("rb") as body:  # one PUT (up to 5 GB): its answer names what was stored
                     answer = s3_client().put_object(Bucket=bucket, Key=key, Body=body, **condition)
                 identity = output_identity(str(answer["ETag"]), size, answer.get("VersionId"))
             else:
                 identity = f"sha256-{file_digest(self.path)}"
-                if self.create_only:  # a link fails if the name exists, where a rename would replace it
+                if self.expected == NOTHING:  # a link fails if the name exists, where a rename would replace it
                     os.link(self.path, self.location, follow_symlinks=False)
                     os.unlink(self.path)
                 else:
                     self.replaced_existing = os.path.lexists(self.location)
+                    if self.expected != ANYTHING:
+                        _check_unchanged(self.location, self.expected)
                     os.replace(self.path, self.location)
         except Exception as error:  # botocore raises many types; os.replace an OSError
-            raise BatchIOError(f"cannot write {self.role} {self.location!r}: {_reason(error)}") from error
+            reason = CHANGED if self._changed_in_s3(error) else _reason(error)
+            raise BatchIOError(f"cannot write {self.role} {self.location!r}: {reason}") from error
         self.placed = True
         return identity
+
+    def _changed_in_s3(self, error: Exception) -> bool:
+        """S3 refused an If-Match write: the object is no longer the one the listing showed."""
+        return (
+            self.expected not in (NOTHING, ANYTHING)
+            and isinstance(error, ClientError)
+            and error.response.get("Error", {}).get("Code") == "PreconditionFailed"
+        )
 
     @property
     def kept_after_discard(self) -> bool:
@@ -164,6 +184,30 @@ class _Staged:
         if self.placed and not self.kept_after_discard:
             Path(self.location).unlink(missing_ok=True)
             self.placed = False
+
+
+def _s3_condition(expected: str) -> dict[str, str]:
+    """S3's conditional PUT for what the destination must be: absent (`If-None-Match: *`) or the object the
+    listing showed (`If-Match: <its ETag>`); S3 refuses the write (412) if it is not."""
+    if expected == NOTHING:
+        return {"IfNoneMatch": "*"}
+    if expected == ANYTHING:
+        return {}
+    match = _LISTED_IDENTITY.fullmatch(expected)
+    if match is None:
+        raise BatchIOError(f"{expected!r} is not an S3 object's identity")
+    return {"IfMatch": f'"{match.group("etag")}"'}
+
+
+def _check_unchanged(location: str, expected: str) -> None:
+    """A local destination must still be the file the listing showed. No file system has a conditional
+    rename: this check and the rename are two steps, where S3's If-Match is one."""
+    try:
+        now = f"sha256-{file_digest(Path(location))}"
+    except FileNotFoundError:
+        return  # gone since the listing: placing ours overwrites nothing
+    if now != expected:
+        raise BatchIOError(CHANGED)
 
 
 def output_identity(etag: str, size: int, version_id: str | None = None) -> str:
@@ -190,7 +234,7 @@ def writable_files(
     locations: Sequence[tuple[str, str]],
     s3_client: S3ClientFactory = lambda: client("s3"),
     written: dict[str, str] | None = None,
-    create_only: bool = False,
+    expected: Mapping[str, str] | None = None,
 ) -> Iterator[list[Path]]:
     """Temporary local files to write, one per (location, role), moved into place (or uploaded) in the
     order given only once the block succeeds: put last the file whose appearance tells a scheduler the
@@ -201,14 +245,18 @@ def writable_files(
     symlink is never opened). If the block fails, every temporary file is removed and no destination is
     touched. If a move fails, the destinations this run had already created are removed again; one that
     replaced an existing file, or an S3 object, cannot be undone and the error names it. `written`, if
-    given, receives each location's identity as it was written (see `_Staged.commit`). With `create_only`, a
-    destination that exists by the time it is written (someone else's, since the caller saw none) is refused,
-    not replaced: S3's conditional PUT (`If-None-Match: *`), a hard link locally."""
+    given, receives each location's identity as it was written (see `_Staged.commit`). `expected` says, per
+    location, what the destination must be when it is written (others are replaced unconditionally):
+    NOTHING, so one that exists by then (someone else's, since the caller saw none) is refused, not replaced
+    (S3's conditional PUT `If-None-Match: *`, a hard link locally); or the identity a listing showed, so one
+    that changed since is refused (S3's `If-Match` on its ETag; locally its SHA-256 checked just before the
+    rename)."""
     staged: list[_Staged] = []
     with ExitStack() as stack:
         try:
             for location, role in locations:
-                staged.append(_Staged(location, role, _temporary_path(location, role, stack), create_only))
+                condition = (expected or {}).get(location, ANYTHING)
+                staged.append(_Staged(location, role, _temporary_path(location, role, stack), condition))
             yield [stage.path for stage in staged]
             for stage in staged:
                 try:

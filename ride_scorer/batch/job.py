@@ -15,8 +15,8 @@ import sys
 import time
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +61,10 @@ class BatchJob:
     id_column: str | None = None
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     progress: bool = True
-    # The outputs must not exist when written (the prefix mode saw no output of that name): never replace one.
-    create_only: bool = False
+    # What each output must be when it is written (`files.writable_files`): the prefix mode passes what its
+    # listing showed, so it creates what was absent and replaces only what it proved its own. None: the
+    # outputs a user named are replaced whatever they are.
+    expected: Mapping[str, str] | None = field(default=None, compare=False)
 
 
 def check_locations(job: BatchJob, names: tuple[str, str, str] = ("input", "output", "rejects")) -> None:
@@ -104,7 +106,7 @@ def score_file(
         reject_schema = rejects_schema(ride_id_type, inputs)
         # The output last: once it appears, the rejects file beside it is complete too.
         destinations = [(job.rejects, "rejects file"), (job.output, "output")]
-        with writable_files(destinations, s3_client, written, job.create_only) as (rejects_path, output_path):
+        with writable_files(destinations, s3_client, written, job.expected) as (rejects_path, output_path):
             try:
                 with (
                     pq.ParquetWriter(output_path, scored_schema) as scored_writer,

@@ -21,7 +21,7 @@ input changed back to older bytes or a rolled-back model are therefore re-scored
 A claim belongs to one exact output name: outputs without their own claim were not written by this tool and
 are never overwritten. A claim alone does not make an existing output replaceable (a run may claim a name,
 fail before writing, and someone else write there since): an output is replaced only when a `wrote-` marker
-names it as it is now. An input name that would leave the output prefix, or that the output store cannot
+names it as it is now, and the write itself is conditional on it still being so (`Decision.listed`). An input name that would leave the output prefix, or that the output store cannot
 hold, is refused for that file alone.
 """
 
@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ride_scorer.batch.files import NOTHING
 from ride_scorer.batch.objects import StoredFile
 from ride_scorer.columnar.locations import Location
 
@@ -98,12 +99,13 @@ class Verdict(StrEnum):
 
 @dataclass(frozen=True)
 class Decision:
-    """`fresh`: no output of the input's names exists, so the outputs are created, never replaced; otherwise
-    the outputs there are proven to be this tool's (a `wrote-` marker names them as they are)."""
+    """To score: `listed` holds the predictions' and the rejects' identities as the listing showed them
+    (NOTHING where there was none). What exists there is proven to be this tool's (a `wrote-` marker names
+    it as it is), so a write may replace it only while it is still that; an absent one is only created."""
 
     verdict: Verdict
     reason: str
-    fresh: bool = False
+    listed: tuple[str, str] = (NOTHING, NOTHING)
 
 
 def decide(
@@ -124,7 +126,7 @@ def decide(
                 f"{foreign[0]!r} exists and was not written by ride-scorer (no {destinations.claim} beside it): "
                 "refusing to overwrite it",
             )
-        return Decision(Verdict.SCORE, "not scored yet", fresh=True)
+        return Decision(Verdict.SCORE, "not scored yet")
     names = (destinations.predictions, destinations.rejects)
     present = [name for name in names if name in outputs]
     identities = [outputs[name].identity() if name in outputs else "" for name in names]
@@ -143,4 +145,4 @@ def decide(
         if rescore
         else "input, model or outputs changed since it was scored, or its last run did not finish"
     )
-    return Decision(Verdict.SCORE, reason, fresh=not present)
+    return Decision(Verdict.SCORE, reason, (identities[0], identities[1]))

@@ -24,10 +24,10 @@ from ride_scorer.batch.objects import StoredFile, list_files
 from ride_scorer.columnar.locations import Location, LocationError
 
 S3ClientFactory = Callable[[], Any]
-# (input, output, rejects, written, create_only) -> the single-file job's summary as a dict (rows, scored, ...);
-# `written` receives each output's identity as it was written, `create_only` forbids replacing an output
-# (`files.writable_files`).
-ScoreFile = Callable[[str, str, str, dict[str, str], bool], Mapping[str, Any]]
+# (input, output, rejects, written, expected) -> the single-file job's summary as a dict (rows, scored, ...);
+# `written` receives each output's identity as it was written, `expected` says what each output must be when
+# it is written: absent, or still what the listing showed (`files.writable_files`).
+ScoreFile = Callable[[str, str, str, dict[str, str], Mapping[str, str]], Mapping[str, Any]]
 # Per-file detail goes to a report file beside the outputs; the summary printed on stdout stays one small
 # line however many files there were (a CloudWatch Logs event holds at most 256 KB).
 REPORTS = "reports"
@@ -178,7 +178,8 @@ def _process(
         _write_document(where["claim"], {**marker, "started": _now()}, s3_client)
         written: dict[str, str] = {}
         try:
-            summary = score(source.location, where["predictions"], where["rejects"], written, decision.fresh)
+            expected = dict(zip((where["predictions"], where["rejects"]), decision.listed, strict=True))
+            summary = score(source.location, where["predictions"], where["rejects"], written, expected)
         finally:  # what this run placed, even if it then failed, so that its rerun may replace it
             _vouch(job.output_prefix, destinations, where, written, marker, s3_client)
         vouched = {"predictions": written[where["predictions"]], "rejects": written[where["rejects"]]}

@@ -360,3 +360,32 @@ def test_an_output_that_appears_after_the_listing_is_never_overwritten(folders, 
         "error: 'in/a.parquet': cannot write output 'out/predictions/a.parquet': File exists"
     ]
     assert not (folders / "out" / "rejects" / "a.parquet").exists()
+
+
+def test_a_proven_output_that_changes_after_the_listing_is_never_overwritten(folders, capsys, monkeypatch):
+    """A rerun replaces its own outputs only while they are what its listing showed: another writer changing
+    `predictions/a.parquet` after the listing keeps its bytes (locally the SHA-256 is checked just before the
+    rename; S3's If-Match, in integration-tests/batch/test_batch_prefix.py)."""
+    import ride_scorer.batch.prefix as prefix_module
+
+    assert run(capsys, "--input-prefix", "in", "--output-prefix", "out")[0] == 0
+    original = prefix_module._write_document
+
+    def someone_writes_first(location, document, s3_client):
+        original(location, document, s3_client)
+        if location.endswith("markers/a.parquet/claim.json"):
+            (folders / "out" / "predictions" / "a.parquet").write_bytes(b"someone else's file")
+
+    monkeypatch.setattr(prefix_module, "_write_document", someone_writes_first)
+
+    code, summary, err = run(capsys, "--input-prefix", "in", "--output-prefix", "out", "--rescore")
+
+    assert code == 1 and (summary["scored_files"], summary["failed_files"]) == (1, 1)
+    assert (folders / "out" / "predictions" / "a.parquet").read_bytes() == b"someone else's file"
+    assert [line for line in err if line.startswith("error:")] == [
+        "error: 'in/a.parquet': cannot write output 'out/predictions/a.parquet': it changed after the outputs were "
+        "listed: it is no longer what ride-scorer wrote; rejects file 'out/rejects/a.parquet' had already been written"
+    ]
+    monkeypatch.setattr(prefix_module, "_write_document", original)
+    code, summary, err = run(capsys, "--input-prefix", "in", "--output-prefix", "out")  # and stays refused
+    assert code == 1 and "'out/predictions/a.parquet' or its rejects is not what ride-scorer wrote" in "\n".join(err)
