@@ -21,8 +21,9 @@ input changed back to older bytes or a rolled-back model are therefore re-scored
 A claim belongs to one exact output name: outputs without their own claim were not written by this tool and
 are never overwritten. A claim alone does not make an existing output replaceable (a run may claim a name,
 fail before writing, and someone else write there since): an output is replaced only when a `wrote-` marker
-names it as it is now, and the write itself is conditional on it still being so (`Decision.listed`). An input name that would leave the output prefix, or that the output store cannot
-hold, is refused for that file alone.
+names it as it is now, and the write itself is conditional on it still being so (`Decision.listed`). An
+input name that would leave the output prefix, or that the output store cannot hold, is refused for that
+file alone.
 """
 
 from __future__ import annotations
