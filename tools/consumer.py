@@ -110,9 +110,7 @@ def follow(
 
 
 def build_parser() -> ToolParser:
-    parser = ToolParser(
-        prog="python -m tools.consumer", description="Print predictions and dead letters as they come."
-    )
+    parser = ToolParser(prog="python -m tools.consumer", description="Print predictions and dead letters as they come.")
     parser.add_argument("--prefix", help="resource prefix of the resources stack: names the stream and the queue")
     parser.add_argument("--stream", help="the predictions stream (or --prefix)")
     parser.add_argument("--dead-letter-queue-url", help="also print this queue's messages")

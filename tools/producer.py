@@ -136,9 +136,7 @@ def rides_file(text: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = ToolParser(
-        prog="python -m tools.producer", description="Publish real TLC rides to a Kinesis stream."
-    )
+    parser = ToolParser(prog="python -m tools.producer", description="Publish real TLC rides to a Kinesis stream.")
     kinds = poison_kinds()
     parser.add_argument("--stream", required=True)
     parser.add_argument("--input", type=rides_file, default="data/green_tripdata_2023-01.parquet")
