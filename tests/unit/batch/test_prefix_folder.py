@@ -338,37 +338,30 @@ def test_the_summary_line_stays_small_however_many_files_and_the_report_holds_th
     assert len(printed["results"]) == printed["files"] == 2 and code == 0
 
 
-def test_an_output_that_appears_after_the_listing_is_never_overwritten(folders, capsys, monkeypatch):
-    """Another writer puts `predictions/a.parquet` there between the job's listing and its write: the job
-    saw no output of that name, so it only creates one (a hard link locally, If-None-Match in S3)."""
+@pytest.mark.parametrize(
+    ("scored_before", "error", "rejects_left"),
+    [
+        (False, "cannot write output 'out/predictions/a.parquet': File exists", False),
+        (
+            True,
+            "cannot write output 'out/predictions/a.parquet': it changed after the outputs were listed: it is no "
+            "longer what ride-scorer wrote; rejects file 'out/rejects/a.parquet' had already been written",
+            True,
+        ),
+    ],
+    ids=["a-free-name-taken-after-the-listing", "a-proven-output-changed-after-the-listing"],
+)
+def test_an_output_someone_writes_after_the_listing_is_never_overwritten(
+    folders, capsys, monkeypatch, scored_before, error, rejects_left
+):
+    """Another writer puts `predictions/a.parquet` there between the job's listing and its write. A name the
+    listing showed free is only created (a hard link locally, If-None-Match in S3); an output the job proved
+    its own is replaced only while it is still what the listing showed (its SHA-256 checked just before the
+    rename locally; If-Match in S3, integration-tests/batch/test_batch_prefix.py)."""
     import ride_scorer.batch.prefix as prefix_module
 
-    original = prefix_module._write_document
-
-    def someone_writes_first(location, document, s3_client):
-        original(location, document, s3_client)
-        if location.endswith("markers/a.parquet/claim.json"):
-            (folders / "out" / "predictions" / "a.parquet").write_bytes(b"someone else's file")
-
-    monkeypatch.setattr(prefix_module, "_write_document", someone_writes_first)
-
-    code, summary, err = run(capsys, "--input-prefix", "in", "--output-prefix", "out")
-
-    assert code == 1 and (summary["scored_files"], summary["failed_files"]) == (1, 1)
-    assert (folders / "out" / "predictions" / "a.parquet").read_bytes() == b"someone else's file"
-    assert [line for line in err if line.startswith("error:")] == [
-        "error: 'in/a.parquet': cannot write output 'out/predictions/a.parquet': File exists"
-    ]
-    assert not (folders / "out" / "rejects" / "a.parquet").exists()
-
-
-def test_a_proven_output_that_changes_after_the_listing_is_never_overwritten(folders, capsys, monkeypatch):
-    """A rerun replaces its own outputs only while they are what its listing showed: another writer changing
-    `predictions/a.parquet` after the listing keeps its bytes (locally the SHA-256 is checked just before the
-    rename; S3's If-Match, in integration-tests/batch/test_batch_prefix.py)."""
-    import ride_scorer.batch.prefix as prefix_module
-
-    assert run(capsys, "--input-prefix", "in", "--output-prefix", "out")[0] == 0
+    if scored_before:
+        assert run(capsys, "--input-prefix", "in", "--output-prefix", "out")[0] == 0
     original = prefix_module._write_document
 
     def someone_writes_first(location, document, s3_client):
@@ -382,10 +375,10 @@ def test_a_proven_output_that_changes_after_the_listing_is_never_overwritten(fol
 
     assert code == 1 and (summary["scored_files"], summary["failed_files"]) == (1, 1)
     assert (folders / "out" / "predictions" / "a.parquet").read_bytes() == b"someone else's file"
-    assert [line for line in err if line.startswith("error:")] == [
-        "error: 'in/a.parquet': cannot write output 'out/predictions/a.parquet': it changed after the outputs were "
-        "listed: it is no longer what ride-scorer wrote; rejects file 'out/rejects/a.parquet' had already been written"
-    ]
+    assert [line for line in err if line.startswith("error:")] == [f"error: 'in/a.parquet': {error}"]
+    assert (folders / "out" / "rejects" / "a.parquet").exists() == rejects_left
     monkeypatch.setattr(prefix_module, "_write_document", original)
-    code, summary, err = run(capsys, "--input-prefix", "in", "--output-prefix", "out")  # and stays refused
-    assert code == 1 and "'out/predictions/a.parquet' or its rejects is not what ride-scorer wrote" in "\n".join(err)
+    code, summary, err = run(capsys, "--input-prefix", "in", "--output-prefix", "out")  # the next run too
+    refusal = f"'out/predictions/a.parquet'{' or its rejects' if rejects_left else ''} is not what ride-scorer wrote"
+    assert code == 1 and refusal in "\n".join(err)
+    assert (folders / "out" / "predictions" / "a.parquet").read_bytes() == b"someone else's file"
