@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.prefix:
             names = ResourceNames.from_prefix(args.prefix)
             stream = stream or names.predictions_stream
-            queue = queue or _queue_url(sqs, names.dead_letter_queue)
+            queue = queue or queue_url(sqs, names.dead_letter_queue)
         try:
             tail = StreamTail(kinesis, stream, position)
         except (ClientError, BotoCoreError) as error:
@@ -154,13 +154,6 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f"{printed.records} records printed", file=sys.stderr)
     return 0
-
-
-def _queue_url(sqs: Any, name: str) -> str:
-    try:
-        return queue_url(sqs, name)
-    except (ClientError, BotoCoreError) as error:
-        raise explain(error, sqs, f"queue {name!r}") from None
 
 
 if __name__ == "__main__":

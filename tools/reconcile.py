@@ -395,17 +395,10 @@ def sources_from_args(args: argparse.Namespace, sqs: Any) -> Sources:
         return Sources(
             args.input_stream or names.rides_stream,
             args.output_stream or names.predictions_stream,
-            args.dead_letter_queue_url or _queue_url(sqs, names.dead_letter_queue),
-            args.on_failure_queue_url or _queue_url(sqs, names.on_failure_queue),
+            args.dead_letter_queue_url or queue_url(sqs, names.dead_letter_queue),
+            args.on_failure_queue_url or queue_url(sqs, names.on_failure_queue),
         )
     return Sources(args.input_stream, args.output_stream, args.dead_letter_queue_url, args.on_failure_queue_url)
-
-
-def _queue_url(sqs: Any, name: str) -> str:
-    try:
-        return queue_url(sqs, name)
-    except (ClientError, BotoCoreError) as error:
-        raise explain(error, sqs, f"queue {name!r}") from None
 
 
 def build_parser() -> ToolParser:

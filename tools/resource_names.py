@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tools.local.endpoints import explain
+
 
 @dataclass(frozen=True)
 class ResourceNames:
@@ -23,5 +27,9 @@ class ResourceNames:
 
 
 def queue_url(sqs: Any, name: str) -> str:
-    """The URL of an existing queue; a missing queue raises the SDK's QueueDoesNotExist."""
-    return str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
+    """The URL of an existing queue; a missing queue or an endpoint that cannot be reached raises
+    `AwsUnavailable`, one line naming the queue."""
+    try:
+        return str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
+    except (ClientError, BotoCoreError) as error:
+        raise explain(error, sqs, f"queue {name!r}") from None

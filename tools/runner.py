@@ -427,10 +427,7 @@ def apply_prefix(args: argparse.Namespace, sqs: Any) -> None:
         ("on_failure_queue_url", names.on_failure_queue),
     ):
         if not getattr(args, option):
-            try:
-                setattr(args, option, queue_url(sqs, name))
-            except (ClientError, BotoCoreError) as error:
-                raise explain(error, sqs, f"queue {name!r}") from error
+            setattr(args, option, queue_url(sqs, name))
 
 
 def _timestamp(text: str) -> datetime:
