@@ -117,6 +117,11 @@ class Measured:
     prediction_bytes: int
     event_bytes_per_ride: int
 
+    @property
+    def vcpu(self) -> float:
+        """The share of one vCPU Lambda gives the function at its memory size."""
+        return min(1.0, self.memory_mb / self.memory_mb_per_vcpu)
+
     @classmethod
     def load(cls, path: Path = MEASURED) -> Measured:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -194,8 +199,7 @@ def event_rides_limit(measured: Measured, ride_bytes: int) -> int:
 def plan(workload: Workload, prices: Prices, measured: Measured) -> Plan:
     """The deployment and its cost for one workload (the rules are in this module's docstring)."""
     rate = workload.rides_per_second
-    vcpu = min(1.0, measured.memory_mb / measured.memory_mb_per_vcpu)
-    wall_per_ride = measured.cpu_seconds_per_ride / vcpu
+    wall_per_ride = measured.cpu_seconds_per_ride / measured.vcpu
     busy = rate * wall_per_ride
     shards = max(
         shards_for(rate, workload.ride_bytes, readers=1),
@@ -298,7 +302,6 @@ def report(workload: Workload, result: Plan, prices: Prices, measured: Measured)
     """The lines `make capacity` prints."""
     mode = "provisioned" if workload.stream_mode is StreamMode.PROVISIONED else "on-demand"
     shards = f"{result.shards:,}" if mode == "provisioned" else f"about {result.shards:,} (Kinesis decides)"
-    vcpu = min(1.0, result.memory_mb / measured.memory_mb_per_vcpu)
     lines = [
         f"{_number(workload.rides_per_second)} rides/s, {workload.ride_bytes}-byte rides, {mode} streams "
         f"(prices of {prices.checked}, {prices.region})",
@@ -306,7 +309,7 @@ def report(workload: Workload, result: Plan, prices: Prices, measured: Measured)
         f"  BatchSize                       {result.batch_size:,}",
         f"  MaximumBatchingWindowInSeconds  {result.batching_window_seconds}",
         f"  ParallelizationFactor           {result.parallelization_factor}",
-        f"  MemorySize                      {result.memory_mb:,} MB ({vcpu:.2f} vCPU; "
+        f"  MemorySize                      {result.memory_mb:,} MB ({measured.vcpu:.2f} vCPU; "
         f"peak RSS {measured.peak_rss_mb} MB)",
         f"  Lambda concurrency              up to {result.max_concurrency:,} (shards x ParallelizationFactor), "
         f"{result.busy_concurrency:,.2f} busy on average",

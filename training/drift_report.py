@@ -212,8 +212,9 @@ def _figure(frame: pd.DataFrame, reference: dict[str, Any]) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def render(scored: Path, frame: pd.DataFrame, reference: dict[str, Any], drifts: list[ColumnDrift]) -> str:
-    shares = domain_shares(frame, reference)
+def render(
+    scored: Path, frame: pd.DataFrame, reference: dict[str, Any], drifts: list[ColumnDrift], shares: dict[str, float]
+) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(d.column)}</td><td>{d.kind}</td><td>{html.escape(d.test)}</td><td>{d.value:.4f}</td>"
         f"<td>{d.threshold}</td><td>{'<b>drifted</b>' if d.drifted else 'no drift'}</td>"
@@ -251,13 +252,13 @@ def main(argv: list[str] | None = None) -> int:
         check_same_model(frame, arguments.model, arguments.scored)
         reference = read_reference_document(arguments.model)
         drifts = compare(frame, reference)
-        report = render(arguments.scored, frame, reference, drifts)
+        shares = domain_shares(frame, reference)
+        report = render(arguments.scored, frame, reference, drifts, shares)
     except DriftReportError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     arguments.output.parent.mkdir(parents=True, exist_ok=True)
     arguments.output.write_text(report, encoding="utf-8")
-    shares = domain_shares(frame, reference)
     for drift in drifts:
         verdict = "DRIFTED" if drift.drifted else "ok"
         print(f"{drift.column:14} {drift.test:22} {drift.value:8.4f} (threshold {drift.threshold}) {verdict}")

@@ -28,8 +28,6 @@ def list_versions(uri: str | None = None, name: str = REGISTERED_MODEL) -> list[
     store = tracking_uri(uri)
     database = sqlite_database(store)
     if database is not None:
-        if not database.is_file():
-            return []
         try:
             return read_versions(database, name)
         except StoreLayoutError:

@@ -60,8 +60,9 @@ def check_before_publishing(model_dir: Path) -> None:
 
     pipeline = mlflow.sklearn.load_model(str(model_dir))
     if not (model_dir / FORM_METADATA).exists():
-        write_scoring_form(pipeline, model_dir)
-    verify_scoring_form(pipeline, model_dir)
+        write_scoring_form(pipeline, model_dir)  # checks the form before it writes it
+    else:
+        verify_scoring_form(pipeline, model_dir)
 
 
 def verify_scoring_form(pipeline: Any, model_dir: Path) -> None:
