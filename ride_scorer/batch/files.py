@@ -30,8 +30,9 @@ S3ClientFactory = Callable[[], Any]
 # What a destination must be when an output is placed there (`writable_files`' `expected`), besides the
 # identity a listing showed: nothing at all, or anything (replaced whatever it is).
 NOTHING, ANYTHING = "", "*"
-# An S3 object's identity as `output_identity` writes it for a listing (no version id: a listing has none).
+# Why a write whose destination is no longer what the listing showed was refused.
 CHANGED = "it changed after the outputs were listed: it is no longer what ride-scorer wrote"
+# An S3 object's identity as `output_identity` writes it for a listing (no version id: a listing has none).
 _LISTED_IDENTITY = re.compile(r"etag-(?P<etag>[^\s\"]+)-size-\d+")
 
 
