@@ -56,7 +56,7 @@ def test_months_whose_ride_columns_have_different_types(spark, pinned_settings, 
     assert "Parquet column [PULocationID]" in message or "Parquet column [DOLocationID]" in message
 
 
-def test_a_corrupt_file_among_good_ones_leaves_nothing_that_blocks_the_rerun(spark, pinned_model, tmp_path):
+def test_a_corrupt_file_among_good_ones_leaves_nothing_that_blocks_the_rerun(spark, pinned_settings, tmp_path):
     """Issue 22 row 5: the failure came after the rejects folder was written; it must not be left behind
     (the rerun would ask for --overwrite) nor look complete."""
     for month in ("2023-01", "2023-02"):
@@ -67,7 +67,8 @@ def test_a_corrupt_file_among_good_ones_leaves_nothing_that_blocks_the_rerun(spa
     (tmp_path / "2023-02.parquet").write_bytes(good[:4] + b"\0" * (len(good) - 8) + good[-4:])
 
     message = refusal(
-        spark, pinned_model, tmp_path, str(tmp_path / "2023-01.parquet"), str(tmp_path / "2023-02.parquet")
+        spark, pinned_settings, tmp_path, str(tmp_path / "2023-01.parquet"), str(tmp_path / "2023-02.parquet")
     )
 
-    assert message
+    assert message.startswith("[FAILED_READ_FILE.NO_HINT] Encountered error while reading file ")
+    assert f"{tmp_path}/2023-02.parquet" in message
