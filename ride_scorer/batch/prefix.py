@@ -147,8 +147,7 @@ def _with_report(
     """Write the file-by-file report under `reports/` (a name no input maps to) and say where it is."""
     location = str(output_prefix.child(f"{REPORTS}/{_now().replace(':', '')}-{secrets.token_hex(4)}.json"))
     try:
-        _make_folder_of(location)
-        _write_document(location, asdict(summary), s3_client)
+        _write_document(location, asdict(summary), s3_client)  # makes its folder
     except FileErrors as error:
         report(f"warning: cannot write the per-file report {location!r}: {' '.join(str(error).split())}")
         return summary

@@ -21,11 +21,7 @@ from typing import Any, Protocol
 
 from ride_scorer.core.features import RideFeatures, ride_features
 from ride_scorer.core.integrity import (
-    Manifest,
-    ModelIntegrityError,
-    UnsafeNameError,
     manifest_digest,
-    safe_relative_path,
     verify_directory,
 )
 from ride_scorer.core.model_files import FORM_ARRAYS, FORM_METADATA, MLMODEL
@@ -58,8 +54,6 @@ class Regressor(Protocol):
 class ModelMetadata:
     version: str
     digest: str | None
-    # What scores: "linear" or "trees" (the scoring form's kind), for logs.
-    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,7 +116,8 @@ def load_model(directory: Path, expected_sha256: str | None = None) -> RideDurat
             directory,
             manifest_digest(manifest),
         )
-    _require_listed(MLMODEL, manifest, directory)
+    if MLMODEL not in manifest:
+        raise ModelLoadError(f"model at {directory} has no file {MLMODEL!r}")
     version = read_version(directory)
     from ride_scorer.core.scoring_form import ScoringFormError, read_form
 
@@ -135,20 +130,9 @@ def load_model(directory: Path, expected_sha256: str | None = None) -> RideDurat
         raise ModelLoadError(str(error)) from error
     _check_scores_a_ride(form, directory)
     # The digest recorded (logged by the Lambda, served by /health) is the verified pin, or None.
-    metadata = ModelMetadata(version, expected_sha256, type(form).__name__)
+    metadata = ModelMetadata(version, expected_sha256)
     reference = read_reference(directory)
     return RideDurationModel(form, metadata, time.perf_counter() - started, accepted_input_limit(form), reference)
-
-
-def _require_listed(name: str, manifest: Manifest, directory: Path) -> None:
-    """The files that get loaded must be regular files inside the folder that the digest covered: a name
-    like `../x` or `/tmp/x` would load bytes the digest never saw."""
-    try:
-        safe_relative_path(name)
-    except UnsafeNameError as error:
-        raise ModelIntegrityError(f"model at {directory} names the file {name!r}: {error}") from None
-    if name not in manifest:
-        raise ModelLoadError(f"model at {directory} has no file {name!r}")
 
 
 def _check_scores_a_ride(regressor: Regressor, directory: Path) -> None:

@@ -56,7 +56,6 @@ class LinearModel:
     vocabulary: Vocabulary
     coef: np.ndarray  # float64, one per column
     intercept: float
-    max_trip_distance: float = float("inf")
 
     def predict(self, features: Sequence[RideFeatures]) -> list[float]:
         columns, distances = self.vocabulary.encode(features)
@@ -94,7 +93,6 @@ class TreeEnsemble:
     leaf_value: np.ndarray  # float64
     depth: int
     average: bool  # a forest's mean; a single DecisionTree's value as it is
-    max_trip_distance: float = float(np.finfo(np.float32).max)
     _roots_column: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -97,9 +97,6 @@ class BatchSignals:
         )
 
 
-NO_SIGNALS = BatchSignals(0, 0, {}, 0, (0,) * len(BUCKET_VALUES))
-
-
 def batch_signals(
     rides: Sequence[ReadRide], outcomes: Sequence[Outcome], reference: TrainingReference | None
 ) -> BatchSignals:
