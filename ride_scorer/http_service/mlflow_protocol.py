@@ -22,15 +22,9 @@ from typing import Any
 
 import msgspec
 
-from ride_scorer.core.rides import ReadRide, Rejection, RejectionCode, read_document
+from ride_scorer.core.rides import ReadRide, Rejection, RejectionCode, RideEvent, read_document
 from ride_scorer.http_service.answer_size import check_predictions_answer
-from ride_scorer.http_service.request_body import (
-    LISTED_RIDES,
-    MLFLOW_FORMATS,
-    BadRequest,
-    rejected_rides,
-    stopped_early,
-)
+from ride_scorer.http_service.request_body import MLFLOW_FORMATS, BadRequest, read_all
 
 RIDE_COLUMNS = ("PULocationID", "DOLocationID", "trip_distance")
 CSV, PARQUET = "text/csv", "application/vnd.apache.parquet"
@@ -41,25 +35,14 @@ CSV_EXAMPLE = "PULocationID,DOLocationID,trip_distance\n130,205,3.66\n74,75,1.2\
 NOUN = "rows"
 
 
-def parse_invocations_body(raw: bytes, mimetype: str = "application/json") -> list[ReadRide]:
+def parse_invocations_body(raw: bytes, mimetype: str = "application/json") -> list[RideEvent]:
     """The rows as the core read them (all valid), or a BadRequest saying what is wrong with the body or
     which rows are rejected. `mimetype` is the request's content type without parameters: CSV and parquet
     are tables, anything else is read as JSON, as MLflow's server reads it."""
     rows = (
         _table_rows(raw, TABLE_FORMATS[mimetype]) if mimetype in TABLE_FORMATS else _rows(_frame_of(_json_object(raw)))
     )
-    read: list[ReadRide] = []
-    rejections: list[tuple[int, Rejection]] = []
-    for index, row in enumerate(rows):
-        ride = _read_row(row)
-        read.append(ride)
-        if isinstance(ride, Rejection):
-            rejections.append((index, ride))
-            if len(rejections) == LISTED_RIDES and index + 1 < len(rows):
-                raise stopped_early(rejections, len(rows), len(rows) - index - 1, NOUN)
-    if rejections:
-        raise rejected_rides(rejections, len(rows), is_list=True, noun=NOUN)
-    return read
+    return read_all(rows, _read_row, NOUN)
 
 
 def _table_rows(raw: bytes, kind: str) -> list[Any]:

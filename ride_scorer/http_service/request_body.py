@@ -11,12 +11,15 @@ body of half a million bad rides costs about what parsing it costs, not half a m
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
-from ride_scorer.core.rides import Rejection, RejectionCode, RideEvent, read_json
+from ride_scorer.core.rides import ReadRide, Rejection, RejectionCode, RideEvent, read_json
+
+_Item = TypeVar("_Item")
 
 # The body's outer shape only: each ride stays raw bytes and is then read exactly as a stream record is, so
 # a ride gets the same outcome here as on the stream (what the stream ignores, such as an unknown field
@@ -97,19 +100,25 @@ def parse_predict_body(raw: bytes) -> PredictRequest:
         if isinstance(ride, Rejection):
             raise _rejected_event(ride, document)
         return PredictRequest([ride], is_list=False)
+    return PredictRequest(read_all(document, lambda item: read_json(bytes(item), max_bytes=len(raw))), is_list=True)
+
+
+def read_all(items: Sequence[_Item], read: Callable[[_Item], ReadRide], noun: str = "rides") -> list[RideEvent]:
+    """Every item read by the core's rules, all valid; else a BadRequest naming the rejected ones by index.
+    Reading stops at the `LISTED_RIDES`-th rejected one: the error counts the items not checked."""
     events: list[RideEvent] = []
     rejections: list[tuple[int, Rejection]] = []
-    for index, item in enumerate(document):
-        ride = read_json(bytes(item), max_bytes=len(raw))
+    for index, item in enumerate(items):
+        ride = read(item)
         if isinstance(ride, RideEvent):
             events.append(ride)
             continue
         rejections.append((index, ride))
-        if len(rejections) == LISTED_RIDES and index + 1 < len(document):
-            raise stopped_early(rejections, len(document), unchecked=len(document) - index - 1)
+        if len(rejections) == LISTED_RIDES and index + 1 < len(items):
+            raise stopped_early(rejections, len(items), len(items) - index - 1, noun)
     if rejections:
-        raise rejected_rides(rejections, len(document), is_list=True)
-    return PredictRequest(events, is_list=True)
+        raise rejected_rides(rejections, len(items), is_list=True, noun=noun)
+    return events
 
 
 def _rejected_event(rejection: Rejection, document: dict[str, msgspec.Raw]) -> BadRequest:
