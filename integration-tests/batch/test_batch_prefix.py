@@ -268,7 +268,6 @@ def test_overlapping_runs_with_two_models_never_skip_the_other_models_prediction
 def test_hostile_keys_are_names_and_foreign_objects_are_never_overwritten(
     incoming_bucket, capsys, tmp_path, keys, output, expected
 ):
-    clear_line = {"local": "cannot be a name under", "s3": "cannot be a name under"}
     s3, bucket = incoming_bucket.s3, incoming_bucket.name
     slice_ = io.BytesIO()
     pq.write_table(pq.read_table(DATA / "green_tripdata_2023-01.parquet").slice(0, 20), slice_)
@@ -291,9 +290,7 @@ def test_hostile_keys_are_names_and_foreign_objects_are_never_overwritten(
         assert code == (1 if "failed" in expected.values() else 0)
         refused = [line for line in err if line.startswith("error: ")]
         assert len(refused) == list(expected.values()).count("failed")
-        assert all(
-            message in line for line in refused for message in [clear_line[output]] if "victim" in line or "kkk" in line
-        )
+        assert all("cannot be a name under" in line for line in refused if "victim" in line or "kkk" in line)
         assert incoming_bucket.objects()["out/predictions/x.parquet"] == b"foreign"
         assert list((tmp_path / "victim").iterdir()) == []
         outside = [
@@ -363,8 +360,6 @@ def test_a_proven_object_that_changes_after_the_listing_is_never_overwritten(
 ):
     """The rerun's write of its own earlier output is conditional on the ETag its listing showed (If-Match):
     an object someone else wrote in between keeps its bytes."""
-    import ride_scorer.batch.prefix as prefix_module
-
     assert run(capsys, *prefixes)[0] == 0
     key = "scored/predictions/2023-01-01.parquet"
     original = prefix_module._write_document

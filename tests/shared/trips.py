@@ -3,8 +3,10 @@ and what `training.data.read_trips` makes of such a file."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tests.shared.paths import DATA
@@ -28,3 +30,10 @@ def real_rows(month: str, rows: list[int], tmp_path: Path, drop: tuple[str, ...]
 
 def records(path: Path) -> list[dict]:
     return read_trips(str(path)).to_dict("records")
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    """`table` as the bytes of a parquet file (a request body, an S3 object)."""
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return buffer.getvalue()

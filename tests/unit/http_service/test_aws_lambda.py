@@ -6,13 +6,11 @@ The same bodies against the real gunicorn service are in integration-tests/http_
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from ride_scorer.core.integrity import directory_digest
@@ -21,6 +19,7 @@ from ride_scorer.core.prediction_records import prediction_record
 from ride_scorer.core.settings import ConfigError
 from ride_scorer.http_service import aws_lambda
 from tests.shared.lambda_context import lambda_context
+from tests.shared.trips import parquet_bytes
 from tests.shared.web_events import KINDS, response_json, sample, web_event
 
 MODEL_NAME = "ride-duration-web"
@@ -78,12 +77,6 @@ def test_a_list_of_rides_gets_the_stream_records_in_order(environment, model, ki
     assert list(json.loads(response["body"])[0]) == ["model", "version", "prediction"]  # the stream's key order
 
 
-def parquet_bytes(columns: dict[str, list]) -> bytes:
-    buffer = io.BytesIO()
-    pq.write_table(pa.table(columns), buffer)
-    return buffer.getvalue()
-
-
 COLUMNS = ["PULocationID", "DOLocationID", "trip_distance"]
 # What a client of `mlflow models serve` sends, as API Gateway hands it over (binary parquet always base64).
 FRAMES = {
@@ -94,7 +87,7 @@ FRAMES = {
     "csv": ("text/csv", b"PULocationID,DOLocationID,trip_distance\n130,205,3.66\n074,75,1\n"),
     "parquet": (
         "application/vnd.apache.parquet",
-        parquet_bytes({"PULocationID": [130, 74], "DOLocationID": [205, 75], "trip_distance": [3.66, 1.0]}),
+        parquet_bytes(pa.table({"PULocationID": [130, 74], "DOLocationID": [205, 75], "trip_distance": [3.66, 1.0]})),
     ),
 }
 

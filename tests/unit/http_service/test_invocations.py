@@ -7,7 +7,6 @@ integration-tests/http_service/test_http_service.py; on Lambda, in test_aws_lamb
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from ride_scorer.http_service.mlflow_protocol import FRAME_EXAMPLE
 from ride_scorer.http_service.request_body import LISTED_RIDES
 from ride_scorer.http_service.settings import ServiceSettings
 from tests.shared.paths import DATA
+from tests.shared.trips import parquet_bytes
 from training.ride_duration_pyfunc import RIDE_COLUMNS, RideDurationPyfunc
 
 MODEL_NAME = "ride-duration-mlflow"
@@ -78,11 +78,12 @@ def csv_body(frame: pd.DataFrame) -> bytes:
 
 
 def parquet_body(frame: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.astype({"PULocationID": str}).to_parquet(buffer)  # a parquet column holds one type
-    return buffer.getvalue()
+    # A parquet column holds one type.
+    return parquet_bytes(pa.Table.from_pandas(frame.astype({"PULocationID": str}), preserve_index=False))
 
 
+# 300,000 rides in a few kilobytes: more than an answer can hold.
+MANY_ROWS = parquet_bytes(pa.table({name: [1] * 300_000 for name in RIDE_COLUMNS}))
 # The table bodies mlflow.pyfunc.scoring_server parses with pandas, by content type (parameters allowed).
 TABLES = {"text/csv; charset=utf-8": csv_body, "application/vnd.apache.parquet": parquet_body}
 
@@ -97,12 +98,6 @@ def test_csv_and_parquet_bodies_get_the_pyfuncs_floats(client, model, frame, con
     assert response.get_json() == {"predictions": expected}
 
 
-def parquet_of(rows: int) -> bytes:
-    buffer = io.BytesIO()
-    pq.write_table(pa.table({name: [1] * rows for name in RIDE_COLUMNS}), buffer)
-    return buffer.getvalue()
-
-
 @pytest.mark.parametrize(
     ("content_type", "body", "status", "code", "message"),
     [
@@ -112,7 +107,7 @@ def parquet_of(rows: int) -> bytes:
         ("text/csv", b"PULocationID,DOLocationID,trip_distance\n130,205\n", 400, "invalid_csv",
          "the body is not CSV: CSV parse error: Row #2: Expected 3 columns, got 2: 130,205"),
         ("application/vnd.apache.parquet", b"PAR1 not really", 400, "invalid_parquet", "the body is not parquet: "),
-        ("application/vnd.apache.parquet", parquet_of(300_000), 413, "answer_too_large",
+        ("application/vnd.apache.parquet", MANY_ROWS, 413, "answer_too_large",
          "the answer to these 300000 rides could take"),
     ],
     ids=["empty", "missing-column", "ragged-row", "not-parquet", "too-many-rows"],
