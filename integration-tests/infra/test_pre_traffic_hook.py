@@ -79,14 +79,6 @@ def test_the_hook_fails_a_version_whose_model_cannot_load(deployed, monkeypatch)
     assert problem.startswith("the new version failed on the check event (Unhandled): ") and "no MLmodel" in problem
 
 
-class Context:
-    def __init__(self, seconds: float) -> None:
-        self.deadline = time.monotonic() + seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self.deadline - time.monotonic()) * 1000)
-
-
 def test_with_invoke_and_codedeploy_stalled_the_hook_decides_within_its_timeout(
     deployed, stalled_endpoint, monkeypatch, capsys
 ):
@@ -95,7 +87,7 @@ def test_with_invoke_and_codedeploy_stalled_the_hook_decides_within_its_timeout(
     started = time.monotonic()
 
     with pytest.raises(Exception, match="Read timeout"):  # the report itself could not be delivered
-        hook.handler(EVENT, Context(STALLED_RUN_SECONDS))
+        hook.handler(EVENT, lambda_context(STALLED_RUN_SECONDS))
 
     elapsed = time.monotonic() - started
     (verdict,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

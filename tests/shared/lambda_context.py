@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from tools.local.context import LocalLambdaContext
+from tools.local.context import DEFAULT_TIMEOUT_SECONDS, LocalLambdaContext
 
 
-def lambda_context() -> LocalLambdaContext:
-    """The context object Lambda passes, as the local runner builds it."""
-    return LocalLambdaContext(function_name="ride-scorer", region="us-east-1", account="123456789012")
+def lambda_context(timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS) -> LocalLambdaContext:
+    """The context object Lambda passes, as the local runner builds it: its remaining time counts down from
+    `timeout_seconds`."""
+    return LocalLambdaContext("ride-scorer", "us-east-1", "123456789012", timeout_seconds=timeout_seconds)

@@ -17,7 +17,7 @@ class LocalLambdaContext:
     function_name: str
     region: str
     account: str
-    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     memory_limit_in_mb: int = DEFAULT_MEMORY_MB
     function_version: str = "$LATEST"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
