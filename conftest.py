@@ -66,6 +66,14 @@ def registered(tmp_path_factory: pytest.TempPathFactory) -> Registered:
     return Registered(store, train_path, validate_path, linear, forest)
 
 
+@pytest.fixture
+def store_copy(registered: Registered, tmp_path: Path) -> str:
+    """The same registry in a database of its own (artifacts stay where they are), for tests that change it."""
+    database = tmp_path / "mlflow.db"
+    shutil.copy(registered.store.removeprefix("sqlite:///"), database)
+    return f"sqlite:///{database}"
+
+
 @pytest.fixture(scope="session")
 def referenced_model_dir(test_models: ModelFactory, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The linear test model with the training reference training writes beside it (scorer/reference.json),

@@ -4,7 +4,6 @@ emulator kept them as log lines only, from the EMF lines of the Lambda log group
 from __future__ import annotations
 
 import json
-import shutil
 import time
 
 import pytest
@@ -47,17 +46,15 @@ def put_emf_lines(aws_env, namespace: str) -> None:
     ],
     ids=["CloudWatch metrics", "emulator log lines"],
 )
-def test_make_promote_shows_the_shadow_metrics(registered, aws_env, unique_prefix, tmp_path, monkeypatch, put, source):
+def test_make_promote_shows_the_shadow_metrics(store_copy, aws_env, unique_prefix, tmp_path, monkeypatch, put, source):
     namespace = f"RideScorer-{unique_prefix}"
     put(aws_env, namespace)
-    database = tmp_path / "mlflow.db"
-    shutil.copy(registered.store.removeprefix("sqlite:///"), database)
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", namespace)
 
     done = run_make(
         "promote",
         variables={"HOLDOUT_DATA": month_slice(tmp_path, "2023-02", 500), "YES": "1"},
-        environment={"MLFLOW_TRACKING_URI": f"sqlite:///{database}"},
+        environment={"MLFLOW_TRACKING_URI": store_copy},
         timeout=300,
     )
 

@@ -6,7 +6,6 @@ tests that change aliases work on a copy of its database.
 """
 
 import re
-import shutil
 
 import mlflow.sklearn
 import numpy as np
@@ -24,14 +23,6 @@ from training.tracking import TrackingError
 BANDS = [band_label(low, high) for low, high in DISTANCE_BANDS]
 # Variables a developer may have exported that would point the commands at another store or at AWS.
 OUTSIDE = ("MLFLOW_TRACKING_URI", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_CLOUDWATCH", "AWS_ACCESS_KEY_ID", "AWS_PROFILE")
-
-
-@pytest.fixture
-def store_copy(registered, tmp_path) -> str:
-    """The same registry in a database of its own (artifacts stay where they are)."""
-    database = tmp_path / "mlflow.db"
-    shutil.copy(registered.store.removeprefix("sqlite:///"), database)
-    return f"sqlite:///{database}"
 
 
 def aliases(client: MlflowClient) -> dict[str, str]:
