@@ -13,7 +13,7 @@ from lambda_function import app
 from ride_scorer.core.features import ride_features
 from ride_scorer.core.model import load_model
 from tests.shared.lambda_context import lambda_context
-from tests.shared.paths import DATA
+from tests.shared.trips import first_rides
 from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
 from tools.readers import read_dead_letters, read_stream
 
@@ -44,13 +44,6 @@ def deployed(deploy_scorer):
     return deploy_scorer(shard_count=2).resources
 
 
-def real_rides(count: int) -> pd.DataFrame:
-    frame = pd.read_parquet(
-        DATA / "green_tripdata_2023-01.parquet", columns=["PULocationID", "DOLocationID", "trip_distance"]
-    )
-    return frame.head(count).reset_index(drop=True)
-
-
 def build_event(rides: pd.DataFrame, bad_every: int) -> tuple[dict, dict[str, str]]:
     """A real-shaped event; every `bad_every`-th record is a bad one, cycling through every kind."""
     records, bad_by_sequence = [], {}
@@ -76,7 +69,7 @@ def build_event(rides: pd.DataFrame, bad_every: int) -> tuple[dict, dict[str, st
 def test_ten_thousand_rides_one_prediction_each_and_every_bad_record_dead_lettered(
     deployed, aws_env, trained_model_dir
 ):
-    rides = real_rides(10_000)
+    rides = first_rides(10_000)
     event, bad = build_event(rides, bad_every=100)
     assert len(bad) == 100 and set(bad.values()) == set(BAD_KINDS)
 
@@ -122,7 +115,7 @@ def test_ten_thousand_rides_one_prediction_each_and_every_bad_record_dead_letter
 def test_missing_output_stream_reports_every_valid_record_for_redelivery(deployed, monkeypatch):
     monkeypatch.setenv("PREDICTIONS_STREAM_NAME", "no-such-stream")
     app.reset()
-    event, _ = build_event(real_rides(20), bad_every=1000)
+    event, _ = build_event(first_rides(20), bad_every=1000)
     response = app.lambda_handler(event, lambda_context())
     assert [item["itemIdentifier"] for item in response["batchItemFailures"]] == [f"4960{i:020d}" for i in range(20)]
 
@@ -130,6 +123,6 @@ def test_missing_output_stream_reports_every_valid_record_for_redelivery(deploye
 def test_model_that_cannot_load_fails_the_invocation(deployed, monkeypatch):
     monkeypatch.setenv("MODEL_LOCATION", f"s3://{deployed.model_bucket}/models/absent")
     app.reset()
-    event, _ = build_event(real_rides(3), bad_every=1000)
+    event, _ = build_event(first_rides(3), bad_every=1000)
     with pytest.raises(Exception, match="no MLmodel object"):
         app.lambda_handler(event, lambda_context())

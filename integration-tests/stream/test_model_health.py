@@ -8,13 +8,14 @@ import json
 
 import mlflow.sklearn
 import numpy as np
-import pandas as pd
 import pytest
 
 from lambda_function import app
 from ride_scorer.core.model import load_model
+from tests.shared.emf import emitted_metrics
 from tests.shared.lambda_context import lambda_context
 from tests.shared.paths import DATA
+from tests.shared.trips import first_rides
 from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
 from tools.readers import read_dead_letters, read_stream
 from training.data import read_trips
@@ -31,11 +32,6 @@ def trained_model_dir(referenced_model_dir):
     return referenced_model_dir
 
 
-def real_rides(count: int) -> pd.DataFrame:
-    columns = ["PULocationID", "DOLocationID", "trip_distance"]
-    return pd.read_parquet(DATA / "green_tripdata_2023-01.parquet", columns=columns).head(count)
-
-
 def event_of(rides: list[tuple[int, int, float]], bad: int = 0) -> dict:
     """One record per ride, then `bad` records that are not rides."""
     payloads = [ride_event_bytes(i, pu, do, distance) for i, (pu, do, distance) in enumerate(rides)]
@@ -47,11 +43,7 @@ def event_of(rides: list[tuple[int, int, float]], bad: int = 0) -> dict:
 
 
 def health_metrics(output: str) -> dict:
-    (document,) = [
-        document
-        for line in output.splitlines()
-        if line.startswith("{") and "_aws" in (document := json.loads(line)) and "OutOfRangeShare" in document
-    ]
+    (document,) = [document for document in emitted_metrics(output) if "OutOfRangeShare" in document]
     return document
 
 
@@ -66,7 +58,7 @@ def test_the_shadow_challenger_writes_nothing_and_its_metrics_are_the_two_models
     deploy_scorer, aws_env, test_models, trained_model_dir, monkeypatch, capsys
 ):
     deployment = deploy_scorer()
-    frame = real_rides(RIDES)
+    frame = first_rides(RIDES)
     rides = [(int(r.PULocationID), int(r.DOLocationID), float(r.trip_distance)) for r in frame.itertuples()]
     rides[7] = (rides[7][0], rides[7][1], PAST_FLOAT32)
     event = event_of(rides, bad=3)

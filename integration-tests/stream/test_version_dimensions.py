@@ -3,17 +3,10 @@ version during a rollout), and a pre-traffic check event counts no records."""
 
 from __future__ import annotations
 
-import json
-
 from lambda_function import app
+from tests.shared.emf import emitted_metrics
 from tests.shared.lambda_context import lambda_context
 from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
-
-
-def emitted_metrics(output: str) -> list[dict]:
-    return [
-        document for line in output.splitlines() if line.startswith("{") and "_aws" in (document := json.loads(line))
-    ]
 
 
 def test_every_metric_carries_the_function_and_model_version(deploy_scorer, capsys):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -37,3 +38,11 @@ def parquet_bytes(table: pa.Table) -> bytes:
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
     return buffer.getvalue()
+
+
+def first_rides(count: int) -> pd.DataFrame:
+    """The first `count` rides of January 2023, their three ride columns."""
+    frame = pd.read_parquet(
+        DATA / "green_tripdata_2023-01.parquet", columns=["PULocationID", "DOLocationID", "trip_distance"]
+    )
+    return frame.head(count).reset_index(drop=True)
