@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 
+from tests.shared.documented import read_blocks
 from tests.shared.paths import ROOT
 from tools.local.loopback import free_port
 
@@ -17,9 +18,11 @@ HEADING = "## From nothing to a reconciled stream"
 
 
 def recipe() -> str:
-    text = (ROOT / "docs" / "local.md").read_text(encoding="utf-8")
-    section = text[text.index(HEADING) :]
-    return section[section.index("```bash\n") + len("```bash\n") : section.index("\n```\n")]
+    """The first bash block under the heading, as the docs check reads every block."""
+    document = ROOT / "docs" / "local.md"
+    lines = document.read_text(encoding="utf-8").splitlines()
+    heading = next(number for number, line in enumerate(lines, start=1) if line.startswith(HEADING))
+    return next(block.text for block in read_blocks(document) if block.language == "bash" and block.line > heading)
 
 
 def test_the_documented_recipe_ends_with_every_ride_accounted_for(tmp_path):
