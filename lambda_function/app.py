@@ -152,4 +152,8 @@ def _report_health(result: InvocationResult) -> None:
     if document is not None:
         print(json.dumps(document, separators=(",", ":")), flush=True)
     if result.shadow is not None and result.shadow.failed:
-        logger.warning("the challenger did not score this batch", challenger_error=result.shadow.error)
+        logger.warning(
+            "the challenger did not score this batch",
+            challenger_version=result.shadow.challenger_version,
+            challenger_error=result.shadow.error,
+        )

@@ -5,7 +5,6 @@ and nothing it does fails a batch: a challenger that cannot be loaded or that ra
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,8 +13,6 @@ from ride_scorer.core.model import RideDurationModel
 from ride_scorer.core.rides import ReadRide
 from ride_scorer.core.scoring import Outcome, score_rides
 from ride_scorer.core.signals import ShadowComparison, compare_shadow
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,8 +49,7 @@ def run_shadow(shadow: Shadow, rides: Sequence[ReadRide], champion: Sequence[Out
     started = time.perf_counter()
     try:
         outcomes = score_rides(shadow.model, rides)
-    except Exception as error:  # the challenger's failure is never the batch's
-        logger.warning("the challenger %s failed on this batch: %s: %s", shadow.version, type(error).__name__, error)
+    except Exception as error:  # the challenger's failure is never the batch's (the handler logs it)
         return ShadowResult(shadow.version, None, None, f"{type(error).__name__}: {error}")
     seconds = time.perf_counter() - started
     return ShadowResult(shadow.version, compare_shadow(champion, outcomes), seconds)
