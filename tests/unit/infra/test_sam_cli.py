@@ -14,10 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.shared.paths import ROOT
+from tests.shared.paths import ROOT, SAM
 from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record
-
-SAM = ROOT / ".cache" / "sam-cli" / "bin" / "sam"
 
 pytestmark = pytest.mark.skipif(not SAM.exists(), reason="SAM CLI not installed: run `make sam-cli` (make test does)")
 

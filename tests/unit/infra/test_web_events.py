@@ -10,8 +10,7 @@ from types import ModuleType
 
 import pytest
 
-from tests.shared.paths import EVENTS
-from tests.unit.infra.test_sam_cli import SAM
+from tests.shared.paths import EVENTS, SAM
 
 WEB_EVENTS = EVENTS / "web"
 

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from ride_scorer.core.model import load_model
-from tests.unit.stream.test_stream_scorer import batch, scorer, stream_record
+from tests.shared.stream_scorer import batch, scorer, stream_record
 
 
 @pytest.fixture(scope="module")

@@ -3,50 +3,17 @@ import json
 
 import pytest
 
-from ride_scorer.adapters.kinesis import KinesisPredictionSink
-from ride_scorer.adapters.sqs import SqsDeadLetterQueue
 from ride_scorer.core.model import load_model
-from ride_scorer.stream.kinesis_event import KinesisEventRecords
-from ride_scorer.stream.scorer import StreamScorer
 from ride_scorer.stream.shadow import Shadow
-from tests.shared.fakes.aws import NO_WAIT, FakeKinesis, FakeSqs
+from tests.shared.fakes.aws import FakeKinesis, FakeSqs
 from tests.shared.fakes.models import RaisingRegressor, fake_model
-from tools.event_factory import KinesisRecordSpec, kinesis_event, kinesis_record, ride_event_bytes
-
-ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/rides"
+from tests.shared.stream_scorer import ARN, batch, scorer, stream_record
+from tools.event_factory import ride_event_bytes
 
 
 @pytest.fixture(scope="module")
 def model(trained_model_dir):
     return load_model(trained_model_dir)
-
-
-def stream_record(position: int, raw: bytes | None = None) -> dict:
-    raw = raw if raw is not None else ride_event_bytes(position, 130 + position % 5, 205, 1.0 + position / 10)
-    spec = KinesisRecordSpec(
-        raw, str(position), f"{49600000000000000000 + position}", 1700000000.5, "shardId-000000000001"
-    )
-    return kinesis_record(spec, ARN)
-
-
-def batch(records: list[dict]) -> KinesisEventRecords:
-    return KinesisEventRecords(kinesis_event(records))
-
-
-def scorer(model, kinesis=None, sqs=None) -> tuple[StreamScorer, FakeKinesis, FakeSqs]:
-    kinesis = kinesis or FakeKinesis()
-    sqs = sqs or FakeSqs()
-    return (
-        StreamScorer(
-            model=model,
-            model_name="ride_duration_prediction_model",
-            sink=KinesisPredictionSink(kinesis, "out", NO_WAIT),
-            dead_letters=SqsDeadLetterQueue(sqs, "http://sqs/dlq", NO_WAIT),
-            max_event_bytes=16 * 1024,
-        ),
-        kinesis,
-        sqs,
-    )
 
 
 def test_valid_rides_become_course_shaped_predictions(model):

@@ -24,7 +24,7 @@ from ride_scorer.core.integrity import write_digest
 from ride_scorer.core.model import load_model
 from ride_scorer.stream.kinesis_event import KinesisEventRecords
 from tests.shared.paths import ROOT
-from tests.unit.stream.test_stream_scorer import scorer
+from tests.shared.stream_scorer import scorer
 
 VERSION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:ride-scorer-scorer:7"
 CODEDEPLOY_EVENT = {
