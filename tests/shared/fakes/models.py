@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import pickle
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -185,3 +185,16 @@ def write_mlflow_model(directory: Path, run_id: str = FAKE_VERSION) -> Path:
 def ride_document(ride_id: int | str, pu: int | str, do: int | str, trip_distance: float) -> dict[str, Any]:
     """One ride as a stream event carries it (and the HTTP body and a batch row become)."""
     return {"ride": {"PULocationID": pu, "DOLocationID": do, "trip_distance": trip_distance}, "ride_id": ride_id}
+
+
+def rewrite_form_arrays(path: Path, **changes: Callable[[Any], Any]) -> None:
+    """Rewrite a scoring form's arrays file (`form.npz`) with each named array replaced by `change(array)`:
+    a damaged or hand-made form."""
+    import numpy as np
+
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    for name, change in changes.items():
+        arrays[name] = change(arrays[name])
+    with path.open("wb") as handle:
+        np.savez(handle, **arrays)

@@ -9,6 +9,7 @@ import yaml
 from ride_scorer.core.integrity import ModelIntegrityError, directory_digest, write_digest
 from ride_scorer.core.model import REPUBLISH, ModelLoadError, load_model
 from ride_scorer.core.model_files import FORM_ARRAYS, FORM_METADATA
+from tests.shared.fakes.models import rewrite_form_arrays
 
 
 @pytest.fixture
@@ -84,10 +85,13 @@ def test_a_model_without_the_scoring_form_is_refused_in_one_line_saying_republis
     ("corrupt", "error"),
     [
         (lambda form: form.write_bytes(b"\x00garbage"), "cannot read"),
-        (lambda form: _rewrite(form, left=lambda a: a + 10**9), "a root or child is not a node"),
-        (lambda form: _rewrite(form, split_column=lambda a: a + 10**9), "a split names no column"),
-        (lambda form: _rewrite(form, threshold=lambda a: a.astype(np.float32)), "threshold is float32"),
-        (lambda form: _rewrite(form, leaf_value=lambda a: np.array(["x"] * len(a), dtype=object)), "cannot read"),
+        (lambda form: rewrite_form_arrays(form, left=lambda a: a + 10**9), "a root or child is not a node"),
+        (lambda form: rewrite_form_arrays(form, split_column=lambda a: a + 10**9), "a split names no column"),
+        (lambda form: rewrite_form_arrays(form, threshold=lambda a: a.astype(np.float32)), "threshold is float32"),
+        (
+            lambda form: rewrite_form_arrays(form, leaf_value=lambda a: np.array(["x"] * len(a), dtype=object)),
+            "cannot read",
+        ),
     ],
     ids=["not-an-archive", "child-out-of-range", "column-out-of-range", "wrong-dtype", "object-array"],
 )
@@ -98,12 +102,3 @@ def test_a_corrupt_scoring_form_is_a_load_error_naming_the_file(test_models, tmp
     with pytest.raises(ModelLoadError, match=error) as refused:
         load_model(model_copy, expected_sha256=directory_digest(model_copy))
     assert str(model_copy / FORM_ARRAYS) in str(refused.value)
-
-
-def _rewrite(path, **changes):
-    with np.load(path, allow_pickle=False) as archive:
-        arrays = {name: archive[name] for name in archive.files}
-    for name, change in changes.items():
-        arrays[name] = change(arrays[name])
-    with path.open("wb") as handle:
-        np.savez(handle, **arrays)

@@ -26,6 +26,7 @@ from tests.shared.fakes.models import (
     Float32Regressor,
     LinearRegressor,
     expected_minutes,
+    rewrite_form_arrays,
     ride_document,
     write_mlflow_model,
 )
@@ -100,10 +101,7 @@ def test_a_loaded_forest_rejects_a_ride_past_its_limit_and_scores_the_rest(test_
 def test_a_model_that_predicts_a_non_finite_duration_for_the_reference_ride_is_refused(tmp_path, value, shown):
     """Otherwise such a model would load and then reject every ride as non_finite_prediction."""
     directory = write_mlflow_model(tmp_path / "model")
-    with np.load(directory / FORM_ARRAYS, allow_pickle=False) as archive:
-        arrays = {name: archive[name] for name in archive.files}
-    arrays["intercept"] = np.array(value)
-    np.savez(directory / FORM_ARRAYS, **arrays)
+    rewrite_form_arrays(directory / FORM_ARRAYS, intercept=lambda _: np.array(value))
 
     with pytest.raises(ModelLoadError) as refused:
         load_model(directory)
