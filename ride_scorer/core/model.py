@@ -54,6 +54,8 @@ class Regressor(Protocol):
 class ModelMetadata:
     version: str
     digest: str | None
+    # What scores: the scoring form's class ("LinearModel" or "TreeEnsemble").
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ def load_model(directory: Path, expected_sha256: str | None = None) -> RideDurat
         raise ModelLoadError(str(error)) from error
     _check_scores_a_ride(form, directory)
     # The digest recorded (logged by the Lambda, served by /health) is the verified pin, or None.
-    metadata = ModelMetadata(version, expected_sha256)
+    metadata = ModelMetadata(version, expected_sha256, type(form).__name__)
     reference = read_reference(directory)
     return RideDurationModel(form, metadata, time.perf_counter() - started, accepted_input_limit(form), reference)
 
